@@ -1,0 +1,33 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create .venv, install the Python dependencies and the Arm toolchain + QEMU (apt, as root).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export ILWP_DATA_DIR ?= $(abspath ../shared/data)
+export PLATFORMIO_SETTING_ENABLE_TELEMETRY := no
+export PLATFORMIO_DISABLE_UPGRADE_CHECK := true
+
+.PHONY: setup toolchain demo test bench clean
+
+setup: $(STAMP) toolchain
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+toolchain:
+	@scripts/install-toolchain.sh
+
+demo: setup
+	$(VENV)/bin/ilwp-embed demo
+
+# pytest exits 5 when it collected no test: that is a failure here, said plainly.
+test: setup
+	@$(PY) -m pytest -q tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache

@@ -1,0 +1,3 @@
+from ilwp_embedded.cli import main
+
+raise SystemExit(main())

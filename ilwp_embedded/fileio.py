@@ -1,0 +1,48 @@
+"""Atomic output: a reader never sees a half-written file, a failed run leaves none."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ilwp_embedded.errors import IlwpError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise IlwpError(f"output directory does not exist: {parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_input_file(path: str | os.PathLike, what: str = "file") -> bytes:
+    """Read a user-given input file, turning OS errors into one-line errors."""
+    p = Path(path)
+    if not p.exists():
+        raise IlwpError(f"{what} not found: {p}")
+    if p.is_dir():
+        raise IlwpError(f"{what} is a directory, not a file: {p}")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise IlwpError(f"cannot read {what} {p}: {e.strerror}") from None
