@@ -33,7 +33,7 @@ def read_tflite(data: bytes, source: str = "model") -> Graph:
     try:
         model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
     except Exception as e:  # the generated reader raises anything on corrupt offsets
-        raise IlwpError(f"{source} is a corrupt TFLite flatbuffer ({type(e).__name__})") from None
+        raise IlwpError(f"{source} is a corrupt TFLite flatbuffer ({type(e).__name__}: {str(e)[:100]})") from None
     try:
         return _to_graph(model, source)
     except IlwpError:
@@ -160,7 +160,7 @@ class _AlignedBufferT(fb.BufferT):
             builder.StartVector(1, len(payload), _BUFFER_ALIGN)
             builder.head -= len(payload)
             builder.Bytes[builder.head: builder.head + len(payload)] = payload
-            data = builder.EndVector(len(payload))
+            data = builder.EndVector()
         fb.BufferStart(builder)
         if data is not None:
             fb.BufferAddData(builder, data)

@@ -1,0 +1,179 @@
+"""Datasets by name, from a data directory (flag or $ILWP_DATA_DIR), with Keras' download as fallback.
+
+Names: `cifar10` (JPEG CIFAR-10, split test|train), `cifar10-raw200` (200 lossless test images),
+`mnist-test`, and `npz:PATH` (a user's arrays `x` and `y`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import atomic_write_bytes
+
+NAMES = ("cifar10", "cifar10-raw200", "mnist-test", "npz:PATH")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    x: np.ndarray  # uint8 pixels (N,H,W[,C]) when `pixels`, else arrays already in the model's input form
+    y: np.ndarray  # int64 labels (N,)
+    pixels: bool = True
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def take(self, limit: int | None) -> "Dataset":
+        if limit is None:
+            return self
+        if limit <= 0:
+            raise IlwpError(f"--limit must be positive, got {limit}")
+        return Dataset(self.name, self.x[:limit], self.y[:limit], self.pixels)
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
+    d = data_dir if data_dir is not None else os.environ.get("ILWP_DATA_DIR")
+    if not d:
+        return None
+    p = Path(d).expanduser()
+    if not p.is_dir():
+        raise IlwpError(f"data directory not found: {p}")
+    return p
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "ilwp-embed"
+
+
+def load_dataset(name: str, data_dir: str | os.PathLike | None = None, split: str = "test") -> Dataset:
+    """Load a dataset by name; raise IlwpError naming what is missing when it cannot be had."""
+    if name.startswith("npz:"):
+        return _load_npz(Path(name[4:]))
+    root = resolve_data_dir(data_dir)
+    if name == "cifar10":
+        if split not in ("test", "train"):
+            raise IlwpError(f"cifar10 has splits test and train, not {split!r}")
+        f = _find(root, f"cifar10_jpeg/{split}.npz")
+        if f is not None:
+            return _load_jpeg_npz(f, f"cifar10-{split}")
+        return _keras_fallback("cifar10", split, root)
+    if name == "cifar10-raw200":
+        f = _find(root, "cifar10_raw200.npz")
+        if f is None:
+            raise IlwpError(_missing("cifar10-raw200", root, "cifar10_raw200.npz") + " (it has no public download)")
+        with np.load(f, allow_pickle=False) as z:
+            return Dataset("cifar10-raw200", z["x"], z["y"].astype(np.int64))
+    if name == "mnist-test":
+        f = _find(root, "mnist_t10k.npz")
+        if f is not None:
+            with np.load(f, allow_pickle=False) as z:
+                return Dataset("mnist-test", z["x"], z["y"].astype(np.int64))
+        return _keras_fallback("mnist", "test", root)
+    raise IlwpError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
+
+
+def _find(root: Path | None, rel: str) -> Path | None:
+    if root is None:
+        return None
+    for cand in (root / "datasets" / rel, root / rel):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _missing(name: str, root: Path | None, rel: str) -> str:
+    where = f"{root}/datasets/{rel}" if root else f"$ILWP_DATA_DIR/datasets/{rel} (ILWP_DATA_DIR is not set)"
+    return f"dataset {name} not found: looked for {where}"
+
+
+def _load_npz(path: Path) -> Dataset:
+    if not path.is_file():
+        raise IlwpError(f"dataset file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "x" not in z or "y" not in z:
+                raise IlwpError(f"{path}: an npz dataset needs arrays 'x' and 'y', it has {sorted(z.files)}")
+            x, y = z["x"], z["y"]
+    except IlwpError:
+        raise
+    except Exception as e:
+        raise IlwpError(f"{path}: not a readable npz file ({type(e).__name__})") from None
+    if x.shape[0] != y.shape[0]:
+        raise IlwpError(f"{path}: x has {x.shape[0]} samples but y has {y.shape[0]}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise IlwpError(f"{path}: labels y must be integers, got {y.dtype}")
+    # uint8 arrays are images to quantize by the model's input parameters; others are model-ready.
+    return Dataset(f"npz:{path}", x, y.astype(np.int64).reshape(-1), pixels=x.dtype == np.uint8)
+
+
+def _load_jpeg_npz(path: Path, name: str) -> Dataset:
+    """Decode the JPEG-packed CIFAR-10 once (cached), in a fixed shuffled order.
+
+    The files are sorted by class; a fixed permutation (seed 0) makes every prefix (`--limit N`)
+    a fair sample.
+    """
+    x, y = _decode_jpeg_npz(path, name)
+    order = np.random.default_rng(0).permutation(len(y))
+    return Dataset(name, x[order], y[order])
+
+
+def _decode_jpeg_npz(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    st = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    cached = cache_dir() / f"{name}-{key}.npz"
+    if cached.is_file():
+        try:
+            with np.load(cached, allow_pickle=False) as z:
+                return z["x"], z["y"].astype(np.int64)
+        except Exception:
+            pass  # a damaged cache is rebuilt below
+    from PIL import Image
+
+    with np.load(path, allow_pickle=False) as z:
+        jpeg, offsets, y = z["jpeg"], z["offsets"], z["y"]
+    x = np.empty((len(y), 32, 32, 3), dtype=np.uint8)
+    for i in range(len(y)):
+        x[i] = np.asarray(Image.open(io.BytesIO(jpeg[offsets[i]:offsets[i + 1]].tobytes())).convert("RGB"))
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, x=x, y=y)
+        atomic_write_bytes(cached, buf.getvalue())
+    except OSError:
+        pass  # no cache is only slower
+    return x, y.astype(np.int64)
+
+
+def _keras_fallback(which: str, split: str, root: Path | None) -> Dataset:
+    rel = f"cifar10_jpeg/{split}.npz" if which == "cifar10" else "mnist_t10k.npz"
+    from ilwp_embedded.tfquiet import captured_fds, import_keras
+
+    try:
+        keras = import_keras()
+        old = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(30)
+        try:
+            loader = keras.datasets.cifar10 if which == "cifar10" else keras.datasets.mnist
+            with captured_fds():
+                (xtr, ytr), (xte, yte) = loader.load_data()
+        finally:
+            socket.setdefaulttimeout(old)
+    except Exception as e:
+        raise IlwpError(f"{_missing(which, root, rel)}, and the Keras download failed ({_reason(e)})") from None
+    x, y = (xtr, ytr) if split == "train" else (xte, yte)
+    return Dataset(f"{which}-{split}", x, np.asarray(y, dtype=np.int64).reshape(-1))
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__

@@ -1,0 +1,56 @@
+"""What the firmware can run, and what "full-integer int8" means here."""
+
+from __future__ import annotations
+
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.ingest.graph import Graph, Operator
+
+# Ops the generated firmware implements (portable kernels, CMSIS-NN where given), int8 activations.
+FIRMWARE_OPS = frozenset({
+    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D",
+    "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION",
+})
+
+
+def unsupported_reason(graph: Graph, op: Operator) -> str | None:
+    """Why the firmware cannot run `op`, or None when it can."""
+    if op.op not in FIRMWARE_OPS:
+        return f"op {op.op} is not in the firmware's kernel set"
+    for i in op.outputs:
+        t = graph.tensors[i]
+        if t.dtype != "int8":
+            return f"output '{t.name}' is {t.dtype}, the firmware runs int8 activations"
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        w = graph.tensors[op.inputs[1]]
+        if w.dtype != "int8" or not w.is_constant:
+            return f"weights '{w.name}' are {'not constant' if not w.is_constant else w.dtype}, need constant int8"
+    return None
+
+
+def float_tensor(graph: Graph) -> str | None:
+    """The first reason the graph is not full-integer int8 (int8 input/output, int8 weights)."""
+    for i in graph.inputs + graph.outputs:
+        t = graph.tensors[i]
+        if t.dtype != "int8":
+            kind = "input" if i in graph.inputs else "output"
+            return f"{kind} '{t.name}' is {t.dtype}"
+    for t in graph.tensors:
+        if t.dtype in ("float32", "float16", "float64"):
+            return f"tensor '{t.name}' is {t.dtype}"
+        if t.dtype == "int8" and t.quant is None:
+            return f"int8 tensor '{t.name}' has no quantization parameters"
+    return None
+
+
+def require_int8(graph: Graph, source: str) -> None:
+    why = float_tensor(graph)
+    if why:
+        raise IlwpError(f"{source} is not a full-integer int8 model ({why}); "
+                        f"convert it with `ilwp-embed convert`")
+
+
+def require_firmware_ops(graph: Graph, source: str) -> None:
+    for op in graph.operators:
+        why = unsupported_reason(graph, op)
+        if why:
+            raise IlwpError(f"{source}: operator {op.index} is unsupported by the firmware: {why}")

@@ -1,0 +1,118 @@
+"""Bad input: one clear line on stderr, exit code 2, no traceback, no hang, no partial output."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import KWS_INT8, REPO, RESNET8_FLOAT, RESNET8_INT8, assert_one_line_error, run_cli
+
+from ilwp_embedded.ingest import load_graph, write_tflite
+
+
+def test_missing_model():
+    assert_one_line_error(run_cli("inspect", "/nonexistent/model.tflite"), "not found")
+    assert_one_line_error(run_cli("eval", "/nonexistent/m.tflite", "--dataset", "cifar10-raw200"), "not found")
+
+
+def test_not_a_tflite(tmp_path):
+    p = tmp_path / "notes.tflite"
+    p.write_text("this is not a model\n" * 10)
+    assert_one_line_error(run_cli("inspect", p), "not a TFLite flatbuffer")
+    assert_one_line_error(run_cli("inspect", tmp_path), "directory")
+
+
+def test_truncated_model(tmp_path):
+    data = RESNET8_INT8.read_bytes()
+    for cut in (4, 100, len(data) // 2, len(data) - 1000):
+        p = tmp_path / f"cut{cut}.tflite"
+        p.write_bytes(data[:cut])
+        proc = run_cli("eval", p, "--dataset", "cifar10-raw200", "--limit", "2")
+        assert_one_line_error(proc)
+
+
+def test_corrupt_buffer_size_is_named(tmp_path):
+    g = load_graph(RESNET8_INT8)
+    _, w = g.weight_tensors()[0]
+    w.shape = (w.shape[0] + 1,) + w.shape[1:]  # the data no longer fits the shape
+    p = tmp_path / "bad.tflite"
+    p.write_bytes(write_tflite(g))
+    assert_one_line_error(run_cli("inspect", p), w.name, "bytes")
+
+
+def test_keras_file_where_tflite_is_needed():
+    from conftest import RESNET8_H5
+
+    assert_one_line_error(run_cli("eval", RESNET8_H5, "--dataset", "cifar10-raw200"), "convert")
+
+
+def test_float_model_where_int8_is_needed():
+    assert_one_line_error(run_cli("demo", "--model", RESNET8_FLOAT, "--limit", "1"), "not a full-integer int8")
+
+
+def test_unsupported_op_is_marked_and_refused(tmp_path):
+    g = load_graph(KWS_INT8)
+    soft = next(o for o in g.operators if o.op == "SOFTMAX")
+    soft.op, soft.raw_options, soft.raw_options_type = "LOGISTIC", None, 0
+    p = tmp_path / "logistic.tflite"
+    p.write_bytes(write_tflite(g))
+    out = run_cli("inspect", p)
+    assert out.returncode == 0 and "UNSUPPORTED: op LOGISTIC" in out.stdout
+    assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "LOGISTIC")
+
+
+def test_unknown_dataset_and_bad_limit():
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", "imagenet"), "unknown dataset")
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "0"), "limit")
+
+
+def test_dataset_shape_mismatch(tmp_path):
+    np.savez(tmp_path / "m.npz", x=np.zeros((3, 28, 28), np.uint8), y=np.zeros(3, np.int64))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'm.npz'}"), "shape")
+    np.savez(tmp_path / "nolabels.npz", x=np.zeros((3, 28, 28), np.uint8))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'nolabels.npz'}"), "'y'")
+
+
+def test_missing_data_dir_and_no_download(tmp_path):
+    # An empty data dir and no network: the loader names both the file it wanted and the failed download.
+    proc = run_cli("eval", RESNET8_INT8, "--dataset", "cifar10", "--data-dir", tmp_path, timeout=120,
+                   env={"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": "http://127.0.0.1:9",
+                        "HTTP_PROXY": "http://127.0.0.1:9"})
+    assert_one_line_error(proc, "cifar10_jpeg/test.npz", "download failed")
+
+
+def test_convert_failure_leaves_no_output(tmp_path):
+    bad = tmp_path / "broken.h5"
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+    out = tmp_path / "out.tflite"
+    assert_one_line_error(run_cli("convert", bad, "-o", out, "--dataset", "cifar10-raw200"), "cannot load")
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+@pytest.mark.parametrize("model,dataset,seed", [(RESNET8_INT8, "cifar10-raw200", 1), (KWS_INT8, None, 2)],
+                         ids=["resnet8", "kws"])
+def test_fuzzed_models_never_crash_or_hang(tmp_path, model, dataset, seed):
+    if dataset is None:
+        rng = np.random.default_rng(0)
+        np.savez(tmp_path / "kws.npz", x=rng.integers(-128, 128, (1, 30, 1, 40)).astype(np.int8), y=np.zeros(1, np.int64))
+        dataset = f"npz:{tmp_path / 'kws.npz'}"
+    else:
+        dataset = "npz:" + str(_tiny_cifar(tmp_path))
+    proc = subprocess.run([sys.executable, str(REPO / "tests" / "fuzz_worker.py"), str(model), dataset, "200",
+                           str(seed), str(tmp_path)], capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
+                               "ILWP_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    codes = eval(proc.stdout.strip().splitlines()[-1])
+    assert codes.get(2, 0) > 50  # most mutants are refused with a clear error...
+    assert sum(codes.values()) == 400
+
+
+def _tiny_cifar(tmp_path: Path) -> Path:
+    from ilwp_embedded.datasets import load_dataset
+
+    ds = load_dataset("cifar10-raw200").take(2)
+    p = tmp_path / "two.npz"
+    np.savez(p, x=ds.x, y=ds.y)
+    return p
