@@ -1,0 +1,1 @@
+"""Generate: C sources for a graph (schedule, memory plan, constants, blob) from Jinja2 templates."""

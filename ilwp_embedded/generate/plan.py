@@ -1,0 +1,99 @@
+"""Static memory plan: every activation tensor gets an offset in one arena, reused once it is dead.
+
+Lifetimes come from the schedule (operators in graph order). Placement is greedy by size, largest
+first, at the lowest offset that overlaps no tensor alive at the same time (the strategy of TFLM's
+GreedyMemoryPlanner, so arenas are comparable). RESHAPE outputs alias their input: no copy, no bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ilwp_embedded.ingest.graph import Graph
+
+ALIGN = 16  # every buffer starts 16-byte aligned (SIMD loads, int32 scratch)
+
+
+@dataclass(frozen=True)
+class Buffer:
+    tensor: int  # the tensor that owns the bytes (an alias points at its root)
+    offset: int
+    size: int
+    first: int  # first step it must hold data (-1: the graph input, before step 0)
+    last: int  # last step that reads it (len(ops): a graph output, after the last step)
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    arena_bytes: int
+    buffers: dict[int, Buffer]  # root tensor index -> placement
+    alias: dict[int, int]  # tensor index -> root tensor index (identity for roots)
+
+    def offset(self, tensor: int) -> int:
+        return self.buffers[self.alias[tensor]].offset
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def activation_tensors(graph: Graph) -> list[int]:
+    """Every non-constant tensor the schedule reads or writes."""
+    seen: list[int] = []
+    for i in graph.inputs:
+        seen.append(i)
+    for op in graph.operators:
+        for i in op.inputs + op.outputs:
+            if i >= 0 and not graph.tensors[i].is_constant and i not in seen:
+                seen.append(i)
+    return seen
+
+
+def plan_memory(graph: Graph) -> MemoryPlan:
+    n_ops = len(graph.operators)
+    alias = {i: i for i in activation_tensors(graph)}
+    for op in graph.operators:
+        if op.op == "RESHAPE":
+            src, dst = op.inputs[0], op.outputs[0]
+            alias[dst] = alias[src]
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for i in graph.inputs:
+        first[alias[i]] = -1
+    for step, op in enumerate(graph.operators):
+        for i in op.outputs:
+            r = alias[i]
+            first.setdefault(r, step)
+        for i in op.inputs:
+            if i >= 0 and i in alias:
+                r = alias[i]
+                last[r] = max(last.get(r, step), step)
+    for i in graph.outputs:
+        last[alias[i]] = n_ops
+    roots = sorted({alias[i] for i in alias})
+    size = {r: _align(int(np.prod(graph.tensors[r].shape)) * np.dtype(graph.tensors[r].dtype).itemsize)
+            for r in roots}
+    placed: list[Buffer] = []
+    for r in sorted(roots, key=lambda r: (-size[r], first.get(r, 0), r)):
+        lo, hi = first.get(r, -1), last.get(r, first.get(r, -1))
+        busy = sorted((b.offset, b.offset + b.size) for b in placed if not (b.last < lo or hi < b.first))
+        off = 0
+        for a, b in busy:
+            if off + size[r] <= a:
+                break
+            off = max(off, b)
+        placed.append(Buffer(r, off, size[r], lo, hi))
+    buffers = {b.tensor: b for b in placed}
+    return MemoryPlan(arena_bytes=max((b.offset + b.size for b in placed), default=0), buffers=buffers, alias=alias)
+
+
+def check_plan(plan: MemoryPlan) -> None:
+    """No two buffers alive at the same step share a byte (raises AssertionError)."""
+    bs = list(plan.buffers.values())
+    for i, a in enumerate(bs):
+        for b in bs[i + 1:]:
+            if a.last < b.first or b.last < a.first:
+                continue
+            assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
