@@ -29,7 +29,7 @@ static int32_t exp_on_interval_neg_quarter(int32_t a)
     const int32_t x4 = FP_MUL(x2, x2);
     const int32_t x4_over_4 = ilwp_rounding_divide_by_pot(x4, 2);
     const int32_t poly = ilwp_rounding_divide_by_pot(FP_MUL(x4_over_4 + x3, one_third) + x2, 1);
-    return constant_term + FP_MUL(constant_term, poly);
+    return constant_term + FP_MUL(constant_term, x + poly);
 }
 
 /* exp(a) for a <= 0 given in Q5.26; result Q0.31. */
