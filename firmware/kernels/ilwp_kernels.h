@@ -133,7 +133,6 @@ typedef struct {
     int32_t num_elements;                 /* product of reduced dimensions */
     int32_t input_zero_point, output_zero_point;
     int32_t multiplier, shift;            /* already divided by num_elements (host side) */
-    int32_t same_quant;                   /* 1: identical in/out quantization, out = sum / n (truncated) */
 } ilwp_mean_params_t;
 
 int32_t ilwp_mean_s8(const ilwp_mean_params_t *p, const int8_t *input, int8_t *output);

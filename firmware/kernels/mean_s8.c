@@ -1,5 +1,5 @@
-/* MEAN int8 (mirrors TFLM reduce: QuantizedMeanOrSum requantization, or plain truncating
- * integer mean when input and output quantization are identical). */
+/* MEAN int8 (mirrors TFLM reduce: reference QuantizedMeanOrSum, the 1/num_elements factor being
+ * folded into multiplier/shift on the host). */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
@@ -36,13 +36,9 @@ int32_t ilwp_mean_s8(const ilwp_mean_params_t *p, const int8_t *input, int8_t *o
                             }
                         }
                     }
-                    if (p->same_quant) {
-                        v = sum / p->num_elements;
-                    } else {
-                        v = sum - p->input_zero_point * p->num_elements;
-                        v = ilwp_multiply_by_quantized_multiplier(v, p->multiplier, p->shift);
-                        v += p->output_zero_point;
-                    }
+                    v = sum - p->input_zero_point * p->num_elements;
+                    v = ilwp_multiply_by_quantized_multiplier(v, p->multiplier, p->shift);
+                    v += p->output_zero_point;
                     *output++ = (int8_t)ilwp_clamp_i32(v, -128, 127);
                 }
             }

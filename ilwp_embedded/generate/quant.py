@@ -276,7 +276,6 @@ class MeanParams:
     output_zero_point: int
     multiplier: int
     shift: int
-    same_quant: int
 
 
 @dataclass
@@ -429,14 +428,13 @@ def mean_params(graph: Graph, op: Operator) -> MeanParams:
     shape4 = _pad4(x.shape)
     reduce4 = [0] * (4 - rank) + [1 if d in axes else 0 for d in range(rank)]
     n = math.prod(int(x.shape[d]) for d in axes)
-    same = int(_zp(x) == _zp(y) and np.float32(_scale(x)) == np.float32(_scale(y)))
     mult, shift = quantize_multiplier(_scale(x) / _scale(y))
-    # TFLM QuantizedMeanOrSum folds 1/num_elements into the multiplier.
+    # TFLM (reference QuantizedMeanOrSum) folds 1/num_elements into the multiplier.
     s = (n.bit_length() - 1) if n > 0 else 0
     s = min(s, 32, 31 + shift)
     mult = int((mult << s) // n) if n > 0 else mult
     shift = shift - s
-    return MeanParams(tuple(shape4), tuple(reduce4), n, _zp(x), _zp(y), mult, shift, same)  # type: ignore[arg-type]
+    return MeanParams(tuple(shape4), tuple(reduce4), n, _zp(x), _zp(y), mult, shift)  # type: ignore[arg-type]
 
 
 def pad_params(graph: Graph, op: Operator) -> PadParams:
