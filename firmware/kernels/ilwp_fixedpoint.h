@@ -1,0 +1,86 @@
+/*
+ * ilwp_fixedpoint.h - fixed-point helpers used by the ilwp int8 kernels.
+ *
+ * The arithmetic reproduces, bit for bit, the integer rounding rules of the
+ * TensorFlow Lite Micro reference kernels (double-rounding variant, i.e. the
+ * default build without TFLITE_SINGLE_ROUNDING) and of gemmlowp's fixed-point
+ * library that the int8 softmax relies on.  Independent implementation.
+ *
+ * Assumes two's complement int32 and arithmetic right shift of negative
+ * values (true for gcc/clang on every target we build for).
+ */
+#ifndef ILWP_FIXEDPOINT_H
+#define ILWP_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#define ILWP_INLINE static inline
+
+ILWP_INLINE int32_t ilwp_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+ILWP_INLINE int32_t ilwp_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+ILWP_INLINE int32_t ilwp_clamp_i32(int32_t v, int32_t lo, int32_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* round(a * b / 2^31), ties away from zero; saturates the single overflow case. */
+ILWP_INLINE int32_t ilwp_sat_round_doubling_high_mul(int32_t a, int32_t b)
+{
+    int64_t prod;
+    int64_t nudge;
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    prod = (int64_t)a * (int64_t)b;
+    nudge = prod >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    /* C99 division truncates toward zero, as required. */
+    return (int32_t)((prod + nudge) / ((int64_t)1 << 31));
+}
+
+/* x / 2^exponent rounded to nearest, ties away from zero. 0 <= exponent <= 31. */
+ILWP_INLINE int32_t ilwp_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1u << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * 2^exponent with saturation (exponent > 0), or rounding division (exponent <= 0). */
+ILWP_INLINE int32_t ilwp_sat_rounding_mul_by_pot(int32_t x, int32_t exponent)
+{
+    if (exponent > 0) {
+        const int32_t threshold = (int32_t)(((uint32_t)1u << (31 - exponent)) - 1u);
+        if (x > threshold) {
+            return INT32_MAX;
+        }
+        if (x < -threshold) {
+            return INT32_MIN;
+        }
+        return (int32_t)((uint32_t)x << exponent);
+    }
+    return ilwp_rounding_divide_by_pot(x, -exponent);
+}
+
+/* Requantize an int32 accumulator: multiplier is Q0.31, shift > 0 is a left shift. */
+ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    return ilwp_rounding_divide_by_pot(
+        ilwp_sat_round_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* Multiplier >= 1 form used by softmax: the shift is a non-negative left shift. */
+ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier_gt_one(int32_t x, int32_t multiplier, int32_t left_shift)
+{
+    return ilwp_sat_round_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier);
+}
+
+/* Multiplier < 1 form used by add: shift <= 0. */
+ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier_lt_one(int32_t x, int32_t multiplier, int32_t shift)
+{
+    return ilwp_rounding_divide_by_pot(ilwp_sat_round_doubling_high_mul(x, multiplier), -shift);
+}
+
+#endif /* ILWP_FIXEDPOINT_H */

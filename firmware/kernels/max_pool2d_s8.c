@@ -1,0 +1,32 @@
+/* MAX_POOL_2D int8 (mirrors TFLM reference_integer_ops::MaxPool). */
+#include "ilwp_fixedpoint.h"
+#include "ilwp_kernels.h"
+
+int32_t ilwp_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_batch = input + b * p->input_h * p->input_w * p->channels;
+        for (oy = 0; oy < p->output_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            const int32_t fy_s = ilwp_max_i32(0, -iy0);
+            const int32_t fy_e = ilwp_min_i32(p->filter_h, p->input_h - iy0);
+            for (ox = 0; ox < p->output_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                const int32_t fx_s = ilwp_max_i32(0, -ix0);
+                const int32_t fx_e = ilwp_min_i32(p->filter_w, p->input_w - ix0);
+                for (c = 0; c < p->channels; ++c) {
+                    int32_t m = -128;
+                    for (fy = fy_s; fy < fy_e; ++fy) {
+                        const int8_t *row = in_batch + ((iy0 + fy) * p->input_w + ix0) * p->channels + c;
+                        for (fx = fx_s; fx < fx_e; ++fx) {
+                            m = ilwp_max_i32(m, row[fx * p->channels]);
+                        }
+                    }
+                    *output++ = (int8_t)ilwp_clamp_i32(m, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return ILWP_OK;
+}
