@@ -75,18 +75,25 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     roots = sorted({alias[i] for i in alias})
     size = {r: _align(int(np.prod(graph.tensors[r].shape)) * np.dtype(graph.tensors[r].dtype).itemsize)
             for r in roots}
+    lives = {r: (size[r], first.get(r, -1), last.get(r, first.get(r, -1))) for r in roots}
+    buffers, total = place(lives)
+    return MemoryPlan(arena_bytes=total, buffers=buffers, alias=alias)
+
+
+def place(lives: dict[int, tuple[int, int, int]]) -> tuple[dict[int, Buffer], int]:
+    """Greedy placement of {key: (size, first step, last step)}: largest first, lowest free offset."""
     placed: list[Buffer] = []
-    for r in sorted(roots, key=lambda r: (-size[r], first.get(r, 0), r)):
-        lo, hi = first.get(r, -1), last.get(r, first.get(r, -1))
+    for key in sorted(lives, key=lambda k: (-lives[k][0], lives[k][1], k)):
+        size, lo, hi = lives[key]
+        size = _align(size)
         busy = sorted((b.offset, b.offset + b.size) for b in placed if not (b.last < lo or hi < b.first))
         off = 0
         for a, b in busy:
-            if off + size[r] <= a:
+            if off + size <= a:
                 break
             off = max(off, b)
-        placed.append(Buffer(r, off, size[r], lo, hi))
-    buffers = {b.tensor: b for b in placed}
-    return MemoryPlan(arena_bytes=max((b.offset + b.size for b in placed), default=0), buffers=buffers, alias=alias)
+        placed.append(Buffer(key, off, size, lo, hi))
+    return {b.tensor: b for b in placed}, max((b.offset + b.size for b in placed), default=0)
 
 
 def check_plan(plan: MemoryPlan) -> None:

@@ -1,0 +1,277 @@
+"""Render a graph into C: straight-line schedule, static memory plan, constants, weights.
+
+The generator computes everything (pointers, offsets, parameter structs, array contents); the
+Jinja2 templates in templates/ only lay it out. Weights come one of three ways:
+  raw:   int8 arrays in flash (the uncompressed baseline);
+  once:  the compressed blob in flash, decoded into RAM at boot;
+  layer: the blob in flash, each tensor decoded into a planned weight buffer just before its layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.generate.plan import place, plan_memory
+from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.ingest.tflite_io import write_tflite
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+STRUCTS = {
+    Q.ConvParams: "ilwp_conv_params_t",
+    Q.DepthwiseConvParams: "ilwp_dw_conv_params_t",
+    Q.FullyConnectedParams: "ilwp_fc_params_t",
+    Q.AddParams: "ilwp_add_params_t",
+    Q.PoolParams: "ilwp_pool_params_t",
+    Q.SoftmaxParams: "ilwp_softmax_params_t",
+    Q.MeanParams: "ilwp_mean_params_t",
+    Q.PadParams: "ilwp_pad_params_t",
+}
+CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
+
+
+@dataclass(frozen=True)
+class WeightRecord:
+    """One coded weight tensor of the blob, in decode order."""
+
+    record: int
+    tensor: int  # tensor index in the graph
+    n_elems: int
+    ref_record: int | None  # inter modes: the record whose decoded weights it needs
+
+
+@dataclass(frozen=True)
+class Weights:
+    mode: str  # "raw" | "once" | "layer"
+    blob: bytes = b""
+    records: tuple[WeightRecord, ...] = ()
+
+
+@dataclass
+class CArray:
+    name: str
+    ctype: str
+    values: list[str]
+    const: bool = True
+    section: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.values)
+
+
+@dataclass
+class Step:
+    index: int
+    op: str
+    comment: str
+    decode: list[dict] = field(default_factory=list)  # per-layer decode calls before the kernel
+    call: str = ""
+
+
+@dataclass
+class Generated:
+    files: dict[str, str]  # file name -> C text
+    arena_bytes: int
+    weight_ram_bytes: int
+    scratch_bytes: int
+    weights_flash_bytes: int
+    const_flash_bytes: int
+    model_hash: str
+    decode_mode: str
+    input_bytes: int
+    output_bytes: int
+
+
+def _fmt_values(a: np.ndarray) -> list[str]:
+    return [str(int(v)) for v in np.asarray(a).reshape(-1)]
+
+
+def _struct_init(p, name: str, arrays: list[CArray]) -> list[tuple[str, str]]:
+    """Designated initializers for a params dataclass; ndarray fields become their own const arrays."""
+    out = []
+    for f in fields(p):
+        if f.name not in Q.c_struct_fields(p):
+            continue
+        v = getattr(p, f.name)
+        if isinstance(v, np.ndarray):
+            arr = CArray(f"{name}_{f.name}", "int32_t", _fmt_values(v))
+            arrays.append(arr)
+            out.append((f.name, arr.name))
+        elif isinstance(v, (tuple, list)):
+            out.append((f.name, "{" + ", ".join(str(int(x)) for x in v) + "}"))
+        else:
+            out.append((f.name, str(int(v))))
+    return out
+
+
+def generate(graph: Graph, weights: Weights | None = None) -> Generated:
+    weights = weights or Weights("raw")
+    plan = plan_memory(graph)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    arrays: list[CArray] = []
+    structs: list[dict] = []
+    coded = {r.tensor: r for r in weights.records} if weights.mode != "raw" else {}
+    weight_ptr: dict[int, str] = {}
+    weight_ram = 0
+    rec_offsets: dict[int, int] = {}
+    if weights.mode == "once":
+        off = 0
+        for r in weights.records:
+            rec_offsets[r.record] = off
+            off += r.n_elems
+        weight_ram = off
+        for r in weights.records:
+            weight_ptr[r.tensor] = f"(ilwp_weights + {rec_offsets[r.record]})"
+    elif weights.mode == "layer":
+        wplan = _plan_layer_weights(graph, weights.records)
+        weight_ram = wplan["bytes"]
+        for r in weights.records:
+            weight_ptr[r.tensor] = f"(ilwp_weights + {wplan['offset'][r.record]})"
+        rec_offsets = wplan["offset"]
+
+    const_names: dict[int, str] = {}
+
+    def const(i: int) -> str:
+        if i in weight_ptr:
+            return weight_ptr[i]
+        if i not in const_names:
+            t = graph.tensors[i]
+            name = f"c{i}"
+            arrays.append(CArray(name, CTYPES[t.dtype], _fmt_values(t.data)))
+            const_names[i] = name
+        return const_names[i]
+
+    def act(i: int) -> str:
+        return f"(ilwp_arena + {plan.offset(i)})"
+
+    def ptr(i: int) -> str:
+        if i < 0:
+            return "NULL"
+        return const(i) if graph.tensors[i].is_constant else act(i)
+
+    steps: list[Step] = []
+    scratch = 0
+    decoded_by_step: dict[int, list[WeightRecord]] = {}
+    if weights.mode == "layer":
+        first_use = _first_use(graph, weights.records)
+        for r in weights.records:
+            # A tensor is decoded right before the first layer that needs it, as a weight or as a reference.
+            decoded_by_step.setdefault(first_use[r.record], []).append(r)
+
+    for k, op in enumerate(graph.operators):
+        p = Q.op_params(graph, op)
+        sname = f"p{k}"
+        out = ptr(op.outputs[0])
+        x = ptr(op.inputs[0])
+        st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
+        for r in decoded_by_step.get(k, []):
+            st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
+                              "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
+                              "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
+                              "ref_n": _n_of(weights.records, r.ref_record)})
+        if type(p) in STRUCTS:
+            structs.append({"ctype": STRUCTS[type(p)], "name": sname, "init": _struct_init(p, sname, arrays)})
+        bias = ptr(op.inputs[2]) if len(op.inputs) > 2 else "NULL"
+        if op.op == "CONV_2D":
+            scratch = max(scratch, p.scratch_bytes)
+            st.call = f"ilwp_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
+        elif op.op == "DEPTHWISE_CONV_2D":
+            st.call = f"ilwp_depthwise_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
+        elif op.op == "FULLY_CONNECTED":
+            st.call = f"ilwp_fully_connected_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
+        elif op.op == "ADD":
+            if p.broadcast:
+                for nm, v in (("shape", p.out_shape), ("s1", p.in1_strides), ("s2", p.in2_strides)):
+                    arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
+                st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
+                           f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
+            else:
+                st.call = f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size})"
+        elif op.op == "AVERAGE_POOL_2D":
+            st.call = f"ilwp_avg_pool2d_s8(&{sname}, {x}, {out})"
+        elif op.op == "MAX_POOL_2D":
+            st.call = f"ilwp_max_pool2d_s8(&{sname}, {x}, {out})"
+        elif op.op == "SOFTMAX":
+            st.call = f"ilwp_softmax_s8(&{sname}, {x}, {out})"
+        elif op.op == "MEAN":
+            st.call = f"ilwp_mean_s8(&{sname}, {x}, {out})"
+        elif op.op in ("PAD", "PADV2"):
+            st.call = f"ilwp_pad_s8(&{sname}, {x}, {out})"
+        elif op.op == "CONCATENATION":
+            arrays.append(CArray(f"{sname}_sizes", "int32_t", [str(int(v)) for v in p.copy_sizes]))
+            ins = ", ".join(ptr(i) for i in op.inputs)
+            st.call = (f"ilwp_concatenation_s8((const int8_t *const[]){{{ins}}}, {sname}_sizes, "
+                       f"{len(op.inputs)}, {p.outer_size}, {out})")
+        elif op.op in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
+            st.call = f"ilwp_reshape_s8({x}, {out}, {p.size})"
+        else:  # op_params refused it already
+            raise Q.UnsupportedOp(op.op)
+        steps.append(st)
+
+    inp = graph.tensors[graph.inputs[0]]
+    outp = graph.tensors[graph.outputs[0]]
+    model_hash = hashlib.sha256(write_tflite(graph)).hexdigest()[:16]
+    ctx = {
+        "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
+        "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
+        "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
+        "input_bytes": int(np.prod(inp.shape)), "output_bytes": int(np.prod(outp.shape)),
+        "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
+        "records": weights.records, "rec_offsets": rec_offsets, "model_hash": model_hash,
+        "n_ops": len(graph.operators),
+    }
+    files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
+             "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
+    elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
+    const_flash = sum(a.count * elem[a.ctype] for a in arrays)
+    wflash = len(weights.blob) if weights.mode != "raw" else sum(
+        t.nbytes for _, t in graph.weight_tensors())
+    return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
+                     weights.mode, ctx["input_bytes"], ctx["output_bytes"])
+
+
+def _n_of(records, rec) -> int:
+    if rec is None:
+        return 0
+    return next(r.n_elems for r in records if r.record == rec)
+
+
+def _weight_steps(graph: Graph) -> dict[int, int]:
+    """Weight tensor index -> the step (operator) that reads it."""
+    return {t.index: op.index for op, t in graph.weight_tensors()}
+
+
+def _first_use(graph: Graph, records) -> dict[int, int]:
+    """Record -> the step before which it is decoded: the step of its own layer."""
+    steps = _weight_steps(graph)
+    return {r.record: steps[r.tensor] for r in records}
+
+
+def _plan_layer_weights(graph: Graph, records) -> dict:
+    """Weight buffers for per-layer decoding: each lives from its layer's step to the last step
+    that reads it, as weights or as another record's prediction reference."""
+    first = _first_use(graph, records)
+    last = dict(first)
+    for r in records:
+        if r.ref_record is not None:
+            last[r.ref_record] = max(last[r.ref_record], first[r.record])
+    buffers, total = place({r.record: (r.n_elems, first[r.record], last[r.record]) for r in records})
+    return {"bytes": total, "offset": {k: b.offset for k, b in buffers.items()}}
+
+
+def write_sources(gen: Generated, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in gen.files.items():
+        p = out_dir / name
+        p.write_text(text)
+        paths.append(p)
+    return paths
