@@ -1,0 +1,80 @@
+/*
+ * Free-running 64-bit timer.
+ *
+ * SysTick always runs from the core clock with RVR = 0xFFFFFF and counts its
+ * wraps in the interrupt.  Under QEMU -icount shift=0 one instruction is 1 ns of
+ * virtual time, so ticks * 1e9 / BOARD_TIMER_CLOCK_HZ counts instructions.  On real
+ * boards with a DWT the 32-bit CYCCNT is read instead and extended to 64 bits; the
+ * SysTick interrupt (every 2^24 cycles) samples it often enough never to miss a wrap.
+ */
+#include <stdint.h>
+
+#include "board.h"
+#include "cortexm.h"
+
+#define SYSTICK_RELOAD 0xFFFFFFu
+
+static volatile uint32_t systick_wraps;
+
+#if BOARD_TIMER_DWT
+static uint32_t dwt_last;
+static uint32_t dwt_high;
+#endif
+
+void timer_init(void)
+{
+#if BOARD_TIMER_DWT
+    DEMCR |= (1u << 24);
+    DWT_LAR = 0xC5ACCE55u; /* harmless where there is no lock */
+    DWT_CYCCNT = 0u;
+    DWT_CTRL |= 1u;
+    dwt_last = 0u;
+    dwt_high = 0u;
+#endif
+    systick_wraps = 0u;
+    SYST_RVR = SYSTICK_RELOAD;
+    SYST_CVR = 0u;
+    SYST_CSR = (1u << 2) | (1u << 1) | 1u; /* core clock, interrupt, enable */
+}
+
+#if BOARD_TIMER_DWT
+uint64_t timer_now(void)
+{
+    uint32_t primask = cm_irq_save();
+    uint32_t now = DWT_CYCCNT;
+    if (now < dwt_last) {
+        dwt_high++;
+    }
+    dwt_last = now;
+    uint64_t result = ((uint64_t)dwt_high << 32) | now;
+    cm_irq_restore(primask);
+    return result;
+}
+
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+    (void)timer_now();
+}
+#else
+uint64_t timer_now(void)
+{
+    uint32_t wraps;
+    uint32_t value;
+    do {
+        wraps = systick_wraps;
+        value = SYST_CVR;
+    } while (wraps != systick_wraps);
+    uint64_t ticks = ((uint64_t)wraps << 24) + (SYSTICK_RELOAD - value);
+    return (ticks * (uint64_t)BOARD_TIMER_UNIT_HZ) / (uint64_t)BOARD_TIMER_CLOCK_HZ;
+}
+
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+}
+#endif
+
+const char *timer_unit(void) { return BOARD_TIMER_UNIT; }
+
+uint32_t timer_unit_hz(void) { return BOARD_TIMER_UNIT_HZ; }

@@ -1,0 +1,145 @@
+/*
+ * STM32F7 family (STM32F746ZG on NUCLEO-F746ZG).  Register maps from RM0385:
+ * RCC 0x40023800, PWR 0x40007000, FLASH 0x40023C00, GPIOA 0x40020000.
+ * Built here, never run here: no emulator models this chip.
+ *
+ * Clock: PLL from HSI 16 MHz: /M=8 -> 2 MHz, xN=216 -> VCO 432 MHz, /P=2 -> 216 MHz,
+ * /Q=9 -> 48 MHz; voltage scale 1 with over-drive (needed above 180 MHz), 7 flash wait
+ * states with ART accelerator and prefetch; APB1 /4 (54 MHz), APB2 /2 (108 MHz).
+ * Cortex-M7 instruction cache on.
+ *
+ * USART (new layout): CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C,
+ * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
+ * USART3's kernel clock is PCLK1 after reset (RCC_DCKCFGR2 USART3SEL = 00).
+ */
+#include <stdint.h>
+
+#include "board.h"
+#include "cortexm.h"
+#include "stm32_gpio.h"
+
+#define RCC_BASE     0x40023800u
+#define RCC_CR       REG32(RCC_BASE + 0x00u)
+#define RCC_PLLCFGR  REG32(RCC_BASE + 0x04u)
+#define RCC_CFGR     REG32(RCC_BASE + 0x08u)
+#define RCC_AHB1ENR  REG32(RCC_BASE + 0x30u)
+#define RCC_APB1ENR  REG32(RCC_BASE + 0x40u)
+#define RCC_APB2ENR  REG32(RCC_BASE + 0x44u)
+#define PWR_CR1      REG32(0x40007000u)
+#define PWR_CSR1     REG32(0x40007004u)
+#define FLASH_ACR    REG32(0x40023C00u)
+#define GPIOA_BASE   0x40020000u
+
+#define USART_CR1 REG32(BOARD_UART_BASE + 0x00u)
+#define USART_BRR REG32(BOARD_UART_BASE + 0x0Cu)
+#define USART_ISR REG32(BOARD_UART_BASE + 0x1Cu)
+#define USART_ICR REG32(BOARD_UART_BASE + 0x20u)
+#define USART_RDR REG32(BOARD_UART_BASE + 0x24u)
+#define USART_TDR REG32(BOARD_UART_BASE + 0x28u)
+
+#define ISR_ORE  (1u << 3)
+#define ISR_RXNE (1u << 5)
+#define ISR_TC   (1u << 6)
+#define ISR_TXE  (1u << 7)
+
+#if BOARD_CLOCK_PLL_HSI
+typedef char cpu_hz_is_216mhz[BOARD_CPU_HZ == 216000000u ? 1 : -1];
+
+static void clock_init(void)
+{
+    RCC_APB1ENR |= (1u << 28); /* PWREN */
+    (void)RCC_APB1ENR;
+    PWR_CR1 |= (3u << 14);     /* VOS = scale 1 */
+    RCC_CR |= 1u;              /* HSION */
+    while ((RCC_CR & (1u << 1)) == 0u) {
+    }
+    RCC_CR &= ~(1u << 24);
+    while ((RCC_CR & (1u << 25)) != 0u) {
+    }
+    RCC_PLLCFGR = 8u | (216u << 6) | (0u << 16) | (0u << 22) | (9u << 24); /* M, N, P=2, HSI, Q */
+    RCC_CR |= (1u << 24);
+    while ((RCC_CR & (1u << 25)) == 0u) {
+    }
+    PWR_CR1 |= (1u << 16); /* over-drive enable */
+    while ((PWR_CSR1 & (1u << 16)) == 0u) {
+    }
+    PWR_CR1 |= (1u << 17); /* over-drive switching */
+    while ((PWR_CSR1 & (1u << 17)) == 0u) {
+    }
+    FLASH_ACR = 7u | (1u << 8) | (1u << 9); /* 7 WS, prefetch, ART */
+    while ((FLASH_ACR & 0xFu) != 7u) {
+    }
+    RCC_CFGR = (RCC_CFGR & ~((0xFu << 4) | (7u << 10) | (7u << 13))) | (5u << 10) | (4u << 13);
+    RCC_CFGR = (RCC_CFGR & ~3u) | 2u; /* SW = PLL */
+    while ((RCC_CFGR & (3u << 2)) != (2u << 2)) {
+    }
+}
+#endif
+
+static void icache_enable(void)
+{
+    cm_dsb();
+    cm_isb();
+    SCB_ICIALLU = 0u;
+    cm_dsb();
+    cm_isb();
+    SCB_CCR |= (1u << 17);
+    cm_dsb();
+    cm_isb();
+}
+
+static void uart_clock_enable(void)
+{
+#if BOARD_UART_INSTANCE_USART1
+    RCC_APB2ENR |= (1u << 4);
+#elif BOARD_UART_INSTANCE_USART2
+    RCC_APB1ENR |= (1u << 17);
+#elif BOARD_UART_INSTANCE_USART3
+    RCC_APB1ENR |= (1u << 18);
+#elif BOARD_UART_INSTANCE_USART6
+    RCC_APB2ENR |= (1u << 5);
+#else
+#error "stm32f7: unsupported UART instance"
+#endif
+}
+
+void board_family_init(void)
+{
+#if BOARD_CLOCK_PLL_HSI
+    clock_init();
+#endif
+    icache_enable();
+    RCC_AHB1ENR |= (1u << BOARD_UART_TX_PORT) | (1u << BOARD_UART_RX_PORT);
+    uart_clock_enable();
+    (void)RCC_AHB1ENR;
+    stm32_gpio_af(GPIOA_BASE, BOARD_UART_TX_PORT, BOARD_UART_TX_PIN, BOARD_UART_AF, 0);
+    stm32_gpio_af(GPIOA_BASE, BOARD_UART_RX_PORT, BOARD_UART_RX_PIN, BOARD_UART_AF, 1);
+    USART_CR1 = 0u;
+    USART_BRR = (BOARD_UART_CLOCK_HZ + BOARD_UART_BAUD / 2u) / BOARD_UART_BAUD;
+    USART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
+}
+
+void board_uart_putc(uint8_t c)
+{
+    while ((USART_ISR & ISR_TXE) == 0u) {
+    }
+    USART_TDR = c;
+}
+
+int board_uart_getc_nonblocking(void)
+{
+    uint32_t isr = USART_ISR;
+    if ((isr & ISR_ORE) != 0u) {
+        USART_ICR = ISR_ORE;
+    }
+    if ((isr & ISR_RXNE) == 0u) {
+        return -1;
+    }
+    return (int)(USART_RDR & 0xFFu);
+}
+
+void board_uart_flush(void)
+{
+    while ((USART_ISR & ISR_TC) == 0u) {
+    }
+}

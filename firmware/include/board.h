@@ -1,0 +1,70 @@
+/*
+ * board.h - the small bare-metal board API every ilwp-embed firmware uses.
+ *
+ * One implementation per board family lives in firmware/boards/<family>/; the
+ * Cortex-M common parts (startup, timer, exit) in firmware/boards/cortexm/.
+ * Board constants (BOARD_NAME, clocks, UART base, timer unit) come from the
+ * generated board_config.h, rendered from boards/<id>.json by the build.
+ *
+ * C99, no heap, no stdio.  All calls are blocking polling calls; the only
+ * interrupt used is SysTick (timer wrap counting).
+ */
+#ifndef ILWP_BOARD_H
+#define ILWP_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* uart_read_byte() timeout meaning "wait for ever". */
+#define UART_WAIT_FOREVER 0xFFFFFFFFu
+/* uart_read_byte() return value when no byte arrived in time. */
+#define UART_TIMEOUT (-1)
+
+/* Clocks, pins, UART and timer.  Call once, first thing in main(). */
+void board_init(void);
+
+/* Board id from the manifest, e.g. "qemu-m4". */
+const char *board_name(void);
+
+/* Blocking write of n bytes to the host link (the board's console UART). */
+void uart_write(const void *buf, size_t n);
+/* Blocking write of a NUL-terminated string. */
+void uart_puts(const char *s);
+/* Wait until every byte written has left the UART. */
+void uart_flush(void);
+/* 1 when a received byte is waiting, else 0; never blocks. */
+int uart_rx_ready(void);
+/* One received byte (0..255), or UART_TIMEOUT after timeout_ms milliseconds of
+ * board time (virtual time under QEMU -icount).  0 polls once;
+ * UART_WAIT_FOREVER never times out. */
+int uart_read_byte(uint32_t timeout_ms);
+
+/* Free-running 64-bit count in timer_unit() units since board_init():
+ * "instructions" under QEMU -icount shift=0 (SysTick with wrap counting),
+ * "cycles" on real boards (DWT CYCCNT extended to 64 bits). */
+uint64_t timer_now(void);
+const char *timer_unit(void);
+/* Units per second (1e9 for QEMU instructions: 1 ns of virtual time each). */
+uint32_t timer_unit_hz(void);
+
+/* End the program: under QEMU a semihosting SYS_EXIT_EXTENDED that becomes
+ * QEMU's exit status; on real boards the UART is flushed and the core sleeps. */
+void board_exit(int code) __attribute__((noreturn));
+
+/* Family hooks used by the common Cortex-M code (not for applications). */
+void board_family_init(void);
+void board_uart_putc(uint8_t c);
+int board_uart_getc_nonblocking(void); /* byte or -1 */
+void board_uart_flush(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ILWP_BOARD_H */
