@@ -17,6 +17,7 @@ import jinja2
 import numpy as np
 
 from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import write_tflite
@@ -87,6 +88,7 @@ class Generated:
     decode_mode: str
     input_bytes: int
     output_bytes: int
+    kernels: str = "portable"  # the kernel backend the C was generated for
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -111,8 +113,11 @@ def _struct_init(p, name: str, arrays: list[CArray]) -> list[tuple[str, str]]:
     return out
 
 
-def generate(graph: Graph, weights: Weights | None = None) -> Generated:
+def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable") -> Generated:
+    """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
+    generate/backends.py): same calls, the scratch buffer is sized for the chosen backend."""
     weights = weights or Weights("raw")
+    cmsis = check_backend(kernels) == "cmsis-nn"
     plan = plan_memory(graph)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -177,11 +182,14 @@ def generate(graph: Graph, weights: Weights | None = None) -> Generated:
                               "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
                               "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
+        if cmsis:
+            scratch = max(scratch, cmsis_nn_scratch_bytes(p))
         if type(p) in STRUCTS:
             structs.append({"ctype": STRUCTS[type(p)], "name": sname, "init": _struct_init(p, sname, arrays)})
         bias = ptr(op.inputs[2]) if len(op.inputs) > 2 else "NULL"
         if op.op == "CONV_2D":
-            scratch = max(scratch, p.scratch_bytes)
+            if not cmsis:
+                scratch = max(scratch, p.scratch_bytes)
             st.call = f"ilwp_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
         elif op.op == "DEPTHWISE_CONV_2D":
             st.call = f"ilwp_depthwise_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
@@ -226,7 +234,7 @@ def generate(graph: Graph, weights: Weights | None = None) -> Generated:
         "input_bytes": int(np.prod(inp.shape)), "output_bytes": int(np.prod(outp.shape)),
         "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
         "records": weights.records, "rec_offsets": rec_offsets, "model_hash": model_hash,
-        "n_ops": len(graph.operators),
+        "n_ops": len(graph.operators), "kernels": kernels,
     }
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
@@ -235,7 +243,7 @@ def generate(graph: Graph, weights: Weights | None = None) -> Generated:
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
         t.nbytes for _, t in graph.weight_tensors())
     return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
-                     weights.mode, ctx["input_bytes"], ctx["output_bytes"])
+                     weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels)
 
 
 def _n_of(records, rec) -> int:

@@ -1,0 +1,282 @@
+/*
+ * ilwp_cmsis_nn.c - the ilwp_kernels.h API on top of CMSIS-NN (glue only: no CMSIS-NN code here).
+ *
+ * Mapping (all constants come precomputed from ilwp_embedded/generate/quant.py, as for the
+ * portable kernels; TFLM's own CMSIS-NN kernels pass the same values):
+ *   ilwp_conv2d_s8           -> arm_convolve_wrapper_s8 (+ arm_convolve_wrapper_s8_get_buffer_size)
+ *   ilwp_depthwise_conv2d_s8 -> arm_depthwise_conv_wrapper_s8 (+ its get_buffer_size)
+ *   ilwp_fully_connected_s8  -> arm_fully_connected_s8 (per tensor) / arm_fully_connected_per_channel_s8
+ *   ilwp_add_s8              -> arm_elementwise_add_s8
+ *   ilwp_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
+ *   ilwp_max_pool2d_s8       -> arm_max_pool_s8
+ *   ilwp_softmax_s8          -> arm_softmax_s8
+ * MEAN, PAD, CONCATENATION, RESHAPE and broadcasting ADD stay the portable kernels
+ * (firmware/kernels/{mean,pad,concatenation,reshape,add_broadcast}_s8.c).
+ *
+ * Conventions shared by both sides: input_offset = -input zero point, output_offset = +output
+ * zero point (CMSIS-NN's header calls it "negative of the zero value" but TFLM, and CMSIS-NN's
+ * arithmetic, add it), FC filter_offset = -filter zero point, shifts > 0 mean left shifts,
+ * activation ranges already clamped to [-128, 127]. CMSIS-NN takes non-const multiplier/shift
+ * pointers but only reads them: the casts below drop const on read-only tables.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arm_nnfunctions.h"
+#include "ilwp_kernels.h"
+#include "ilwp_kernels_cmsis.h"
+
+static void *ilwp_cmsis_buf;
+static int32_t ilwp_cmsis_buf_bytes;
+
+void ilwp_cmsis_nn_set_scratch(void *buf, int32_t bytes)
+{
+    ilwp_cmsis_buf = buf;
+    ilwp_cmsis_buf_bytes = buf != NULL ? bytes : 0;
+}
+
+/* A context for a kernel that needs `need` bytes: the registered buffer, or an error. */
+static int32_t ilwp_cmsis_ctx(cmsis_nn_context *ctx, int32_t need)
+{
+    ctx->buf = NULL;
+    ctx->size = 0;
+    if (need <= 0) {
+        return ILWP_OK;
+    }
+    if (ilwp_cmsis_buf == NULL || need > ilwp_cmsis_buf_bytes) {
+        return ILWP_ERR_SCRATCH;
+    }
+    ctx->buf = ilwp_cmsis_buf;
+    ctx->size = need;
+    return ILWP_OK;
+}
+
+static int32_t ilwp_cmsis_status(arm_cmsis_nn_status s)
+{
+    return s == ARM_CMSIS_NN_SUCCESS ? ILWP_OK : ILWP_ERR_CMSIS;
+}
+
+static void ilwp_dims(cmsis_nn_dims *d, int32_t n, int32_t h, int32_t w, int32_t c)
+{
+    d->n = n;
+    d->h = h;
+    d->w = w;
+    d->c = c;
+}
+
+/* ------------------------------------------------------------------------------------------ CONV_2D */
+
+static void ilwp_conv_cmsis(const ilwp_conv_params_t *p, cmsis_nn_conv_params *cp, cmsis_nn_dims *in,
+                            cmsis_nn_dims *flt, cmsis_nn_dims *bias, cmsis_nn_dims *out)
+{
+    cp->input_offset = p->input_offset;
+    cp->output_offset = p->output_offset;
+    cp->stride.h = p->stride_h;
+    cp->stride.w = p->stride_w;
+    cp->padding.h = p->pad_h;
+    cp->padding.w = p->pad_w;
+    cp->dilation.h = p->dilation_h;
+    cp->dilation.w = p->dilation_w;
+    cp->activation.min = p->act_min;
+    cp->activation.max = p->act_max;
+    ilwp_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_dims(flt, p->output_c, p->filter_h, p->filter_w, p->filter_c);
+    ilwp_dims(bias, 1, 1, 1, p->output_c);
+    ilwp_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
+}
+
+int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
+{
+    cmsis_nn_conv_params cp;
+    cmsis_nn_dims in, flt, bias, out;
+    ilwp_conv_cmsis(p, &cp, &in, &flt, &bias, &out);
+    return arm_convolve_wrapper_s8_get_buffer_size(&cp, &in, &flt, &out);
+}
+
+int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                       const int32_t *bias, int8_t *output, int16_t *scratch)
+{
+    cmsis_nn_conv_params cp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t need;
+    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    ilwp_conv_cmsis(p, &cp, &in, &flt, &bd, &out);
+    need = arm_convolve_wrapper_s8_get_buffer_size(&cp, &in, &flt, &out);
+    ctx.buf = NULL;
+    ctx.size = 0;
+    if (need > 0) {
+        /* The caller's scratch (ilwp_conv2d_s8_scratch_size() bytes); when it is the registered
+         * buffer, its registered size is checked too. */
+        if (scratch == NULL || ((void *)scratch == ilwp_cmsis_buf && need > ilwp_cmsis_buf_bytes)) {
+            return ILWP_ERR_SCRATCH;
+        }
+        ctx.buf = scratch;
+        ctx.size = need;
+    }
+    q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
+    q.shift = (int32_t *)(uintptr_t)p->shift;
+    return ilwp_cmsis_status(arm_convolve_wrapper_s8(&ctx, &cp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* ------------------------------------------------------------------------------- DEPTHWISE_CONV_2D */
+
+int32_t ilwp_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                 const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc;
+    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    dp.input_offset = p->input_offset;
+    dp.output_offset = p->output_offset;
+    dp.ch_mult = p->depth_multiplier;
+    dp.stride.h = p->stride_h;
+    dp.stride.w = p->stride_w;
+    dp.padding.h = p->pad_h;
+    dp.padding.w = p->pad_w;
+    dp.dilation.h = p->dilation_h;
+    dp.dilation.w = p->dilation_w;
+    dp.activation.min = p->act_min;
+    dp.activation.max = p->act_max;
+    ilwp_dims(&in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_dims(&flt, 1, p->filter_h, p->filter_w, p->output_c);
+    ilwp_dims(&bd, 1, 1, 1, p->output_c);
+    ilwp_dims(&out, p->batches, p->output_h, p->output_w, p->output_c);
+    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
+    q.shift = (int32_t *)(uintptr_t)p->shift;
+    return ilwp_cmsis_status(
+        arm_depthwise_conv_wrapper_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* --------------------------------------------------------------------------------- FULLY_CONNECTED */
+
+int32_t ilwp_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                                const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_fc_params fp;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc;
+    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    fp.input_offset = p->input_offset;
+    fp.filter_offset = p->filter_offset;
+    fp.output_offset = p->output_offset;
+    fp.activation.min = p->act_min;
+    fp.activation.max = p->act_max;
+    ilwp_dims(&in, p->batches, 1, 1, p->input_depth);
+    ilwp_dims(&flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
+    ilwp_dims(&bd, 1, 1, 1, p->output_depth);
+    ilwp_dims(&out, p->batches, 1, 1, p->output_depth);
+    rc = ilwp_cmsis_ctx(&ctx, arm_fully_connected_s8_get_buffer_size(&flt));
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (ctx.buf != NULL) {
+        /* Helium (MVE) builds read precomputed kernel sums (bias included) from the buffer. */
+        arm_vector_sum_s8((int32_t *)ctx.buf, p->input_depth, p->output_depth, filter, p->input_offset,
+                          p->filter_offset, bias);
+    }
+    if (p->per_channel) {
+        cmsis_nn_per_channel_quant_params q;
+        if (p->filter_offset != 0) {
+            return ILWP_ERR_ARG; /* CMSIS-NN's per-channel FC requires a zero filter offset, as TFLM does */
+        }
+        q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
+        q.shift = (int32_t *)(uintptr_t)p->shift;
+        return ilwp_cmsis_status(
+            arm_fully_connected_per_channel_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+    } else {
+        cmsis_nn_per_tensor_quant_params q;
+        q.multiplier = p->multiplier[0];
+        q.shift = p->shift[0];
+        return ilwp_cmsis_status(
+            arm_fully_connected_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+    }
+}
+
+/* ----------------------------------------------------------------------------------------------- ADD */
+
+int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
+                    int8_t *output, int32_t size)
+{
+    if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || size < 0) {
+        return ILWP_ERR_ARG;
+    }
+    return ilwp_cmsis_status(arm_elementwise_add_s8(input1, input2, p->input1_offset, p->input1_multiplier,
+                                                    p->input1_shift, p->input2_offset, p->input2_multiplier,
+                                                    p->input2_shift, p->left_shift, output, p->output_offset,
+                                                    p->output_multiplier, p->output_shift, p->act_min,
+                                                    p->act_max, size));
+}
+
+/* ------------------------------------------------------------------------------------------- POOLING */
+
+static void ilwp_pool_cmsis(const ilwp_pool_params_t *p, cmsis_nn_pool_params *pp, cmsis_nn_dims *in,
+                            cmsis_nn_dims *flt, cmsis_nn_dims *out)
+{
+    pp->stride.h = p->stride_h;
+    pp->stride.w = p->stride_w;
+    pp->padding.h = p->pad_h;
+    pp->padding.w = p->pad_w;
+    pp->activation.min = p->act_min;
+    pp->activation.max = p->act_max;
+    ilwp_dims(in, p->batches, p->input_h, p->input_w, p->channels);
+    ilwp_dims(flt, 1, p->filter_h, p->filter_w, 1);
+    ilwp_dims(out, p->batches, p->output_h, p->output_w, p->channels);
+}
+
+int32_t ilwp_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    cmsis_nn_pool_params pp;
+    cmsis_nn_dims in, flt, out;
+    cmsis_nn_context ctx;
+    int32_t rc;
+    if (p == NULL || input == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    ilwp_pool_cmsis(p, &pp, &in, &flt, &out);
+    rc = ilwp_cmsis_ctx(&ctx, arm_avgpool_s8_get_buffer_size(p->output_w, p->channels));
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    return ilwp_cmsis_status(arm_avgpool_s8(&ctx, &pp, &in, input, &flt, &out, output));
+}
+
+int32_t ilwp_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    cmsis_nn_pool_params pp;
+    cmsis_nn_dims in, flt, out;
+    cmsis_nn_context ctx;
+    if (p == NULL || input == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    ilwp_pool_cmsis(p, &pp, &in, &flt, &out);
+    ctx.buf = NULL;
+    ctx.size = 0;
+    return ilwp_cmsis_status(arm_max_pool_s8(&ctx, &pp, &in, input, &flt, &out, output));
+}
+
+/* ------------------------------------------------------------------------------------------- SOFTMAX */
+
+int32_t ilwp_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->depth <= 0 || p->depth > 256) {
+        return ILWP_ERR_ARG;
+    }
+    arm_softmax_s8(input, p->rows, p->depth, p->input_multiplier, p->input_left_shift, p->diff_min, output);
+    return ILWP_OK;
+}
