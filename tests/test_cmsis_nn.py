@@ -1,0 +1,221 @@
+"""The cmsis-nn kernel backend: generated models on CMSIS-NN, bit-exact with the golden interpreter.
+
+CMSIS-NN is not shipped with ilwp-embed and is in no package index here: the tests that compile it run
+when ILWP_CMSIS_NN points at a checkout (git clone https://github.com/ARM-software/CMSIS-NN) and are
+skipped, with that reason, otherwise. Backend selection and its errors are tested everywhere.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import KWS_INT8, RESNET8_INT8
+from test_generate_codegen import _inputs, run_host_model
+
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, cmsis_nn_scratch_bytes, find_cmsis_nn,
+                                             kernel_sources)
+from ilwp_embedded.generate.codegen import generate, write_sources
+from ilwp_embedded.golden import Golden
+from ilwp_embedded.ingest import load_graph
+
+CMSIS_NN = os.environ.get("ILWP_CMSIS_NN", "")
+needs_cmsis = pytest.mark.skipif(not CMSIS_NN, reason="ILWP_CMSIS_NN is not set: no CMSIS-NN checkout to build "
+                                 "against (it is not shipped with ilwp-embed; see docs/kernels.md)")
+M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable kernels and the generated model
+
+
+# ------------------------------------------------------------------------------ selection (runs in CI)
+
+def test_portable_sources_are_the_kernel_directory():
+    sources, include = kernel_sources("portable")
+    assert sources == sorted(PORTABLE_DIR.glob("*.c")) and include == [PORTABLE_DIR]
+
+
+@pytest.mark.parametrize("make", ["missing", "empty_dir", "not_a_dir"])
+def test_cmsis_backend_rejects_a_bad_checkout(tmp_path, monkeypatch, make):
+    monkeypatch.delenv("ILWP_CMSIS_NN", raising=False)
+    if make == "missing":
+        with pytest.raises(IlwpError, match="needs a CMSIS-NN checkout.*ILWP_CMSIS_NN"):
+            kernel_sources("cmsis-nn")
+        return
+    bad = tmp_path / "cmsis"
+    if make == "empty_dir":
+        (bad / "Source").mkdir(parents=True)
+        expect = "not a CMSIS-NN checkout: Include/arm_nnfunctions.h"
+    else:
+        bad.write_text("")
+        expect = "not a directory"
+    with pytest.raises(IlwpError, match=expect):
+        kernel_sources("cmsis-nn", bad)
+    monkeypatch.setenv("ILWP_CMSIS_NN", str(bad))  # the environment variable is checked the same way
+    with pytest.raises(IlwpError, match=expect):
+        kernel_sources("cmsis-nn")
+
+
+def test_unknown_backend_is_an_ilwp_error():
+    with pytest.raises(IlwpError, match="unknown kernel backend 'cmsis'"):
+        kernel_sources("cmsis")
+    with pytest.raises(IlwpError, match="unknown kernel backend"):
+        generate(load_graph(KWS_INT8), kernels="cmsis")
+
+
+def test_cmsis_generation_needs_no_checkout():
+    """Generating C for the backend is pure Python: only compiling it needs CMSIS-NN."""
+    g = load_graph(RESNET8_INT8)
+    gen, port = generate(g, kernels="cmsis-nn"), generate(g)
+    c = gen.files["ilwp_model.c"]
+    assert '#include "ilwp_kernels_cmsis.h"' in c and "ilwp_cmsis_nn_set_scratch(ilwp_scratch" in c
+    assert "cmsis" not in port.files["ilwp_model.c"] and port.kernels == "portable"
+    # Largest im2col on generic/DSP builds: 2 int16 columns of 3*3*64 (the 8x8x64 conv).
+    assert gen.scratch_bytes == 2 * 2 * 3 * 3 * 64 and gen.kernels == "cmsis-nn"
+    assert gen.arena_bytes == port.arena_bytes
+
+
+# -------------------------------------------------------------------- with a CMSIS-NN checkout
+
+def _compile_all(cc: str, flags: list[str], sources: list[Path], include: list[Path], out: Path) -> list[Path]:
+    """Compile each source to an object (2 jobs: the machines are small); our own files with -Werror."""
+    out.mkdir(parents=True, exist_ok=True)
+    ours = (CMSIS_GLUE_DIR, PORTABLE_DIR)
+
+    def one(i_src):
+        i, src = i_src
+        obj = out / f"{i:03d}_{src.stem}.o"
+        strict = STRICT if src.parent in ours else ["-std=c99", "-w"]  # CMSIS-NN's own warnings are not ours
+        r = subprocess.run([cc, *flags, *strict, *[f"-I{d}" for d in include], "-c", str(src), "-o", str(obj)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, f"{src}:\n{r.stderr[-3000:]}"
+        return obj
+
+    with ThreadPoolExecutor(2) as ex:
+        return list(ex.map(one, enumerate(sources)))
+
+
+@pytest.fixture(scope="module")
+def host_cmsis(tmp_path_factory):
+    """CMSIS-NN + glue + kept portable kernels, compiled once for the host (generic C paths)."""
+    sources, include = kernel_sources("cmsis-nn", CMSIS_NN)
+    objs = _compile_all("gcc", ["-O2", "-fPIC"], sources, include, tmp_path_factory.mktemp("cmsis_host"))
+    return objs, include
+
+
+def _build_model(gen, out: Path, objs, include) -> C.CDLL:
+    write_sources(gen, out)
+    so = out / "model.so"
+    r = subprocess.run(["gcc", *STRICT, "-O2", "-shared", "-fPIC", *[f"-I{d}" for d in include], f"-I{out}",
+                        "-o", str(so), str(out / "ilwp_model.c"), *map(str, objs)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lib = C.CDLL(str(so))
+    lib.ilwp_model_input.restype = C.POINTER(C.c_int8)
+    lib.ilwp_model_output.restype = C.POINTER(C.c_int8)
+    return lib
+
+
+@needs_cmsis
+def test_checkout_is_found_from_the_environment():
+    assert find_cmsis_nn() == Path(CMSIS_NN).resolve()
+    sources, include = kernel_sources("cmsis-nn")
+    names = {p.name for p in sources}
+    assert {"ilwp_cmsis_nn.c", "mean_s8.c", "add_broadcast_s8.c", "arm_convolve_wrapper_s8.c",
+            "arm_depthwise_conv_wrapper_s8.c", "arm_softmax_s8.c"} <= names
+    assert "conv2d_s8.c" not in names and not any(n.endswith(("_f32.c", "_f16.c")) for n in names)
+
+
+@needs_cmsis
+@pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
+def test_cmsis_model_is_bit_exact_with_golden(tmp_path, host_cmsis, path):
+    g = load_graph(path)
+    gen = generate(g, kernels="cmsis-nn")
+    lib = _build_model(gen, tmp_path, *host_cmsis)
+    assert lib.ilwp_model_init() == 0
+    golden = Golden(g)
+    xs = _inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
+    assert len(xs) == 20
+    for x in xs:
+        np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
+
+
+class _Dims(C.Structure):
+    _fields_ = [("n", C.c_int32), ("h", C.c_int32), ("w", C.c_int32), ("c", C.c_int32)]
+
+
+class _Tile(C.Structure):
+    _fields_ = [("w", C.c_int32), ("h", C.c_int32)]
+
+
+class _Conv(C.Structure):  # cmsis_nn_conv_params
+    _fields_ = [("input_offset", C.c_int32), ("output_offset", C.c_int32), ("stride", _Tile), ("padding", _Tile),
+                ("dilation", _Tile), ("act_min", C.c_int32), ("act_max", C.c_int32)]
+
+
+class _Dw(C.Structure):  # cmsis_nn_dw_conv_params
+    _fields_ = [("input_offset", C.c_int32), ("output_offset", C.c_int32), ("ch_mult", C.c_int32),
+                ("stride", _Tile), ("padding", _Tile), ("dilation", _Tile), ("act_min", C.c_int32),
+                ("act_max", C.c_int32)]
+
+
+@needs_cmsis
+@pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
+def test_scratch_covers_cmsis_nn_get_buffer_size(tmp_path, host_cmsis, path):
+    """The Python sizing vs CMSIS-NN's own get_buffer_size(), generic and _dsp variants, layer by layer."""
+    g = load_graph(path)
+    gen = generate(g, kernels="cmsis-nn")
+    lib = _build_model(gen, tmp_path, *host_cmsis)
+    need = []
+    for op in g.operators:
+        p = Q.op_params(g, op)
+        if isinstance(p, Q.ConvParams):
+            cp = _Conv(p.input_offset, p.output_offset, _Tile(p.stride_w, p.stride_h), _Tile(p.pad_w, p.pad_h),
+                       _Tile(p.dilation_w, p.dilation_h), p.act_min, p.act_max)
+            dims = (_Dims(p.batches, p.input_h, p.input_w, p.input_c),
+                    _Dims(p.output_c, p.filter_h, p.filter_w, p.filter_c),
+                    _Dims(p.batches, p.output_h, p.output_w, p.output_c))
+            c = [getattr(lib, f"arm_convolve_wrapper_s8_get_buffer_size{v}")(C.byref(cp), *map(C.byref, dims))
+                 for v in ("", "_dsp")]
+        elif isinstance(p, Q.DepthwiseConvParams):
+            dp = _Dw(p.input_offset, p.output_offset, p.depth_multiplier, _Tile(p.stride_w, p.stride_h),
+                     _Tile(p.pad_w, p.pad_h), _Tile(p.dilation_w, p.dilation_h), p.act_min, p.act_max)
+            dims = (_Dims(p.batches, p.input_h, p.input_w, p.input_c), _Dims(1, p.filter_h, p.filter_w, p.output_c),
+                    _Dims(p.batches, p.output_h, p.output_w, p.output_c))
+            c = [getattr(lib, f"arm_depthwise_conv_wrapper_s8_get_buffer_size{v}")(C.byref(dp), *map(C.byref, dims))
+                 for v in ("", "_dsp")]
+        elif isinstance(p, Q.PoolParams) and op.op == "AVERAGE_POOL_2D":
+            c = [getattr(lib, f"arm_avgpool_s8_get_buffer_size{v}")(p.output_w, p.channels) for v in ("", "_dsp")]
+        elif isinstance(p, Q.FullyConnectedParams):
+            c = [lib.arm_fully_connected_s8_get_buffer_size(C.byref(_Dims(p.input_depth, 1, 1, p.output_depth)))]
+        else:
+            continue
+        mine = cmsis_nn_scratch_bytes(p)
+        assert mine >= max(c), (op.op, op.index, mine, c)
+        need.append(max(c))
+    assert gen.scratch_bytes == max(need)  # no larger than the largest layer needs
+
+
+@needs_cmsis
+def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
+    """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked to find every symbol."""
+    gen = generate(load_graph(RESNET8_INT8), kernels="cmsis-nn")
+    write_sources(gen, tmp_path)
+    sources, include = kernel_sources("cmsis-nn", CMSIS_NN)
+    main = tmp_path / "main.c"
+    main.write_text('#include "ilwp_model.h"\nint main(void) { return (int)ilwp_model_init() + '
+                    '(int)ilwp_model_run(); }\n')
+    objs = _compile_all("arm-none-eabi-gcc", [*M4, "-Os", "-ffunction-sections", "-fdata-sections"],
+                        [*sources, tmp_path / "ilwp_model.c", main], [*include, tmp_path], tmp_path / "obj")
+    probe = subprocess.run(["arm-none-eabi-gcc", *M4, *[f"-I{d}" for d in include], "-dM", "-E", "-x", "c", "-"],
+                           input='#include "arm_nnsupportfunctions.h"\n', capture_output=True, text=True, check=True)
+    assert "#define ARM_MATH_DSP" in probe.stdout
+    elf = tmp_path / "model.elf"
+    subprocess.run(["arm-none-eabi-gcc", *M4, "--specs=nosys.specs", "-Wl,--gc-sections", "-o", str(elf),
+                    *map(str, objs)], check=True, capture_output=True, text=True)
+    syms = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    assert all(f" {s}\n" in syms for s in ("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8"))
