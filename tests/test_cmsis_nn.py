@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes as C
 import os
+import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -219,3 +220,28 @@ def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
                     *map(str, objs)], check=True, capture_output=True, text=True)
     syms = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
     assert all(f" {s}\n" in syms for s in ("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8"))
+
+
+@needs_cmsis
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                    reason="qemu-system-arm or arm-none-eabi-gcc not installed")
+def test_cmsis_resnet8_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path):
+    """The DSP (SIMD) paths of CMSIS-NN run only on the target: ResNet-8 on QEMU mps2-an386 (Cortex-M4),
+    PlatformIO build, 5 cifar10_raw200 images, equal to the golden model; instructions vs portable."""
+    from _boards_helpers import core_dir, no_network
+
+    from ilwp_embedded.build.model_bench import bench_model
+
+    g = load_graph(RESNET8_INT8)
+    xs = _inputs(g, 5)
+    golden = Golden(g)
+    want = np.stack([golden.run(x).reshape(-1) for x in xs])
+    with no_network():
+        cm = bench_model(g, xs, "cmsis-nn", tmp_path / "cmsis", cmsis_nn_path=CMSIS_NN, core_dir=core_dir())
+        port = bench_model(g, xs[:1], "portable", tmp_path / "portable", core_dir=core_dir())
+    np.testing.assert_array_equal(cm.outputs, want)
+    np.testing.assert_array_equal(port.outputs, want[:1])
+    assert cm.unit == "instructions" and max(cm.elapsed_all) - min(cm.elapsed_all) <= cm.elapsed // 1000
+    assert cm.elapsed < port.elapsed
+    print(f"ResNet-8 on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
