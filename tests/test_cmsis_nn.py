@@ -245,3 +245,62 @@ def test_cmsis_resnet8_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path):
     assert cm.unit == "instructions" and max(cm.elapsed_all) - min(cm.elapsed_all) <= cm.elapsed // 1000
     assert cm.elapsed < port.elapsed
     print(f"ResNet-8 on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
+
+
+def _single_input_specs():
+    """The single-op models of test_kernels_ops that the generated (one-input) model can hold."""
+    from test_kernels_ops import SPECS, _id
+    specs = [s for s in SPECS if s["kind"] not in ("add", "concat")]  # two inputs: ADD is in ResNet-8
+    return specs, [_id(s) for s in specs]
+
+
+_SPECS, _SPEC_IDS = _single_input_specs()
+_MODELS: dict = {}
+
+
+@needs_cmsis
+@pytest.mark.parametrize("spec", _SPECS, ids=_SPEC_IDS)
+def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
+    """Every op shape of the portable kernels' tests (strides, padding, dilation, groups, depth multipliers,
+    max pool, per-tensor FC with batches, softmax rows...) through the generated model on CMSIS-NN."""
+    from conftest import tflm_outputs
+    from test_kernels_ops import _model
+
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model, _ = _model(_MODELS, spec)
+    graph = read_tflite(model, spec["kind"])
+    gen = generate(graph, kernels="cmsis-nn")
+    lib = _build_model(gen, tmp_path, *host_cmsis)
+    assert lib.ilwp_model_init() == 0
+    rng = np.random.default_rng(spec["seed"])
+    for _ in range(4):
+        x = rng.integers(-128, 128, size=graph.tensor(graph.inputs[0]).shape, dtype=np.int8)
+        np.testing.assert_array_equal(run_host_model(lib, gen, x), tflm_outputs(model, [x])[0].reshape(-1))
+
+
+_ADD_SPECS = [s for s in __import__("test_kernels_ops").SPECS if s["kind"] == "add"]
+
+
+@needs_cmsis
+@pytest.mark.parametrize("spec", _ADD_SPECS, ids=[s["seed"] for s in _ADD_SPECS])
+def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
+    """Two-input ADD (arm_elementwise_add_s8; broadcast: the portable kernel) op by op through HostRunner,
+    which is safe here: ADD takes no scratch."""
+    from conftest import tflm_outputs
+    from test_kernels_ops import _model
+
+    from ilwp_embedded.generate.host_runner import HostRunner
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    objs, _ = host_cmsis
+    so = tmp_path / "libcmsis.so"
+    subprocess.run(["gcc", "-shared", "-o", str(so), *map(str, objs)], check=True)
+    model, _ = _model(_MODELS, spec)
+    graph = read_tflite(model, "add")
+    assert "ADD" in [op.op for op in graph.operators]
+    runner = HostRunner(graph, so)
+    rng = np.random.default_rng(spec["seed"])
+    for _ in range(4):
+        xs = [rng.integers(-128, 128, size=graph.tensor(i).shape, dtype=np.int8) for i in graph.inputs]
+        np.testing.assert_array_equal(runner.run(*xs)[0].reshape(-1), tflm_outputs(model, xs)[0].reshape(-1))
