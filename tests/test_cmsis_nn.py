@@ -226,14 +226,16 @@ def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                     reason="qemu-system-arm or arm-none-eabi-gcc not installed")
-def test_cmsis_resnet8_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path):
-    """The DSP (SIMD) paths of CMSIS-NN run only on the target: ResNet-8 on QEMU mps2-an386 (Cortex-M4),
-    PlatformIO build, 5 cifar10_raw200 images, equal to the golden model; instructions vs portable."""
+@pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
+def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path, path):
+    """CMSIS-NN's DSP (SIMD) paths run only on the target: the model on QEMU mps2-an386 (Cortex-M4),
+    PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model; and its
+    instruction count (-icount shift=0) against the portable kernels."""
     from _boards_helpers import core_dir, no_network
 
     from ilwp_embedded.build.model_bench import bench_model
 
-    g = load_graph(RESNET8_INT8)
+    g = load_graph(path)
     xs = _inputs(g, 5)
     golden = Golden(g)
     want = np.stack([golden.run(x).reshape(-1) for x in xs])
@@ -244,7 +246,7 @@ def test_cmsis_resnet8_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path):
     np.testing.assert_array_equal(port.outputs, want[:1])
     assert cm.unit == "instructions" and max(cm.elapsed_all) - min(cm.elapsed_all) <= cm.elapsed // 1000
     assert cm.elapsed < port.elapsed
-    print(f"ResNet-8 on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
+    print(f"{path.stem} on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
 
 
 def _single_input_specs():
