@@ -16,6 +16,7 @@ from ilwp_embedded.errors import IlwpError
 # Modules that define `register(subparsers)`; each sub-command sets `func(args) -> int`.
 COMMAND_MODULES = (
     "ilwp_embedded.ingest.commands",
+    "ilwp_embedded.compress.commands",
     "ilwp_embedded.evaluate_commands",
     "ilwp_embedded.demo",
 )

@@ -114,6 +114,8 @@ def unpack(data: bytes, check_crc: bool = True) -> Container:
         raise IlwpError("not an .ilwp file (bad magic)")
     if version != VERSION:
         raise IlwpError(f".ilwp version {version} is not supported (this decoder reads {VERSION})")
+    if flags & ~FLAG_LOSSY:
+        raise IlwpError(f"corrupt .ilwp: unknown header flags {flags:#x}")
     if HEADER.size + rlen + slen + 4 != len(data):
         raise IlwpError("corrupt .ilwp: section lengths do not match the file size")
     if check_crc and zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
