@@ -33,6 +33,8 @@ class TensorStats:
     inter_channels: int
     record_bytes: int
     entropy_bits: float  # order-0 empirical entropy of the coded symbols
+    intra_bytes: int = 0  # measured size of the intra record
+    best_inter_bytes: int | None = None  # measured size of the best inter candidate (None: no reference fits)
 
     @property
     def bits(self) -> int:
@@ -123,7 +125,8 @@ def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor:
     if R.shape[0] == C:  # collocated
         mult = np.diag(m_all).copy()
         cost = _proxy(quantize(W, scale_kernel(R, mult[:, None]), step))
-        mult[cost >= intra_cost] = 0
+        yield MODE_COLLOCATED, mult.copy(), None  # every channel predicted
+        mult[cost >= intra_cost] = 0  # only the channels where prediction looks cheaper
         yield MODE_COLLOCATED, mult, None
     # searched: best reference channel per channel, in blocks to bound memory
     best_j = np.zeros(C, dtype=np.int64)
@@ -136,6 +139,7 @@ def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor:
         best_j[c0:c1] = cost.argmin(axis=1)
         best_cost[c0:c1] = cost.min(axis=1)
     mult = m_all[np.arange(C), best_j]
+    yield MODE_SEARCHED, mult.copy(), best_j
     mult[best_cost >= intra_cost] = 0
     yield MODE_SEARCHED, mult, best_j
 
@@ -205,9 +209,12 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
                         best = (est, cand)
         chosen = intra
         rec = _record(intra, t.index, C, minor, step)
+        intra_bytes = len(container.record_bytes(rec))
+        inter_bytes = None
         if best is not None:  # measure the best inter candidate for real; keep it only if smaller
             rec_inter = _record(best[1], t.index, C, minor, step)
-            if len(container.record_bytes(rec_inter)) < len(container.record_bytes(rec)):
+            inter_bytes = len(container.record_bytes(rec_inter))
+            if inter_bytes < intra_bytes:
                 chosen, rec = best[1], rec_inter
         records.append(rec)
         refs.append(_Ref(len(records) - 1, t.index, chosen.recon, s, minor))
@@ -215,7 +222,8 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
         recon[t.index] = flat
         stats.append(TensorStats(t.index, t.name, t.shape, MODE_NAMES[chosen.mode], step,
                                  chosen.ref.tensor_id if chosen.ref else None, chosen.inter_channels,
-                                 len(container.record_bytes(rec)), entropy_bits(chosen.symbols)))
+                                 len(container.record_bytes(rec)), entropy_bits(chosen.symbols),
+                                 intra_bytes, inter_bytes))
     out_graph = graph.with_tensor_data({i: (w, None) for i, w in recon.items()})
     skel = b""
     if skeleton:
