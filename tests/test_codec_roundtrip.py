@@ -106,3 +106,16 @@ def test_deterministic():
     b = encode_graph(load_graph(path), 3).blob
     assert a == b
     assert encode_graph(synthetic_graph(), 1).blob == encode_graph(synthetic_graph(), 1).blob
+
+
+# Overhead of the coded size (headers, tables, side info, rANS flush, CRC: everything but the
+# skeleton section) over the per-tensor order-0 empirical entropy of the coded symbols. The
+# keyword model's tensors are tiny (96..16384 weights): its tables cost ~1.5% and cannot vanish.
+OVERHEAD_LIMIT = {"pretrainedResnet_quant": 0.01, "pretrainedResnet_large_int8": 0.01, "str_ww_ref_model": 0.02}
+
+
+@pytest.mark.parametrize("path", MODELS, ids=IDS)
+def test_coded_size_near_entropy_bound(path):
+    res = encoded(str(path), 1)
+    overhead = 8 * res.coded_bytes / res.entropy_bound_bits - 1
+    assert 0 <= overhead <= OVERHEAD_LIMIT.get(path.stem, 0.02), overhead
