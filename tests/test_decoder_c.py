@@ -87,7 +87,7 @@ def test_streaming_api_one_tensor_at_a_time(cdec):
     lib.ilwp_decode.argtypes = [vp, vp, vp, u32, vp, u32, vp]
     buf = ctypes.create_string_buffer(blob, len(blob))
     r, t = Reader(), TensorInfo()
-    work = ctypes.create_string_buffer(578)  # sizeof(ilwp_work): the decoder's whole table RAM
+    work = ctypes.create_string_buffer(898)  # sizeof(ilwp_work): the decoder's whole table RAM
     assert lib.ilwp_open(ctypes.byref(r), buf, len(blob), 0) == 0
     decoded = []
     expect = decode_blob(blob)

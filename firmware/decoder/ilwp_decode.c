@@ -5,7 +5,7 @@
 #define RANS_L (1ul << 23)
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
-#define LUT_BITS 6u
+#define LUT_BITS 7u
 
 typedef struct {
     const uint8_t *p;
@@ -156,9 +156,13 @@ static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
-    if (get_bits(&b, 4, &prec) || get_bits(&b, 8, &lo8) || get_bits(&b, 8, &n) || get_bits(&b, 2, &wl) ||
-        get_bits(&b, 1, &delta) || get_bits(&b, 3, &k))
-        return ILWP_ERR_TABLE;
+    if (get_bits(&b, 26, &v)) return ILWP_ERR_TABLE; /* P:4 lo:8 n-1:8 wl:2 delta:1 k:3 */
+    prec = v >> 22;
+    lo8 = (v >> 14) & 0xFFu;
+    n = (v >> 6) & 0xFFu;
+    wl = (v >> 4) & 3u;
+    delta = (v >> 3) & 1u;
+    k = v & 7u;
     n += 1u;
     *lo = lo8 >= 128u ? (int32_t)lo8 - 256 : (int32_t)lo8;
     if (!prec || *lo + (int32_t)n > 128) return ILWP_ERR_TABLE;
@@ -201,63 +205,100 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
     return t > 127 ? 127 : (t < -127 ? -127 : t);
 }
 
+/* One rANS symbol: the slot's symbol via the bucket LUT plus a short forward search, state
+ * update, byte-wise refill (checked against the payload end). A macro so -Os keeps it inline. */
+#define RANS_DECODE(s)                                                  \
+    do {                                                                \
+        uint32_t slot_ = x & mask, hi_;                                 \
+        s = w->lut[slot_ >> sh];                                        \
+        while ((hi_ = cum[s + 1u]) <= slot_) s++;                       \
+        x = (hi_ - cum[s]) * (x >> prec) + slot_ - cum[s];              \
+        while (x < RANS_L) {                                            \
+            if (pay == pay_end) return ILWP_ERR_TRUNCATED;              \
+            x = (x << 8) | *pay++;                                      \
+        }                                                               \
+    } while (0)
+
+/* The intra hot loop, kept in its own leaf function so its few values stay in registers. */
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+#else
+#define ILWP_NOINLINE
+#endif
+static ILWP_NOINLINE int intra_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end, const ilwp_work *w,
+                      uint32_t prec, int8_t *out, const int8_t *out_end)
+{
+    const uint16_t *cum = w->cum;
+    const uint8_t *pay = *ppay;
+    const uint32_t mask = (1u << prec) - 1u, sh = prec > LUT_BITS ? prec - LUT_BITS : 0u;
+    uint32_t x = *px, s;
+    while (out != out_end) {
+        RANS_DECODE(s);
+        *out++ = w->val[s];
+    }
+    *px = x;
+    *ppay = pay;
+    return ILWP_OK;
+}
+
 int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
                 int8_t *out, uint32_t out_len, ilwp_work *w)
 {
     const uint8_t *pay = r->blob + t->payload_off;
+    const uint8_t *const pay_end = pay + t->payload_len;
     const uint8_t *side = r->blob + t->side_off;
-    const uint16_t *cum = w->cum;
-    uint32_t pos = 4, end = t->payload_len, x, mask, slot, s, o, i, n_out, n_in, kern, ch, k;
-    uint32_t mult = 0, rch = 0;
-    int32_t lo, v, pred = 0;
-    int prec, sh;
-    const int inter = t->mode != ILWP_MODE_INTRA;
+    uint32_t x, s, o, i, n_out, n_in, kern, ch, k, kk, rch;
+    int32_t lo, v, pred;
+    int prec, intra;
 
     if (out_len != t->n_elems || !out) return ILWP_ERR_BUFFER;
     kern = t->n_elems / t->n_channels;
-    if (inter && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels)) return ILWP_ERR_REF;
+    if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
+        return ILWP_ERR_REF;
     prec = build_table(r->blob + t->table_off, t->table_len, w, &lo);
     if (prec < 0) return prec;
-    sh = prec > (int)LUT_BITS ? prec - (int)LUT_BITS : 0;
-    mask = (1u << prec) - 1u;
-    if (end < 4u) return ILWP_ERR_TRUNCATED;
+    if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
     x = rd_le(pay, 4);
+    pay += 4;
     if (x < RANS_L || x >= (RANS_L << 8)) return ILWP_ERR_STREAM;
-    /* storage order: channel-major (c, k) or channel-minor (k, c) */
-    n_out = t->channel_minor ? kern : t->n_channels;
-    n_in = t->channel_minor ? t->n_channels : kern;
-    i = 0;
-    for (o = 0; o < n_out; o++) {
-        for (k = 0; k < n_in; k++, i++) {
-            slot = x & mask;
-            s = w->lut[slot >> sh];
-            while (cum[s + 1u] <= slot) s++;
-            x = (uint32_t)(cum[s + 1u] - cum[s]) * (x >> prec) + slot - cum[s];
-            while (x < RANS_L) {
-                if (pos >= end) return ILWP_ERR_TRUNCATED;
-                x = (x << 8) | pay[pos++];
-            }
-            v = (int32_t)s + lo;
-            if (inter) {
+    /* pass 1: symbols to values. Intra: the weight itself (lossy: dequantised). Inter: the
+     * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
+    intra = t->mode == ILWP_MODE_INTRA;
+    for (s = 0; s < 256u; s++) {
+        v = (int32_t)s + lo;
+        if (intra && t->step > 1u) {
+            v *= (int32_t)t->step;
+            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+        }
+        w->val[s] = (int8_t)(v > 127 ? 127 : v); /* s >= n_sym is never decoded */
+    }
+    if (intra_loop(&x, &pay, pay_end, w, (uint32_t)prec, out, out + t->n_elems)) return ILWP_ERR_TRUNCATED;
+    if (!intra) {
+        /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
+         * channel-minor (k, c). */
+        n_out = t->channel_minor ? kern : t->n_channels;
+        n_in = t->channel_minor ? t->n_channels : kern;
+        i = 0;
+        for (o = 0; o < n_out; o++) {
+            for (k = 0; k < n_in; k++, i++) {
                 ch = t->channel_minor ? k : o;
-                mult = rd_le(side + 2u * ch, 2);
+                kk = t->channel_minor ? o : k;
                 rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
                 if (rch >= t->ref_channels) return ILWP_ERR_REF;
-                {
-                    uint32_t kk = t->channel_minor ? o : k;
-                    pred = scale_pred(ref[t->ref_channel_minor ? kk * t->ref_channels + rch : rch * kern + kk], mult);
+                pred = scale_pred(ref[t->ref_channel_minor ? kk * t->ref_channels + rch : rch * kern + kk],
+                                  rd_le(side + 2u * ch, 2));
+                v = out[i];
+                if (t->step == 1u) {
+                    v = ((pred + v + 128) & 0xFF) - 128;
+                } else {
+                    v = pred + v * (int32_t)t->step;
+                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
                 }
+                out[i] = (int8_t)v;
             }
-            if (t->step == 1u) {
-                v = ((pred + v + 128) & 0xFF) - 128;
-            } else {
-                v = pred + v * (int32_t)t->step;
-                v = v > 127 ? 127 : (v < -127 ? -127 : v);
-            }
-            out[i] = (int8_t)v;
         }
     }
-    if (x != RANS_L || pos != end) return ILWP_ERR_STREAM;
+    if (x != RANS_L || pay != pay_end) return ILWP_ERR_STREAM;
     return ILWP_OK;
 }
 

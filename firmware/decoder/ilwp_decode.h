@@ -58,10 +58,11 @@ typedef struct {
     uint32_t table_off, table_len, payload_off, payload_len;
 } ilwp_tensor;
 
-/* Decoder tables (578 bytes): caller-provided scratch, reused for every tensor. */
+/* Decoder tables (898 bytes): caller-provided scratch, reused for every tensor. */
 typedef struct {
-    uint16_t cum[257];
-    uint8_t lut[64];
+    uint16_t cum[257]; /* cumulative symbol frequencies */
+    uint8_t lut[128];  /* first symbol of each 2^(P-7)-slot bucket: starts the symbol search */
+    int8_t val[256];   /* intra: weight of each symbol */
 } ilwp_work;
 
 int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags);
