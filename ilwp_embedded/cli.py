@@ -17,6 +17,7 @@ from ilwp_embedded.errors import IlwpError
 COMMAND_MODULES = (
     "ilwp_embedded.ingest.commands",
     "ilwp_embedded.eval_command",
+    "ilwp_embedded.compress.commands",
     "ilwp_embedded.build.commands",
     "ilwp_embedded.demo",
 )
