@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.eval_command",
     "ilwp_embedded.compress.commands",
     "ilwp_embedded.build.commands",
+    "ilwp_embedded.build.model_command",
     "ilwp_embedded.demo",
 )
 
