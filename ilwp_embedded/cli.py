@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.ingest.commands",
     "ilwp_embedded.eval_command",
     "ilwp_embedded.compress.commands",
+    "ilwp_embedded.zoo.commands",
     "ilwp_embedded.build.commands",
     "ilwp_embedded.build.model_command",
     "ilwp_embedded.demo",
