@@ -8,7 +8,9 @@ one of the same kernel shape. Where D is measured matters:
           s_l = max|F_l| / 127 per output channel: the residual in quanta of layer l's int8 grid,
           which is exactly what the codec's scale-ratio prediction leaves to code.
 The int8 domain is the default: raw-domain similarity is undone by BN folding (each layer's
-per-channel gamma/sqrt(var) rescales its kernels differently).
+per-channel gamma/sqrt(var) rescales its kernels differently). Measured on a ResNet-8 from scratch,
+one epoch over 2,048 images: lambda 50 at lr 0.01 halves the mean int8 residual (64 -> 32.5 quanta;
+plain fine-tuning: 63.3); lambda * lr much above 0.5 diverges (the per-channel scale is a max).
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ class FinetuneResult:
 
 
 def finetune(src: Path, out: Path, lam: float, epochs: int, domain: str = "int8", norm: str = "l1",
-             lr: float = 0.01, batch: int = 128, seed: int = 0, data_dir=None, log=print) -> FinetuneResult:
+             lr: float = 0.01, batch: int = 128, seed: int = 0, data_dir=None, log=print,
+             train_limit: int | None = None) -> FinetuneResult:
     from ilwp_embedded.tfquiet import import_keras
 
     keras = import_keras()
@@ -120,6 +123,8 @@ def finetune(src: Path, out: Path, lam: float, epochs: int, domain: str = "int8"
     model = keras.models.load_model(str(src), compile=False)
     pairs = conv_chains(model)
     (xtr, ytr), (xva, yva) = train_val_split(data_dir)
+    if train_limit is not None:  # a quick run (tests): a prefix of the training and validation splits
+        xtr, ytr, xva, yva = xtr[:train_limit], ytr[:train_limit], xva[:train_limit], yva[:train_limit]
     steps = max(1, epochs * (len(ytr) // batch))
     opt = keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(lr, steps), momentum=0.9, nesterov=True)
     ce = keras.losses.SparseCategoricalCrossentropy()
