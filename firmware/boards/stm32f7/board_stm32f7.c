@@ -29,6 +29,7 @@
 #define PWR_CSR1     REG32(0x40007004u)
 #define FLASH_ACR    REG32(0x40023C00u)
 #define GPIOA_BASE   0x40020000u
+#define PLLCFGR_FIELDS (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22) | (0xFu << 24))
 
 #define USART_CR1 REG32(BOARD_UART_BASE + 0x00u)
 #define USART_BRR REG32(BOARD_UART_BASE + 0x0Cu)
@@ -56,7 +57,8 @@ static void clock_init(void)
     RCC_CR &= ~(1u << 24);
     while ((RCC_CR & (1u << 25)) != 0u) {
     }
-    RCC_PLLCFGR = 8u | (216u << 6) | (0u << 16) | (0u << 22) | (9u << 24); /* M, N, P=2, HSI, Q */
+    /* Keep the reserved bits: only PLLM, PLLN, PLLP, PLLSRC (0 = HSI) and PLLQ change. */
+    RCC_PLLCFGR = (RCC_PLLCFGR & ~PLLCFGR_FIELDS) | 8u | (216u << 6) | (0u << 16) | (0u << 22) | (9u << 24);
     RCC_CR |= (1u << 24);
     while ((RCC_CR & (1u << 25)) == 0u) {
     }
