@@ -77,3 +77,16 @@ def test_pio_upload_runs_qemu():
     out = p.stdout.decode()
     assert p.returncode == 0, out[-2000:]
     assert "ILWP hello board=qemu-m4" in out and "echo:ping" in out and "bye 0" in out
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-arm"), reason="no QEMU")
+def test_cli_boards_check(tmp_path, monkeypatch, capsys):
+    from ilwp_embedded import cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.build.commands",))
+    monkeypatch.setenv("ILWP_PIO_CORE_DIR", str(core_dir()))
+    with no_network():
+        rc = cli.main(["boards", "qemu-m4", "--check", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "ILWP hello board=qemu-m4 unit=instructions" in out and "QEMU exit status 0" in out
