@@ -17,7 +17,10 @@ from ilwp_embedded.errors import IlwpError
 COMMAND_MODULES = (
     "ilwp_embedded.ingest.commands",
     "ilwp_embedded.eval_command",
+    "ilwp_embedded.compress.commands",
+    "ilwp_embedded.zoo.commands",
     "ilwp_embedded.build.commands",
+    "ilwp_embedded.build.model_command",
     "ilwp_embedded.demo",
 )
 

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ilwp_embedded.errors import IlwpError
-
 DEFAULT_BOARD = "qemu-m4"
-
-
-def bundled_model(data_dir: str | None) -> Path:
-    """The example model: the MLPerf Tiny ResNet-8 int8 from the data directory."""
-    root = data_dir or os.environ.get("ILWP_DATA_DIR")
-    if root:
-        p = Path(root) / "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
-        if p.is_file():
-            return p
-    raise IlwpError("no example model: set ILWP_DATA_DIR to a data directory holding "
-                    "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite, or pass --model")
 
 
 def register(sub) -> None:
@@ -31,6 +17,7 @@ def register(sub) -> None:
 
 
 def cmd_demo(args) -> int:
+    from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.golden import evaluate
     from ilwp_embedded.ingest import load_graph

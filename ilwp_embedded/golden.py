@@ -135,3 +135,30 @@ def _msg(e: Exception, log) -> str:
     said = [l.strip() for l in log.read().decode("utf-8", "replace").splitlines() if l.strip()]
     lines = said[:2] or str(e).strip().splitlines()[:1] or [type(e).__name__]
     return "; ".join(lines)[:300]
+
+
+def tflm_minimal_arena(graph: Graph, granularity: int = 16) -> int:
+    """The smallest arena (bytes) with which TFLite Micro allocates and runs the model: a bisection
+    over the interpreter's `arena_size`, the figure to compare a static memory plan against."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    model = write_tflite(graph)
+    inp = graph.tensors[graph.inputs[0]]
+
+    def runs(n: int) -> bool:
+        with captured_fds():
+            try:
+                it = runtime.Interpreter.from_bytes(model, arena_size=n)
+                it.set_input(np.zeros(inp.shape, inp.dtype), 0)
+                it.invoke()
+                return True
+            except Exception:
+                return False
+
+    lo, hi = 0, arena_size(graph)
+    if not runs(hi):
+        raise IlwpError("TFLite Micro cannot run the model with a generous arena")
+    while hi - lo > granularity:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if runs(mid) else (mid, hi)
+    return hi

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # for _boards_helpers, in any import mode
 from _boards_helpers import ALL_BOARDS, core_dir, hello_build, needs_toolchain, no_network
 from ilwp_embedded.build.boards import resolve_board
 from ilwp_embedded.build.pio import build_firmware
@@ -62,7 +64,7 @@ def test_defines_and_include_dirs(tmp_path):
                    "int main(void) { board_init(); return ANSWER_FROM_HEADER + EXTRA; }\n")
     with no_network():
         r = build_firmware("qemu-m4", [src], include_dirs=[inc], out_dir=tmp_path / "out",
-                           defines={"EXTRA": 2}, core_dir=core_dir())
+                           defines={"EXTRA": 2}, cflags=["-Wno-unused-parameter"], core_dir=core_dir())
     assert r.elf.is_file()
 
 
@@ -77,3 +79,16 @@ def test_pio_upload_runs_qemu():
     out = p.stdout.decode()
     assert p.returncode == 0, out[-2000:]
     assert "ILWP hello board=qemu-m4" in out and "echo:ping" in out and "bye 0" in out
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-arm"), reason="no QEMU")
+def test_cli_boards_check(tmp_path, monkeypatch, capsys):
+    from ilwp_embedded import cli
+
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.build.commands",))
+    monkeypatch.setenv("ILWP_PIO_CORE_DIR", str(core_dir()))
+    with no_network():
+        rc = cli.main(["boards", "qemu-m4", "--check", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "ILWP hello board=qemu-m4 unit=instructions" in out and "QEMU exit status 0" in out

@@ -64,3 +64,40 @@ def test_generated_sources_cross_compile_for_cortex_m4(tmp_path):
                     str(tmp_path / "ilwp_model.c"), "-o", str(tmp_path / "m.o")], check=True)
     assert gen.arena_bytes == 49152 and gen.decode_mode == "raw"
     assert gen.weights_flash_bytes == sum(t.nbytes for _, t in load_graph(RESNET8_INT8).weight_tensors())
+
+
+DECODER = REPO / "firmware" / "decoder"
+
+
+@pytest.mark.parametrize("mode", ["once", "layer"])
+@pytest.mark.parametrize("path,step", [(RESNET8_INT8, 1), (KWS_INT8, 1), (RESNET8_INT8, 3)],
+                         ids=["resnet8-lossless", "kws-lossless", "resnet8-step3"])
+def test_compressed_weights_decoded_on_the_target_are_bit_exact(tmp_path, path, step, mode):
+    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g = load_graph(path)
+    enc = encode_graph(g, step)
+    model = enc.graph if step > 1 else g  # lossy: the model is what the decoder rebuilds
+    gen = generate(model, coded_weights(enc.container, mode))
+    assert gen.decode_mode == mode and 0 < gen.weights_flash_bytes < sum(t.nbytes for _, t in g.weight_tensors())
+    if mode == "layer":  # per-layer decoding needs only the largest live weights, not all of them
+        assert gen.weight_ram_bytes < sum(t.nbytes for _, t in g.weight_tensors())
+    lib = build_host_model(gen, tmp_path, [DECODER / "ilwp_decode.c"], [DECODER])
+    assert lib.ilwp_model_init() == 0
+    golden = Golden(model)
+    for x in _inputs(g, 8):
+        np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
+
+
+def test_corrupt_blob_is_refused_at_init(tmp_path):
+    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g = load_graph(KWS_INT8)
+    w = coded_weights(encode_graph(g, 1).container, "once")
+    bad = bytearray(w.blob)
+    bad[len(bad) // 2] ^= 0x10
+    gen = generate(g, type(w)(w.mode, bytes(bad), w.records))
+    lib = build_host_model(gen, tmp_path, [DECODER / "ilwp_decode.c"], [DECODER])
+    assert lib.ilwp_model_init() < 0

@@ -44,3 +44,13 @@ def test_the_inputs_of_a_step_never_share_bytes_with_its_output():
                 if i >= 0 and not g.tensors[i].is_constant:
                     b = plan.buffers[plan.alias[i]]
                     assert b.offset + b.size <= out.offset or out.offset + out.size <= b.offset
+
+
+@pytest.mark.parametrize("path", INT8_MODELS, ids=lambda p: p.name)
+def test_planned_arena_is_below_tflite_micro_minimal_arena(path):
+    from ilwp_embedded.golden import tflm_minimal_arena
+
+    g = load_graph(path)
+    tflm = tflm_minimal_arena(g)
+    assert 4096 < tflm < 1 << 20
+    assert plan_memory(g).arena_bytes < tflm

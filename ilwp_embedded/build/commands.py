@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ilwp_embedded.build.boards import Board, load_boards, resolve_board
+from ilwp_embedded.errors import IlwpError
 
 
 def _size(n: int) -> str:
@@ -49,7 +51,34 @@ def board_details(b: Board) -> dict[str, object]:
     }
 
 
+def check_board(board: Board, out_root: Path) -> list[str]:
+    """Build the hello firmware for `board`; on a QEMU board also boot it, time it, exit it."""
+    from ilwp_embedded.build.pio import build_firmware, hello_sources
+    from ilwp_embedded.build.qemu import start_qemu
+
+    r = build_firmware(board, hello_sources(), out_dir=out_root / board.id)
+    lines = [f"{board.id}: hello built, flash {r.flash_bytes} B, RAM {r.ram_bytes} B "
+             f"({r.seconds:.1f} s): {r.elf}"]
+    if not board.emulated:
+        return lines + ["  hardware board: built only"]
+    with start_qemu(board, r.elf) as s:
+        banner = s.read_line(10)
+        s.write(b"time\n")
+        timing = s.read_line(30)
+        s.write(b"exit 0\n")
+        s.read_line(10)
+        rc = s.wait(10)
+    if rc != 0:
+        raise IlwpError(f"{board.id}: hello firmware exited with status {rc}")
+    return lines + [f"  {banner}", f"  {timing}", f"  QEMU exit status {rc}"]
+
+
 def cmd_boards(args: argparse.Namespace) -> int:
+    if args.check:
+        boards = [resolve_board(args.name)] if args.name else list(load_boards().values())
+        for b in boards:
+            print("\n".join(check_board(b, Path(args.out))), flush=True)
+        return 0
     if args.name:
         b = resolve_board(args.name)
         print(json.dumps(board_details(b), indent=2))
@@ -68,4 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("name", nargs="?", help="a board id or alias: print its manifest data")
     p.add_argument("--json", action="store_true", help="machine-readable list")
+    p.add_argument("--check", action="store_true",
+                   help="build the hello firmware for the board (all boards without NAME) and run it "
+                        "on QEMU boards: checks the toolchain, offline PlatformIO and QEMU")
+    p.add_argument("--out", default="build/hello", help="where --check builds (default: build/hello)")
     p.set_defaults(func=cmd_boards)

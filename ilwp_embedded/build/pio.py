@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 from ilwp_embedded.build import board_support
 from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.paths import platform_dir
+from ilwp_embedded.build.paths import firmware_dir, platform_dir
 from ilwp_embedded.build.pio_core import check_toolchain, offline_env, prepare_core
 from ilwp_embedded.build.size import ImageSize, image_size
 from ilwp_embedded.errors import IlwpError
@@ -118,6 +118,7 @@ def write_project(
     defines: Mapping[str, object | None] | None = None,
     opt: str = DEFAULT_OPT,
     stack_size: int = board_support.DEFAULT_STACK_SIZE,
+    cflags: Sequence[str] = (),
 ) -> Path:
     """Write the PlatformIO project for `sources` on `board` into out_dir; returns out_dir."""
     out_dir = Path(out_dir).resolve()
@@ -161,6 +162,7 @@ def write_project(
 
     flags = [_flag(opt)] + [_flag(f"-I{Path(d).resolve()}") for d in include_dirs]
     flags += [_define_flag(k, v) for k, v in (defines or {}).items()]
+    flags += [_flag(f) for f in cflags]
     _write_if_changed(out_dir / "platformio.ini", _platformio_ini(board, ldscript, flags))
     return out_dir
 
@@ -217,6 +219,7 @@ def build_firmware(
     *,
     opt: str = DEFAULT_OPT,
     stack_size: int = board_support.DEFAULT_STACK_SIZE,
+    cflags: Sequence[str] = (),
     core_dir: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> BuildResult:
@@ -226,11 +229,16 @@ def build_firmware(
     `int main(void)` and call board_init() first (see firmware/include/board.h); its return
     value becomes the exit code.  Raises IlwpError (one line, with the log path) on failure,
     including when the image does not fit the board's flash or RAM.
+
+    Compiled with -std=c99 -Wall -Wextra -Werror and `opt` (default -O2); `cflags` come last
+    (e.g. "-O3", "-Wno-error=unused-parameter").  `stack_size` bytes of RAM are reserved for
+    the stack at link time.
     """
     if not isinstance(board, Board):
         board = resolve_board(board)
     t0 = time.monotonic()
-    project = write_project(board, sources, Path(out_dir), include_dirs, defines, opt, stack_size)
+    project = write_project(board, sources, Path(out_dir), include_dirs, defines, opt, stack_size,
+                            cflags)
     log = run_pio(project, board.id, core_dir=core_dir, timeout_s=timeout_s)
     build = project / ".pio" / "build" / board.id
     elf = build / "firmware.elf"
@@ -243,6 +251,4 @@ def build_firmware(
 
 def hello_sources() -> list[Path]:
     """The bring-up firmware of firmware/examples/hello."""
-    from ilwp_embedded.build.paths import firmware_dir
-
     return sorted((firmware_dir() / "examples" / "hello").glob("*.c"))

@@ -10,6 +10,7 @@ and the compiler is Debian's arm-none-eabi-gcc from PATH: no other package is ne
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -94,6 +95,14 @@ def prepare_core(core_dir: Path | None = None) -> Path:
     if _scons_ok(pkg):
         return core_dir
     pkg.parent.mkdir(parents=True, exist_ok=True)
+    with open(core_dir / ".ilwp-prepare.lock", "w") as lock:  # parallel builds prepare it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _scons_ok(pkg):
+            _make_scons_package(pkg)
+    return core_dir
+
+
+def _make_scons_package(pkg: Path) -> None:
     tmp = pkg.parent / f".tool-scons.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -117,7 +126,6 @@ def prepare_core(core_dir: Path | None = None) -> Path:
         os.replace(tmp, pkg)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return core_dir
 
 
 def check_toolchain() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,22 +144,22 @@ def start_qemu(board: Board, elf: Path, icount: bool = True, extra: Sequence[str
     for _ in range(attempts):  # a port taken between free_port() and QEMU's bind: retry
         port = free_port()
         cmd = qemu_command(board, Path(elf), tcp_serial_spec(port), icount=icount, extra=extra)
-        process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        try:
-            link = _connect(process, port, time.monotonic() + start_timeout_s)
-        except BaseException:
-            process.kill()
+        # stderr to a file, never a pipe nobody reads (a full pipe would stall QEMU)
+        with tempfile.TemporaryFile() as err:
+            process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=err)
+            try:
+                link = _connect(process, port, time.monotonic() + start_timeout_s)
+            except BaseException:
+                process.kill()
+                process.wait(timeout=5)
+                raise
+            if link is not None:
+                return QemuSession(board=board, process=process, port=port, link=link, command=cmd)
+            if process.poll() is None:
+                process.kill()
             process.wait(timeout=5)
-            raise
-        if link is not None:
-            return QemuSession(board=board, process=process, port=port, link=link, command=cmd)
-        if process.poll() is None:
-            process.kill()
-        try:
-            _, err = process.communicate(timeout=5)
-            last_err = (err or b"").decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-            last_err = last_err[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
+            err.seek(0)
+            lines = err.read().decode("utf-8", "replace").strip().splitlines()
+            last_err = lines[-1] if lines else ""
     raise IlwpError(f"QEMU for {board.id} did not open its serial port: {last_err or 'timeout'}")

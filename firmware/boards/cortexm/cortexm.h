@@ -9,6 +9,9 @@
 #define SCB_CPACR   REG32(0xE000ED88u) /* coprocessor access: CP10/CP11 full = 0xF << 20 */
 #define SCB_CCR     REG32(0xE000ED14u) /* IC bit 17, DC bit 16 (Cortex-M7) */
 #define SCB_ICIALLU REG32(0xE000EF50u) /* I-cache invalidate all (Cortex-M7) */
+#define SCB_CCSIDR  REG32(0xE000ED80u) /* cache size id of the level chosen in CSSELR (Cortex-M7) */
+#define SCB_CSSELR  REG32(0xE000ED84u) /* 0 = level 1 data cache */
+#define SCB_DCISW   REG32(0xE000EF60u) /* D-cache invalidate by set/way (Cortex-M7) */
 
 #define SYST_CSR REG32(0xE000E010u) /* ENABLE bit0, TICKINT bit1, CLKSOURCE bit2 */
 #define SYST_RVR REG32(0xE000E014u)

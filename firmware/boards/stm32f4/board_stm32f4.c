@@ -25,6 +25,7 @@
 #define RCC_APB2ENR  REG32(RCC_BASE + 0x44u)
 #define FLASH_ACR    REG32(0x40023C00u)
 #define GPIOA_BASE   0x40020000u
+#define PLLCFGR_FIELDS (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22) | (0xFu << 24))
 
 #define USART_SR  REG32(BOARD_UART_BASE + 0x00u)
 #define USART_DR  REG32(BOARD_UART_BASE + 0x04u)
@@ -60,7 +61,9 @@ static void clock_init(void)
     RCC_CR &= ~(1u << 24); /* PLLOFF */
     while ((RCC_CR & (1u << 25)) != 0u) {
     }
-    RCC_PLLCFGR = PLL_M | (PLL_N << 6) | (((PLL_P / 2u) - 1u) << 16) | (0u << 22) | (PLL_Q << 24);
+    /* Keep the reserved bits: only PLLM, PLLN, PLLP, PLLSRC (0 = HSI) and PLLQ change. */
+    RCC_PLLCFGR = (RCC_PLLCFGR & ~PLLCFGR_FIELDS) | PLL_M | (PLL_N << 6) | (((PLL_P / 2u) - 1u) << 16) |
+                  (0u << 22) | (PLL_Q << 24);
     RCC_CR |= (1u << 24);
     while ((RCC_CR & (1u << 25)) == 0u) {
     }

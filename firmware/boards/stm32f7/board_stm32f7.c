@@ -6,7 +6,8 @@
  * Clock: PLL from HSI 16 MHz: /M=8 -> 2 MHz, xN=216 -> VCO 432 MHz, /P=2 -> 216 MHz,
  * /Q=9 -> 48 MHz; voltage scale 1 with over-drive (needed above 180 MHz), 7 flash wait
  * states with ART accelerator and prefetch; APB1 /4 (54 MHz), APB2 /2 (108 MHz).
- * Cortex-M7 instruction cache on.
+ * Cortex-M7 instruction and data caches on (invalidated first; nothing here uses DMA, so
+ * the write-back data cache needs no maintenance afterwards).
  *
  * USART (new layout): CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C,
  * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
@@ -29,6 +30,7 @@
 #define PWR_CSR1     REG32(0x40007004u)
 #define FLASH_ACR    REG32(0x40023C00u)
 #define GPIOA_BASE   0x40020000u
+#define PLLCFGR_FIELDS (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22) | (0xFu << 24))
 
 #define USART_CR1 REG32(BOARD_UART_BASE + 0x00u)
 #define USART_BRR REG32(BOARD_UART_BASE + 0x0Cu)
@@ -56,7 +58,8 @@ static void clock_init(void)
     RCC_CR &= ~(1u << 24);
     while ((RCC_CR & (1u << 25)) != 0u) {
     }
-    RCC_PLLCFGR = 8u | (216u << 6) | (0u << 16) | (0u << 22) | (9u << 24); /* M, N, P=2, HSI, Q */
+    /* Keep the reserved bits: only PLLM, PLLN, PLLP, PLLSRC (0 = HSI) and PLLQ change. */
+    RCC_PLLCFGR = (RCC_PLLCFGR & ~PLLCFGR_FIELDS) | 8u | (216u << 6) | (0u << 16) | (0u << 22) | (9u << 24);
     RCC_CR |= (1u << 24);
     while ((RCC_CR & (1u << 25)) == 0u) {
     }
@@ -88,6 +91,28 @@ static void icache_enable(void)
     cm_isb();
 }
 
+/* Level 1 D-cache: invalidate every line by set/way (CCSIDR: sets in [27:13], ways in
+ * [12:3], log2(words per line) - 2 in [2:0]), then enable it (CCR.DC). */
+static void dcache_enable(void)
+{
+    SCB_CSSELR = 0u;
+    cm_dsb();
+    const uint32_t ccsidr = SCB_CCSIDR;
+    const uint32_t sets = ((ccsidr >> 13) & 0x7FFFu) + 1u;
+    const uint32_t ways = ((ccsidr >> 3) & 0x3FFu) + 1u;
+    const uint32_t line_shift = (ccsidr & 7u) + 4u;
+    const uint32_t way_shift = ways > 1u ? (uint32_t)__builtin_clz(ways - 1u) : 0u;
+    for (uint32_t set = 0; set < sets; ++set) {
+        for (uint32_t way = 0; way < ways; ++way) {
+            SCB_DCISW = (way << way_shift) | (set << line_shift);
+        }
+    }
+    cm_dsb();
+    SCB_CCR |= (1u << 16);
+    cm_dsb();
+    cm_isb();
+}
+
 static void uart_clock_enable(void)
 {
 #if BOARD_UART_INSTANCE_USART1
@@ -109,6 +134,7 @@ void board_family_init(void)
     clock_init();
 #endif
     icache_enable();
+    dcache_enable();
     RCC_AHB1ENR |= (1u << BOARD_UART_TX_PORT) | (1u << BOARD_UART_RX_PORT);
     uart_clock_enable();
     (void)RCC_AHB1ENR;

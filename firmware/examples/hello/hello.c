@@ -6,6 +6,8 @@
  *   "time"      -> runs a fixed integer + float workload and prints
  *                  "elapsed=<count> unit=<unit> result=<checksum>"
  *   "now"       -> "now=<timer_now()>"
+ *   "spin <n>"  -> counts a volatile loop to n, prints "elapsed=<count> unit=<unit>"
+ *                  (long enough spins cross SysTick wraps: checks the wrap counting)
  *   "exit <n>"  -> "bye <n>", then board_exit(n) (QEMU exits with status n)
  *   anything else is echoed back as "echo:<line>".
  */
@@ -47,11 +49,11 @@ static int equals(const char *a, const char *b)
     return *a == *b;
 }
 
-static int parse_int(const char *s)
+static uint32_t parse_uint(const char *s)
 {
-    int v = 0;
+    uint32_t v = 0;
     while (*s >= '0' && *s <= '9') {
-        v = v * 10 + (*s++ - '0');
+        v = v * 10u + (uint32_t)(*s++ - '0');
     }
     return v;
 }
@@ -103,16 +105,27 @@ int main(void)
             uart_puts(" result=");
             put_u64(result);
             uart_puts("\n");
+        } else if (starts_with(line, "spin ")) {
+            const uint32_t n = parse_uint(line + 5);
+            uint64_t t0 = timer_now();
+            for (volatile uint32_t i = 0; i < n; ++i) {
+            }
+            uint64_t t1 = timer_now();
+            uart_puts("elapsed=");
+            put_u64(t1 - t0);
+            uart_puts(" unit=");
+            uart_puts(timer_unit());
+            uart_puts("\n");
         } else if (equals(line, "now")) {
             uart_puts("now=");
             put_u64(timer_now());
             uart_puts("\n");
         } else if (starts_with(line, "exit ")) {
-            int code = parse_int(line + 5);
+            const uint32_t code = parse_uint(line + 5);
             uart_puts("bye ");
-            put_u64((uint64_t)code);
+            put_u64(code);
             uart_puts("\n");
-            board_exit(code);
+            board_exit((int)code);
         } else {
             uart_puts("echo:");
             uart_puts(line);

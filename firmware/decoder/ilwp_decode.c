@@ -1,0 +1,332 @@
+/* ilwp_decode.c: see ilwp_decode.h and docs/blob-format.md (the one spec with the encoder). */
+#include "ilwp_decode.h"
+
+#define HEADER_LEN 16u
+#define RANS_L (1ul << 23)
+#define MULT_SHIFT 12
+#define MAX_STEP 127u
+#define LUT_BITS 7u
+
+typedef struct {
+    const uint8_t *p;
+    uint32_t pos, end;
+} cursor;
+
+static uint32_t rd_le(const uint8_t *p, uint32_t n)
+{
+    uint32_t v = 0;
+    while (n--) v = (v << 8) | p[n];
+    return v;
+}
+
+static int rd_byte(cursor *c, uint32_t *v)
+{
+    if (c->pos >= c->end) return ILWP_ERR_TRUNCATED;
+    *v = c->p[c->pos++];
+    return ILWP_OK;
+}
+
+static int rd_varint(cursor *c, uint32_t *v)
+{
+    uint32_t i, b, x = 0;
+    for (i = 0; i < 5u; i++) {
+        if (rd_byte(c, &b)) return ILWP_ERR_TRUNCATED;
+        if (i == 4u && b > 0x0Fu) return ILWP_ERR_FORMAT; /* >= 2^32 */
+        x |= (b & 0x7Fu) << (7u * i);
+        if (b < 0x80u) { *v = x; return ILWP_OK; }
+    }
+    return ILWP_ERR_FORMAT;
+}
+
+static int skip(cursor *c, uint32_t n)
+{
+    if (n > c->end - c->pos) return ILWP_ERR_TRUNCATED;
+    c->pos += n;
+    return ILWP_OK;
+}
+
+uint32_t ilwp_crc32(const uint8_t *p, uint32_t n)
+{
+    /* bitwise CRC-32 (IEEE, reflected): no 1 KB table in RAM or flash; runs once per blob */
+    uint32_t crc = 0xFFFFFFFFu, k;
+    while (n--) {
+        crc ^= *p++;
+        for (k = 0; k < 8u; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
+{
+    uint32_t rlen, slen;
+    if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
+    if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
+    if (blob[4] != 1u) return ILWP_ERR_VERSION;
+    if (blob[5] > 1u) return ILWP_ERR_FORMAT;
+    rlen = rd_le(blob + 8, 4);
+    slen = rd_le(blob + 12, 4);
+    if (rlen > len - HEADER_LEN - 4u || slen != len - HEADER_LEN - 4u - rlen) return ILWP_ERR_TRUNCATED;
+    if (!(flags & ILWP_FLAG_SKIP_CRC) && ilwp_crc32(blob, len - 4u) != rd_le(blob + len - 4u, 4))
+        return ILWP_ERR_CRC;
+    r->blob = blob;
+    r->pos = HEADER_LEN;
+    r->records_end = HEADER_LEN + rlen;
+    r->n_records = (uint16_t)rd_le(blob + 6, 2);
+    r->next = 0;
+    r->lossy = blob[5];
+    return ILWP_OK;
+}
+
+int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
+{
+    cursor c;
+    uint32_t mf, side;
+    if (r->next >= r->n_records) return r->pos == r->records_end ? ILWP_END : ILWP_ERR_FORMAT;
+    c.p = r->blob;
+    c.pos = r->pos;
+    c.end = r->records_end;
+    if (rd_byte(&c, &mf)) return ILWP_ERR_TRUNCATED;
+    t->mode = mf & 3u;
+    if ((mf >> 4) || t->mode == 3u) return ILWP_ERR_FORMAT;
+    t->channel_minor = (uint8_t)((mf >> 2) & 1u);
+    t->ref_channel_minor = (uint8_t)((mf >> 3) & 1u);
+    if (rd_varint(&c, &t->tensor_id) || rd_varint(&c, &t->n_elems) || rd_varint(&c, &t->n_channels) ||
+        rd_varint(&c, &t->step))
+        return ILWP_ERR_TRUNCATED;
+    if (!t->n_channels || !t->n_elems || t->n_elems % t->n_channels || !t->step || t->step > MAX_STEP)
+        return ILWP_ERR_FORMAT;
+    t->ref_record = 0;
+    t->ref_channels = 0;
+    t->side_off = c.pos;
+    if (t->mode != ILWP_MODE_INTRA) {
+        if (rd_varint(&c, &t->ref_record) || rd_varint(&c, &t->ref_channels)) return ILWP_ERR_TRUNCATED;
+        if (t->ref_record >= r->next || !t->ref_channels) return ILWP_ERR_REF;
+        if (t->mode == ILWP_MODE_COLLOCATED && t->ref_channels != t->n_channels) return ILWP_ERR_REF;
+        t->side_off = c.pos;
+        side = t->n_channels > 0x7FFFFFFFu / 4u ? 0xFFFFFFFFu : t->n_channels * (t->mode == ILWP_MODE_SEARCHED ? 4u : 2u);
+        if (skip(&c, side)) return ILWP_ERR_TRUNCATED;
+    }
+    if (rd_varint(&c, &t->table_len)) return ILWP_ERR_TRUNCATED;
+    t->table_off = c.pos;
+    if (skip(&c, t->table_len) || rd_varint(&c, &t->payload_len)) return ILWP_ERR_TRUNCATED;
+    t->payload_off = c.pos;
+    if (skip(&c, t->payload_len)) return ILWP_ERR_TRUNCATED;
+    t->index = r->next;
+    r->pos = c.pos;
+    r->next++;
+    return ILWP_OK;
+}
+
+/* MSB-first bit reader over the frequency table */
+typedef struct {
+    const uint8_t *p;
+    uint32_t bit, nbits;
+} bits;
+
+static int get_bits(bits *b, uint32_t n, uint32_t *v)
+{
+    uint32_t x = 0;
+    if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
+    while (n--) {
+        x = (x << 1) | ((b->p[b->bit >> 3] >> (7u - (b->bit & 7u))) & 1u);
+        b->bit++;
+    }
+    *v = x;
+    return ILWP_OK;
+}
+
+static int get_eg(bits *b, uint32_t k, uint32_t *v)
+{
+    uint32_t z = 0, one, x;
+    for (;;) {
+        if (get_bits(b, 1, &one)) return ILWP_ERR_TABLE;
+        if (one) break;
+        if (++z > 16u) return ILWP_ERR_TABLE;
+    }
+    if (get_bits(b, z + k, &x)) return ILWP_ERR_TABLE;
+    *v = ((1u << (z + k)) | x) - (1u << k);
+    return ILWP_OK;
+}
+
+/* Parses the table into w->cum and w->lut; returns P (> 0) and *lo, or an error (< 0). */
+static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo)
+{
+    bits b;
+    uint32_t prec, lo8, n, wl, delta, k, nb, i, s, v, prev = 0, sum = 0, m, best = 0, sh, lut_n;
+    b.p = p;
+    b.bit = 0;
+    b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
+    if (get_bits(&b, 26, &v)) return ILWP_ERR_TABLE; /* P:4 lo:8 n-1:8 wl:2 delta:1 k:3 */
+    prec = v >> 22;
+    lo8 = (v >> 14) & 0xFFu;
+    n = (v >> 6) & 0xFFu;
+    wl = (v >> 4) & 3u;
+    delta = (v >> 3) & 1u;
+    k = v & 7u;
+    n += 1u;
+    *lo = lo8 >= 128u ? (int32_t)lo8 - 256 : (int32_t)lo8;
+    if (!prec || *lo + (int32_t)n > 128) return ILWP_ERR_TABLE;
+    m = 1u << prec;
+    nb = (n + (1u << wl) - 1u) >> wl;
+    /* bin values go to cum[1 + bin] temporarily; then expanded per symbol (back to front) */
+    for (i = 0; i < nb; i++) {
+        if (get_eg(&b, k, &v)) return ILWP_ERR_TABLE;
+        if (delta) v = (v & 1u) ? prev - ((v + 1u) >> 1) : prev + (v >> 1);
+        if (v > m) return ILWP_ERR_TABLE; /* also catches prev - x wrapping below 0 */
+        w->cum[1u + i] = (uint16_t)v;
+        prev = v;
+    }
+    for (s = n; s-- > 0;) {
+        v = w->cum[1u + (s >> wl)];
+        sum += v;
+        if (sum > m) return ILWP_ERR_TABLE;
+        w->cum[1u + s] = (uint16_t)v; /* s >= s>>wl: the bin value is read before it is overwritten */
+    }
+    for (s = 1; s < n; s++) if (w->cum[1u + s] > w->cum[1u + best]) best = s;
+    w->cum[1u + best] = (uint16_t)(w->cum[1u + best] + (m - sum)); /* remainder to the first max */
+    w->cum[0] = 0;
+    for (s = 0; s < n; s++) w->cum[s + 1u] = (uint16_t)(w->cum[s + 1u] + w->cum[s]);
+    /* lut[j] = symbol holding slot j << sh: the search starts there, a few steps at most */
+    sh = prec > LUT_BITS ? prec - LUT_BITS : 0u;
+    lut_n = m >> sh;
+    s = 0;
+    for (i = 0; i < lut_n; i++) {
+        while (w->cum[s + 1u] <= (i << sh)) s++;
+        w->lut[i] = (uint8_t)s;
+    }
+    return (int)prec;
+}
+
+static int32_t scale_pred(int32_t ref, uint32_t mult)
+{
+    int32_t t = ref * (int32_t)mult + (1 << (MULT_SHIFT - 1));
+    /* floor division by 2^12 without right-shifting a negative value (implementation-defined) */
+    t = t >= 0 ? t / (1 << MULT_SHIFT) : -((-t + (1 << MULT_SHIFT) - 1) / (1 << MULT_SHIFT));
+    return t > 127 ? 127 : (t < -127 ? -127 : t);
+}
+
+/* One rANS symbol: the slot's symbol via the bucket LUT plus a short forward search, state
+ * update, byte-wise refill (checked against the payload end). A macro so -Os keeps it inline. */
+#define RANS_DECODE(s)                                                  \
+    do {                                                                \
+        uint32_t slot_ = x & mask, hi_;                                 \
+        s = w->lut[slot_ >> sh];                                        \
+        while ((hi_ = cum[s + 1u]) <= slot_) s++;                       \
+        x = (hi_ - cum[s]) * (x >> prec) + slot_ - cum[s];              \
+        while (x < RANS_L) {                                            \
+            if (pay == pay_end) return ILWP_ERR_TRUNCATED;              \
+            x = (x << 8) | *pay++;                                      \
+        }                                                               \
+    } while (0)
+
+/* The intra hot loop, kept in its own leaf function so its few values stay in registers. */
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+#else
+#define ILWP_NOINLINE
+#endif
+static ILWP_NOINLINE int intra_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end, const ilwp_work *w,
+                      uint32_t prec, int8_t *out, const int8_t *out_end)
+{
+    const uint16_t *cum = w->cum;
+    const uint8_t *pay = *ppay;
+    const uint32_t mask = (1u << prec) - 1u, sh = prec > LUT_BITS ? prec - LUT_BITS : 0u;
+    uint32_t x = *px, s;
+    while (out != out_end) {
+        RANS_DECODE(s);
+        *out++ = w->val[s];
+    }
+    *px = x;
+    *ppay = pay;
+    return ILWP_OK;
+}
+
+int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
+                int8_t *out, uint32_t out_len, ilwp_work *w)
+{
+    const uint8_t *pay = r->blob + t->payload_off;
+    const uint8_t *const pay_end = pay + t->payload_len;
+    const uint8_t *side = r->blob + t->side_off;
+    uint32_t x, s, o, i, n_out, n_in, kern, ch, k, kk, rch;
+    int32_t lo, v, pred;
+    int prec, intra;
+
+    if (out_len != t->n_elems || !out) return ILWP_ERR_BUFFER;
+    kern = t->n_elems / t->n_channels;
+    if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
+        return ILWP_ERR_REF;
+    prec = build_table(r->blob + t->table_off, t->table_len, w, &lo);
+    if (prec < 0) return prec;
+    if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
+    x = rd_le(pay, 4);
+    pay += 4;
+    if (x < RANS_L || x >= (RANS_L << 8)) return ILWP_ERR_STREAM;
+    /* pass 1: symbols to values. Intra: the weight itself (lossy: dequantised). Inter: the
+     * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
+    intra = t->mode == ILWP_MODE_INTRA;
+    for (s = 0; s < 256u; s++) {
+        v = (int32_t)s + lo;
+        if (intra && t->step > 1u) {
+            v *= (int32_t)t->step;
+            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+        }
+        w->val[s] = (int8_t)(v > 127 ? 127 : v); /* s >= n_sym is never decoded */
+    }
+    if (intra_loop(&x, &pay, pay_end, w, (uint32_t)prec, out, out + t->n_elems)) return ILWP_ERR_TRUNCATED;
+    if (!intra) {
+        /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
+         * channel-minor (k, c). */
+        n_out = t->channel_minor ? kern : t->n_channels;
+        n_in = t->channel_minor ? t->n_channels : kern;
+        i = 0;
+        for (o = 0; o < n_out; o++) {
+            for (k = 0; k < n_in; k++, i++) {
+                ch = t->channel_minor ? k : o;
+                kk = t->channel_minor ? o : k;
+                rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
+                if (rch >= t->ref_channels) return ILWP_ERR_REF;
+                pred = scale_pred(ref[t->ref_channel_minor ? kk * t->ref_channels + rch : rch * kern + kk],
+                                  rd_le(side + 2u * ch, 2));
+                v = out[i];
+                if (t->step == 1u) {
+                    v = ((pred + v + 128) & 0xFF) - 128;
+                } else {
+                    v = pred + v * (int32_t)t->step;
+                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
+                }
+                out[i] = (int8_t)v;
+            }
+        }
+    }
+    if (x != RANS_L || pay != pay_end) return ILWP_ERR_STREAM;
+    return ILWP_OK;
+}
+
+int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
+                        uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w)
+{
+    ilwp_reader r;
+    ilwp_tensor t;
+    uint32_t n = 0, used = 0;
+    int rc = ilwp_open(&r, blob, len, flags);
+    if (rc) return rc;
+    offsets[0] = 0;
+    for (;;) {
+        const int8_t *ref = 0;
+        uint32_t ref_len = 0;
+        rc = ilwp_next(&r, &t);
+        if (rc == ILWP_END) return (int32_t)n;
+        if (rc) return rc;
+        if (n >= max_records) return ILWP_ERR_BUFFER;
+        if (t.n_elems > out_cap - used) return ILWP_ERR_BUFFER;
+        if (t.mode != ILWP_MODE_INTRA) {
+            ref = out + offsets[t.ref_record];
+            ref_len = offsets[t.ref_record + 1u] - offsets[t.ref_record];
+        }
+        rc = ilwp_decode(&r, &t, ref, ref_len, out + used, t.n_elems, w);
+        if (rc) return rc;
+        if (tensor_ids) tensor_ids[n] = t.tensor_id;
+        used += t.n_elems;
+        offsets[++n] = used;
+    }
+}

@@ -1,0 +1,82 @@
+/* ilwp_decode: C99 decoder for .ilwp weight blobs (format: docs/blob-format.md).
+ *
+ * No malloc, no recursion, no global state. Every read is checked against the end of the
+ * blob; a corrupt blob yields a negative error code. Two APIs:
+ *   streaming: ilwp_open, then per tensor ilwp_next (header) + ilwp_decode (weights);
+ *              an inter-predicted tensor needs its reference's decoded weights from the caller.
+ *   all at once: ilwp_decode_all into one caller buffer.
+ */
+#ifndef ILWP_DECODE_H
+#define ILWP_DECODE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ILWP_OK 0
+#define ILWP_END 1              /* ilwp_next: no more records */
+#define ILWP_ERR_TRUNCATED (-1) /* a read would pass the end of the blob or a section */
+#define ILWP_ERR_MAGIC (-2)
+#define ILWP_ERR_VERSION (-3)
+#define ILWP_ERR_CRC (-4)
+#define ILWP_ERR_FORMAT (-5)    /* a field holds an impossible value */
+#define ILWP_ERR_TABLE (-6)     /* bad frequency table */
+#define ILWP_ERR_REF (-7)       /* missing or mismatched reference tensor */
+#define ILWP_ERR_BUFFER (-8)    /* caller's output buffer has the wrong size */
+#define ILWP_ERR_STREAM (-9)    /* rANS payload inconsistent (does not end cleanly) */
+
+#define ILWP_FLAG_SKIP_CRC 1u   /* ilwp_open: do not verify the CRC32 (fuzzing, trusted flash) */
+
+#define ILWP_MODE_INTRA 0u
+#define ILWP_MODE_COLLOCATED 1u
+#define ILWP_MODE_SEARCHED 2u
+
+typedef struct {
+    const uint8_t *blob;
+    uint32_t pos;          /* offset of the next record */
+    uint32_t records_end;  /* end of the records section */
+    uint16_t n_records;
+    uint16_t next;         /* decode-order index of the next record */
+    uint8_t lossy;
+} ilwp_reader;
+
+typedef struct {
+    uint32_t index;        /* decode-order index of this record */
+    uint32_t tensor_id;    /* tensor index in the .tflite subgraph */
+    uint32_t n_elems;
+    uint32_t n_channels;
+    uint32_t step;         /* 1 lossless, >= 2 lossy */
+    uint32_t mode;         /* ILWP_MODE_* */
+    uint32_t ref_record;   /* inter modes: record whose decoded weights ilwp_decode needs */
+    uint32_t ref_channels;
+    uint8_t channel_minor;
+    uint8_t ref_channel_minor;
+    /* blob offsets, filled by ilwp_next */
+    uint32_t side_off;     /* u16 multipliers, then (searched) u16 reference channels */
+    uint32_t table_off, table_len, payload_off, payload_len;
+} ilwp_tensor;
+
+/* Decoder tables (898 bytes): caller-provided scratch, reused for every tensor. */
+typedef struct {
+    uint16_t cum[257]; /* cumulative symbol frequencies */
+    uint8_t lut[128];  /* first symbol of each 2^(P-7)-slot bucket: starts the symbol search */
+    int8_t val[256];   /* intra: weight of each symbol */
+} ilwp_work;
+
+int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags);
+int ilwp_next(ilwp_reader *r, ilwp_tensor *t);
+/* ref: the decoded weights of record t->ref_record (ref_len = its n_elems); NULL for intra. */
+int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
+                int8_t *out, uint32_t out_len, ilwp_work *w);
+/* Decodes every record into out, back to back; offsets[i] = start of record i's weights,
+ * offsets[n] = total (offsets needs max_records + 1 entries). Returns the record count or < 0. */
+int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
+                        uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w);
+uint32_t ilwp_crc32(const uint8_t *p, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,100 @@
+"""Build the firmware for one model on one board: compress, generate, plan the decode mode, compile.
+
+The decode-mode planner: decode every weight once at boot when the decoded weights fit in the RAM
+left after the arena, scratch, stack and runtime; otherwise decode each layer just before it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ilwp_embedded.build.boards import Board
+from ilwp_embedded.build.paths import firmware_dir
+from ilwp_embedded.build.pio import build_firmware
+from ilwp_embedded.compress.streams import Container
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate.codegen import Generated, Weights, generate, write_sources
+from ilwp_embedded.generate.weights import coded_weights
+from ilwp_embedded.ingest.graph import Graph
+
+# RAM the runtime needs beside the model's planned buffers: stack, protocol buffers, board state.
+RUNTIME_RAM_RESERVE = 16 * 1024
+DECODE_MODES = ("auto", "once", "layer", "raw")
+
+
+@dataclass(frozen=True)
+class FirmwareBuild:
+    board: str
+    elf: str
+    flash_bytes: int
+    ram_bytes: int
+    flash_size: int
+    ram_size: int
+    weights_coded_bytes: int  # bytes of weights in flash: the blob, or the raw int8 arrays
+    weights_int8_bytes: int
+    decode_mode: str
+    arena_bytes: int
+    weight_ram_bytes: int
+    scratch_bytes: int
+    model_hash: str
+    kernels: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+def plan_decode_mode(board: Board, gen_layer: Generated, weights_int8: int, requested: str) -> str:
+    """'once' if all decoded weights fit beside the arena (with the runtime's reserve), else 'layer'."""
+    if requested != "auto":
+        return requested
+    fixed = gen_layer.arena_bytes + gen_layer.scratch_bytes + RUNTIME_RAM_RESERVE
+    return "once" if fixed + weights_int8 <= board.ram.size else "layer"
+
+
+def runtime_sources() -> tuple[list[Path], list[Path]]:
+    """The firmware's own C: main loop + protocol, portable kernels, weight decoder."""
+    fw = firmware_dir()
+    srcs = sorted((fw / "runtime").glob("*.c")) + sorted((fw / "kernels").glob("*.c"))
+    incs = [fw / "runtime", fw / "kernels", fw / "decoder"]
+    return srcs, incs
+
+
+def build_model_firmware(board: Board, graph: Graph, coded: Container | None, out_dir: Path,
+                         decode_mode: str = "auto", defines: dict | None = None) -> FirmwareBuild:
+    """Generate and compile the firmware. `coded` None: raw int8 weights (the uncompressed baseline).
+
+    `graph` must be the model the container decodes to (for lossy coding: the reconstructed one).
+    """
+    weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
+    if coded is None or decode_mode == "raw":
+        gen = generate(graph, Weights("raw"))
+        mode = "raw"
+    else:
+        gen = generate(graph, coded_weights(coded, "layer"))
+        mode = plan_decode_mode(board, gen, weights_int8, decode_mode)
+        if mode == "once":
+            gen = generate(graph, coded_weights(coded, "once"))
+    need_ram = gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + RUNTIME_RAM_RESERVE
+    if need_ram > board.ram.size:
+        raise IlwpError(f"the model does not fit {board.id}: it needs about {need_ram} bytes of RAM "
+                        f"(arena {gen.arena_bytes}, weights {gen.weight_ram_bytes}), the board has {board.ram.size}")
+    need_flash = gen.const_flash_bytes + gen.weights_flash_bytes
+    if need_flash > board.flash.size:
+        raise IlwpError(f"the model does not fit {board.id}: its constants and weights need {need_flash} bytes "
+                        f"of flash, the board has {board.flash.size}")
+    out_dir = Path(out_dir)
+    gen_dir = out_dir / "generated"
+    write_sources(gen, gen_dir)
+    srcs, incs = runtime_sources()
+    if mode != "raw":
+        srcs.append(firmware_dir() / "decoder" / "ilwp_decode.c")
+    res = build_firmware(board, srcs + [gen_dir / "ilwp_model.c"], incs + [gen_dir], out_dir / "pio",
+                         defines or {})
+    return FirmwareBuild(
+        board=board.id, elf=str(res.elf), flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes,
+        flash_size=board.flash.size, ram_size=board.ram.size,
+        weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8, decode_mode=mode,
+        arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
+        model_hash=gen.model_hash, kernels="portable")

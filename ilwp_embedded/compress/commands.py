@@ -1,0 +1,74 @@
+"""`ilwp-embed compress` and `ilwp-embed decompress`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ilwp_embedded.compress.decoder import decompress_to_tflite
+from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
+from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("compress", help="code a .tflite's int8 weights into an .ilwp blob")
+    p.add_argument("model", help="int8 .tflite model")
+    p.add_argument("-o", "--output", required=True, help="output .ilwp")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--lossless", action="store_true", help="exact weights (the default)")
+    g.add_argument("--step", type=int, default=None, help="lossy: residual quantisation step (>= 2)")
+    p.add_argument("--emit-tflite", default=None, metavar="PATH",
+                   help="also write the .tflite whose weights the decoder reconstructs (lossy)")
+    p.add_argument("--intra-only", action="store_true", help="disable inter-layer prediction")
+    p.add_argument("--json", action="store_true", help="print sizes and per-tensor modes as JSON")
+    p.set_defaults(func=run_compress)
+
+    d = subparsers.add_parser("decompress", help="rebuild the .tflite from an .ilwp blob")
+    d.add_argument("blob", help="input .ilwp")
+    d.add_argument("-o", "--output", required=True, help="output .tflite")
+    d.set_defaults(func=run_decompress)
+
+
+def run_compress(args: argparse.Namespace) -> int:
+    step = 1 if args.step is None else args.step
+    if args.step is not None and not 2 <= step <= 127:
+        raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")
+    graph = read_tflite(read_input_file(args.model, "model"), args.model)
+    res = encode_graph(graph, step, inter=not args.intra_only)
+    atomic_write_bytes(args.output, res.blob)
+    if args.emit_tflite:
+        atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
+    summary = summarize(res)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{args.output}: {summary['weights']} weights, {summary['int8_bytes']} B int8 -> "
+              f"{summary['coded_bytes']} B coded ({summary['bits_per_weight']:.3f} bits/weight, "
+              f"order-0 bound {summary['entropy_bound_bits'] / 8:.0f} B), skeleton {summary['skeleton_bytes']} B")
+    return 0
+
+
+def summarize(res) -> dict:
+    w = res.weights
+    return {
+        "weights": w,
+        "int8_bytes": w,
+        "coded_bytes": res.coded_bytes,
+        "skeleton_bytes": res.skeleton_bytes,
+        "file_bytes": len(res.blob),
+        "bits_per_weight": 8 * res.coded_bytes / w,
+        "entropy_bound_bits": round(res.entropy_bound_bits, 1),
+        "overhead_vs_bound": 8 * res.coded_bytes / res.entropy_bound_bits - 1,
+        "lossy": res.container.lossy,
+        "tensors": [{"tensor": s.tensor_id, "name": s.name, "shape": list(s.shape), "mode": s.mode,
+                     "ref_tensor": s.ref_tensor_id, "inter_channels": s.inter_channels, "step": s.step,
+                     "bits": s.bits, "entropy_bits": round(s.entropy_bits, 1)} for s in res.stats],
+    }
+
+
+def run_decompress(args: argparse.Namespace) -> int:
+    blob = read_input_file(args.blob, ".ilwp file")
+    atomic_write_bytes(args.output, decompress_to_tflite(blob, args.blob))
+    return 0

@@ -1,0 +1,234 @@
+"""Encoder: per tensor, try intra and inter prediction from earlier decoded tensors, keep the
+smallest by measured coded size (intra is always measured, so the file never exceeds
+intra-only coding), and return the reconstructed weights the decoder will produce."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ilwp_embedded.compress import container, rans
+from ilwp_embedded.compress.freqtable import best_table, histogram, write_table
+from ilwp_embedded.compress.predict import as_matrix, from_matrix, multipliers, predict, scale_kernel
+from ilwp_embedded.compress.residual import quantize, reconstruct
+from ilwp_embedded.compress.streams import (MODE_COLLOCATED, MODE_INTRA, MODE_NAMES, MODE_SEARCHED,
+                                            Container, TensorRecord)
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.ingest.graph import Graph, Tensor
+from ilwp_embedded.ingest.tflite_io import write_tflite
+
+MAX_REFS = 8  # earlier tensors searched as references (bounds encode time)
+
+
+@dataclass
+class TensorStats:
+    tensor_id: int
+    name: str
+    shape: tuple[int, ...]
+    mode: str
+    step: int
+    ref_tensor_id: int | None
+    inter_channels: int
+    record_bytes: int
+    entropy_bits: float  # order-0 empirical entropy of the coded symbols
+    intra_bytes: int = 0  # measured size of the intra record
+    best_inter_bytes: int | None = None  # measured size of the best inter candidate (None: no reference fits)
+
+    @property
+    def bits(self) -> int:
+        return 8 * self.record_bytes
+
+
+@dataclass
+class EncodeResult:
+    blob: bytes
+    container: Container
+    recon: dict[int, np.ndarray]  # tensor index -> int8 weights as the decoder rebuilds them
+    stats: list[TensorStats] = field(default_factory=list)
+    graph: Graph | None = None  # the input graph with `recon` as weights (lossy: the model to run)
+
+    @property
+    def weights(self) -> int:
+        return sum(int(v.size) for v in self.recon.values())
+
+    @property
+    def skeleton_bytes(self) -> int:
+        return len(self.container.skeleton)
+
+    @property
+    def coded_bytes(self) -> int:
+        """Everything but the skeleton section: header, records (tables, side info), CRC."""
+        return len(self.blob) - self.skeleton_bytes
+
+    @property
+    def entropy_bound_bits(self) -> float:
+        return sum(s.entropy_bits for s in self.stats)
+
+
+def entropy_bits(symbols: np.ndarray) -> float:
+    _, c = histogram(symbols)
+    c = c[c > 0].astype(np.float64)
+    return float(-(c * np.log2(c / c.sum())).sum())
+
+
+def channel_layout(t: Tensor, op_name: str) -> tuple[int, bool]:
+    """(channels, channel_minor): per-channel axis 0 (conv, FC) or last (depthwise)."""
+    nd = len(t.shape)
+    axis = t.quant.axis if (t.quant is not None and t.quant.per_channel) else (
+        nd - 1 if op_name == "DEPTHWISE_CONV_2D" else 0)
+    if nd < 2 or axis not in (0, nd - 1):
+        return 1, False
+    return int(t.shape[axis]), axis == nd - 1 and axis != 0
+
+
+def channel_scales(t: Tensor, n_channels: int) -> np.ndarray:
+    if t.quant is None:
+        return np.ones(n_channels)
+    s = t.quant.scale.astype(np.float64).reshape(-1)
+    return np.broadcast_to(s, (n_channels,)) if s.size == 1 else s
+
+
+def _proxy(q: np.ndarray) -> np.ndarray:
+    """Per-row code-length proxy for residuals (Laplacian-like: ~log2 of the magnitude)."""
+    return np.log2(1.0 + np.abs(q)).sum(axis=-1)
+
+
+@dataclass
+class _Ref:
+    record: int
+    tensor_id: int
+    matrix: np.ndarray  # (C, K) reconstructed
+    scales: np.ndarray
+    channel_minor: bool
+
+
+@dataclass
+class _Candidate:
+    mode: int
+    symbols: np.ndarray  # storage order
+    recon: np.ndarray  # (C, K)
+    ref: _Ref | None = None
+    mults: tuple[int, ...] = ()
+    ref_map: tuple[int, ...] = ()
+    inter_channels: int = 0
+
+
+def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor: bool):
+    C, K = W.shape
+    R = ref.matrix
+    if R.shape[1] != K:
+        return
+    m_all = multipliers(ref.scales, s)  # (C, C_ref)
+    intra_cost = _proxy(quantize(W, 0, step))
+    if R.shape[0] == C:  # collocated
+        mult = np.diag(m_all).copy()
+        cost = _proxy(quantize(W, scale_kernel(R, mult[:, None]), step))
+        yield MODE_COLLOCATED, mult.copy(), None  # every channel predicted
+        mult[cost >= intra_cost] = 0  # only the channels where prediction looks cheaper
+        yield MODE_COLLOCATED, mult, None
+    # searched: best reference channel per channel, in blocks to bound memory
+    best_j = np.zeros(C, dtype=np.int64)
+    best_cost = np.full(C, np.inf)
+    block = max(1, 2_000_000 // max(1, R.shape[0] * K))
+    for c0 in range(0, C, block):
+        c1 = min(C, c0 + block)
+        P = scale_kernel(R[None, :, :], m_all[c0:c1, :, None])  # (b, C_ref, K)
+        cost = _proxy(quantize(W[c0:c1, None, :], P, step))
+        best_j[c0:c1] = cost.argmin(axis=1)
+        best_cost[c0:c1] = cost.min(axis=1)
+    mult = m_all[np.arange(C), best_j]
+    yield MODE_SEARCHED, mult.copy(), best_j
+    mult[best_cost >= intra_cost] = 0
+    yield MODE_SEARCHED, mult, best_j
+
+
+def _candidate(W, step, minor, mode, ref=None, mult=None, ref_map=None) -> _Candidate:
+    if mode == MODE_INTRA:
+        pred = np.zeros_like(W, dtype=np.int64)
+    else:
+        pred = predict(ref.matrix, mult, ref_map)
+    q = quantize(W, pred, step)
+    return _Candidate(mode, from_matrix(q, minor), reconstruct(q, pred, step), ref,
+                      tuple(int(v) for v in mult) if mult is not None else (),
+                      tuple(int(v) for v in ref_map) if ref_map is not None else (),
+                      int(np.count_nonzero(mult)) if mult is not None else 0)
+
+
+def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> TensorRecord:
+    table, _ = best_table(cand.symbols)
+    kw = {}
+    if cand.mode != MODE_INTRA:
+        kw = dict(ref_record=cand.ref.record, ref_channels=cand.ref.matrix.shape[0],
+                  ref_channel_minor=cand.ref.channel_minor, mults=cand.mults)
+        if cand.mode == MODE_SEARCHED:
+            kw["ref_map"] = cand.ref_map
+    return TensorRecord(tid, cand.mode, minor, int(cand.symbols.size), C, step,
+                        table=write_table(table), payload=rans.encode(cand.symbols, table), **kw)
+
+
+def _estimate(cand: _Candidate, C: int) -> float:
+    side = 0 if cand.mode == MODE_INTRA else 16 * C * (2 if cand.mode == MODE_SEARCHED else 1)
+    return best_table(cand.symbols)[1] + side
+
+
+def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,
+                 skeleton: bool = True) -> EncodeResult:
+    """Code every int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weight tensor of `graph`.
+
+    steps: one residual step for all tensors, or {tensor index: step} (missing -> 1 = lossless).
+    inter=False forces intra-only coding (the baseline inter must beat).
+    """
+    seen, todo = set(), []
+    for op, t in graph.weight_tensors():
+        if t.index not in seen and t.dtype == "int8":
+            seen.add(t.index)
+            todo.append((op, t))
+    if not todo:
+        raise IlwpError("the model has no int8 CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights "
+                        "(float model?); quantise it to int8 first")
+    records, stats, refs, recon = [], [], [], {}
+    for op, t in todo:
+        step = steps if isinstance(steps, int) else int(steps.get(t.index, 1))
+        if not 1 <= step <= container.MAX_STEP:
+            raise IlwpError(f"step {step} for tensor {t.name} is outside 1..{container.MAX_STEP}")
+        C, minor = channel_layout(t, op.op)
+        W = as_matrix(t.data.reshape(-1).astype(np.int64), C, minor)
+        s = channel_scales(t, C)
+        intra = _candidate(W, step, minor, MODE_INTRA)
+        best = None
+        if inter:
+            for ref in refs[-MAX_REFS:]:
+                for mode, mult, ref_map in _inter_candidates(W, s, ref, step, minor):
+                    if not mult.any():
+                        continue
+                    cand = _candidate(W, step, minor, mode, ref, mult, ref_map)
+                    est = _estimate(cand, C)
+                    if best is None or est < best[0]:
+                        best = (est, cand)
+        chosen = intra
+        rec = _record(intra, t.index, C, minor, step)
+        intra_bytes = len(container.record_bytes(rec))
+        inter_bytes = None
+        if best is not None:  # measure the best inter candidate for real; keep it only if smaller
+            rec_inter = _record(best[1], t.index, C, minor, step)
+            inter_bytes = len(container.record_bytes(rec_inter))
+            if inter_bytes < intra_bytes:
+                chosen, rec = best[1], rec_inter
+        records.append(rec)
+        refs.append(_Ref(len(records) - 1, t.index, chosen.recon, s, minor))
+        flat = from_matrix(chosen.recon, minor).astype(np.int8).reshape(t.shape)
+        recon[t.index] = flat
+        stats.append(TensorStats(t.index, t.name, t.shape, MODE_NAMES[chosen.mode], step,
+                                 chosen.ref.tensor_id if chosen.ref else None, chosen.inter_channels,
+                                 len(container.record_bytes(rec)), entropy_bits(chosen.symbols),
+                                 intra_bytes, inter_bytes))
+    out_graph = graph.with_tensor_data({i: (w, None) for i, w in recon.items()})
+    skel = b""
+    if skeleton:
+        zeroed = graph.with_tensor_data({i: (np.zeros_like(w), None) for i, w in recon.items()})
+        skel = zlib.compress(write_tflite(zeroed), 9)
+    lossy = any(r.step > 1 for r in records)
+    cont = Container(lossy, tuple(records), skel)
+    return EncodeResult(container.pack(cont), cont, recon, stats, out_graph)

@@ -1,0 +1,37 @@
+"""Regenerates tests/data/codec_example.ilwp and its expected hashes (run after an intended
+format or encoder change; the test then proves old blobs still decode and encoding is stable).
+
+    PYTHONPATH=. python tests/make_codec_example.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from codec_support import synthetic_graph
+from ilwp_embedded.compress import encode_graph
+
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLE_STEPS = {3: 2, 9: 3}  # lossy: an inter-collocated conv and depthwise; the rest lossless
+
+
+def example():
+    return encode_graph(synthetic_graph(seed=1), EXAMPLE_STEPS, skeleton=False)
+
+
+def expected_hashes(recon) -> dict:
+    per = {str(k): hashlib.sha256(v.tobytes()).hexdigest() for k, v in sorted(recon.items())}
+    allh = hashlib.sha256(b"".join(recon[k].tobytes() for k in sorted(recon))).hexdigest()
+    return {"tensors": per, "all": allh}
+
+
+if __name__ == "__main__":
+    res = example()
+    (DATA / "codec_example.ilwp").write_bytes(res.blob)
+    meta = expected_hashes({k: v.reshape(-1) for k, v in res.recon.items()})
+    meta["modes"] = [s.mode for s in res.stats]
+    meta["steps"] = [s.step for s in res.stats]
+    (DATA / "codec_example.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(len(res.blob), meta["modes"], meta["steps"])

@@ -1,0 +1,107 @@
+"""`ilwp-embed compress` / `decompress`: outputs, JSON, golden-equivalence, bad input -> exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from codec_support import REPO, data_dir, int8_models
+from ilwp_embedded import cli
+
+RESNET = next(p for p in int8_models() if p.name == "pretrainedResnet_quant.tflite")
+FLOAT = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet.tflite"
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    # Only this stage's commands: the other stages' modules may not be merged yet.
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.compress.commands",))
+
+    def _run(*argv):
+        rc = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+    return _run
+
+
+def golden_outputs(model: bytes, n: int = 20) -> np.ndarray:
+    from tflite_micro.python.tflite_micro import runtime
+
+    x = np.load(data_dir() / "datasets/cifar10_raw200.npz")["x"][:n]
+    it = runtime.Interpreter.from_bytes(model)
+    outs = []
+    for img in x:
+        it.set_input((img[None].astype(np.int16) - 128).astype(np.int8), 0)
+        it.invoke()
+        outs.append(it.get_output(0).copy())
+    return np.concatenate(outs)
+
+
+def test_lossless_cli_round_trip_same_golden_outputs(run, tmp_path):
+    blob, back = tmp_path / "m.ilwp", tmp_path / "back.tflite"
+    rc, out, err = run("compress", RESNET, "-o", blob, "--lossless", "--json")
+    assert rc == 0, err
+    s = json.loads(out)
+    for key in ("weights", "int8_bytes", "coded_bytes", "bits_per_weight", "entropy_bound_bits"):
+        assert key in s
+    assert s["weights"] == 77360 and s["coded_bytes"] < s["int8_bytes"]
+    assert all({"mode", "bits"} <= set(t) for t in s["tensors"]) and len(s["tensors"]) == 10
+    assert s["coded_bytes"] * 8 <= 1.01 * s["entropy_bound_bits"]
+    assert run("decompress", blob, "-o", back)[0] == 0
+    assert np.array_equal(golden_outputs(back.read_bytes()), golden_outputs(RESNET.read_bytes()))
+
+
+def test_lossy_cli_emits_the_model_decompress_rebuilds(run, tmp_path):
+    blob, emitted, back = tmp_path / "m.ilwp", tmp_path / "emit.tflite", tmp_path / "back.tflite"
+    rc, out, err = run("compress", RESNET, "-o", blob, "--step", "3", "--emit-tflite", emitted)
+    assert rc == 0, err
+    assert "bits/weight" in out
+    assert run("decompress", blob, "-o", back)[0] == 0
+    g_emit, g_back = golden_outputs(emitted.read_bytes()), golden_outputs(back.read_bytes())
+    assert np.array_equal(g_emit, g_back)
+    assert not np.array_equal(g_emit, golden_outputs(RESNET.read_bytes()))  # it is lossy
+
+
+@pytest.mark.parametrize("case", ["missing", "not_tflite", "float_model", "bad_step", "corrupt_ilwp",
+                                  "truncated_ilwp", "ilwp_as_model", "missing_outdir"])
+def test_bad_input_exit_2_one_line(run, tmp_path, case):
+    good = tmp_path / "good.ilwp"
+    assert run("compress", RESNET, "-o", good)[0] == 0
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"hello world, not a model" * 10)
+    data = bytearray(good.read_bytes())
+    data[40] ^= 0x55
+    corrupt = tmp_path / "corrupt.ilwp"
+    corrupt.write_bytes(bytes(data))
+    trunc = tmp_path / "trunc.ilwp"
+    trunc.write_bytes(good.read_bytes()[:-10])
+    out = tmp_path / "out.bin"
+    argv = {
+        "missing": ("compress", tmp_path / "nope.tflite", "-o", out),
+        "not_tflite": ("compress", junk, "-o", out),
+        "float_model": ("compress", FLOAT, "-o", out),
+        "bad_step": ("compress", RESNET, "-o", out, "--step", "0"),
+        "corrupt_ilwp": ("decompress", corrupt, "-o", out),
+        "truncated_ilwp": ("decompress", trunc, "-o", out),
+        "ilwp_as_model": ("compress", good, "-o", out),
+        "missing_outdir": ("compress", RESNET, "-o", tmp_path / "no" / "dir" / "x.ilwp"),
+    }[case]
+    rc, stdout, err = run(*argv)
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+    assert not out.exists()  # nothing half-written
+
+
+def test_cli_process_has_no_traceback(tmp_path):
+    code = ("import sys, ilwp_embedded.cli as c; c.COMMAND_MODULES=('ilwp_embedded.compress.commands',); "
+            "sys.exit(c.main())")
+    bad = tmp_path / "x.ilwp"
+    bad.write_bytes(b"ILWP\x01" + bytes(30))
+    p = subprocess.run([sys.executable, "-c", code, "decompress", str(bad), "-o", str(tmp_path / "o.tflite")],
+                       capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"})
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr

@@ -1,0 +1,178 @@
+"""The C decoder: builds clean (host and Cortex-M4), stays small, decodes the stored example,
+its streaming API, Python/C agreement on corrupt blobs, and a bounded ASan/UBSan fuzz run."""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import random
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, load_graph, int8_models
+from ilwp_embedded.compress import container, decode_blob, encode_graph
+from ilwp_embedded.errors import IlwpError
+
+DATA = Path(__file__).resolve().parent / "data"
+EXAMPLE = DATA / "codec_example.ilwp"
+ERR = dict(TRUNCATED=-1, MAGIC=-2, VERSION=-3, CRC=-4, FORMAT=-5, TABLE=-6, REF=-7, BUFFER=-8, STREAM=-9)
+SKIP_CRC = 1
+
+
+@pytest.fixture(scope="module")
+def cdec(tmp_path_factory):
+    return build_c_decoder(tmp_path_factory.mktemp("cdec"))
+
+
+def test_stored_example_decodes_to_expected_hashes(cdec):
+    blob = EXAMPLE.read_bytes()
+    meta = json.loads((DATA / "codec_example.json").read_text())
+    py = decode_blob(blob)
+    assert {str(k): hashlib.sha256(v.tobytes()).hexdigest() for k, v in py.items()} == meta["tensors"]
+    rc, c_out = cdec.decode_all(blob)
+    assert rc == len(meta["tensors"])
+    assert hashlib.sha256(b"".join(w.tobytes() for _, w in c_out)).hexdigest() == meta["all"]
+    assert set(meta["modes"]) == {"intra", "inter-collocated", "inter-searched"}
+    assert max(meta["steps"]) > 1  # lossy records included
+
+
+def test_encoder_still_writes_the_stored_example():
+    from make_codec_example import example
+
+    assert example().blob == EXAMPLE.read_bytes(), "encoder output drifted: format change? regenerate deliberately"
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+def test_cross_compiles_for_cortex_m4_small(tmp_path):
+    obj = tmp_path / "ilwp_decode.o"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-Os", *C_FLAGS, "-c",
+                    str(DECODER_DIR / "ilwp_decode.c"), "-o", str(obj)], check=True)
+    out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True, text=True).stdout
+    text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
+    assert text <= 2048 and data == 0 and bss == 0, out
+
+
+def test_host_build_is_warning_free_c99(tmp_path):
+    subprocess.run(["gcc", *C_FLAGS, "-O2", "-c", str(DECODER_DIR / "ilwp_decode.c"), "-o", str(tmp_path / "x.o")],
+                   check=True)
+
+
+# ---- streaming API through ctypes ----------------------------------------------------------
+
+class Reader(ctypes.Structure):
+    _fields_ = [("blob", ctypes.c_void_p), ("pos", ctypes.c_uint32), ("records_end", ctypes.c_uint32),
+                ("n_records", ctypes.c_uint16), ("next", ctypes.c_uint16), ("lossy", ctypes.c_uint8)]
+
+
+class TensorInfo(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint32) for n in ("index", "tensor_id", "n_elems", "n_channels", "step", "mode",
+                                               "ref_record", "ref_channels")] + \
+               [("channel_minor", ctypes.c_uint8), ("ref_channel_minor", ctypes.c_uint8)] + \
+               [(n, ctypes.c_uint32) for n in ("side_off", "table_off", "table_len", "payload_off", "payload_len")]
+
+
+def test_streaming_api_one_tensor_at_a_time(cdec):
+    blob = EXAMPLE.read_bytes()
+    lib = cdec.lib
+    vp, u32 = ctypes.c_void_p, ctypes.c_uint32
+    lib.ilwp_open.argtypes = [vp, ctypes.c_char_p, u32, u32]
+    lib.ilwp_next.argtypes = [vp, vp]
+    lib.ilwp_decode.argtypes = [vp, vp, vp, u32, vp, u32, vp]
+    buf = ctypes.create_string_buffer(blob, len(blob))
+    r, t = Reader(), TensorInfo()
+    work = ctypes.create_string_buffer(898)  # sizeof(ilwp_work): the decoder's whole table RAM
+    assert lib.ilwp_open(ctypes.byref(r), buf, len(blob), 0) == 0
+    decoded = []
+    expect = decode_blob(blob)
+    while (rc := lib.ilwp_next(ctypes.byref(r), ctypes.byref(t))) == 0:
+        out = np.zeros(t.n_elems, np.int8)
+        ref, ref_len = None, 0
+        if t.mode:
+            ref_arr = decoded[t.ref_record]  # the caller keeps what a later tensor references
+            ref, ref_len = ref_arr.ctypes.data, ref_arr.size
+            # a wrong reference size is refused, not read past
+            assert lib.ilwp_decode(ctypes.byref(r), ctypes.byref(t), ref, ref_len - 1, out.ctypes.data,
+                                   t.n_elems, work) == ERR["REF"]
+            assert lib.ilwp_decode(ctypes.byref(r), ctypes.byref(t), None, 0, out.ctypes.data, t.n_elems,
+                                   work) == ERR["REF"]
+        assert lib.ilwp_decode(ctypes.byref(r), ctypes.byref(t), ref, ref_len, out.ctypes.data, t.n_elems - 1,
+                               work) == ERR["BUFFER"]
+        assert lib.ilwp_decode(ctypes.byref(r), ctypes.byref(t), ref, ref_len, out.ctypes.data, t.n_elems, work) == 0
+        assert np.array_equal(out, expect[t.tensor_id])
+        decoded.append(out)
+    assert rc == 1 and len(decoded) == len(expect)  # ILWP_END
+
+
+# ---- corrupt input -------------------------------------------------------------------------
+
+def _with_crc(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_corrupt_headers_give_error_codes(cdec):
+    blob = EXAMPLE.read_bytes()
+    body = blob[:-4]
+    cases = {
+        "CRC": blob[:100] + bytes([blob[100] ^ 1]) + blob[101:],
+        "MAGIC": _with_crc(b"XLWP" + body[4:]),
+        "VERSION": _with_crc(body[:4] + b"\x02" + body[5:]),
+        "TRUNCATED": blob[:-1],
+    }
+    for name, bad in cases.items():
+        assert cdec.decode_all(bad)[0] == ERR[name], name
+        with pytest.raises(IlwpError):
+            decode_blob(bad)
+    for cut in range(0, len(blob), 97):  # every truncation fails cleanly, with or without CRC check
+        assert cdec.decode_all(blob[:cut], SKIP_CRC)[0] < 0
+        with pytest.raises(IlwpError):
+            decode_blob(blob[:cut], check_crc=False)
+
+
+def test_python_and_c_agree_on_mutated_blobs(cdec):
+    """Differential check with the CRC bypassed: both decoders accept the same blobs and agree."""
+    rng = random.Random(7)
+    blob = bytearray(EXAMPLE.read_bytes())
+    accepted = rejected = 0
+    for _ in range(600):
+        b = bytearray(blob)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(16, len(b) - 4)
+            b[i] = rng.randrange(256) if rng.random() < 0.5 else b[i] ^ (1 << rng.randrange(8))
+        rc, c_out = cdec.decode_all(bytes(b), SKIP_CRC)
+        try:
+            py = decode_blob(bytes(b), check_crc=False)
+        except IlwpError:
+            py = None
+        if py is None:
+            assert rc < 0
+            rejected += 1
+        else:
+            assert rc == len(py), rc
+            for tid, w in c_out:
+                assert np.array_equal(py[tid], w)
+            accepted += 1
+    assert rejected > 100
+
+
+def test_bounded_fuzz_run_asan_ubsan(tmp_path):
+    exe = tmp_path / "ilwp_fuzz"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fsanitize=address,undefined",
+                    "-fno-sanitize-recover=all", f"-I{DECODER_DIR}", str(REPO / "bench/fuzz/ilwp_fuzz.c"),
+                    str(DECODER_DIR / "ilwp_decode.c"), "-o", str(exe)], check=True)
+    kws = [p for p in int8_models() if "ww" in p.stem][:1] or int8_models()[:1]
+    g = load_graph(str(kws[0]))
+    seeds = [EXAMPLE]
+    for step in (1, 3):
+        p = tmp_path / f"seed{step}.ilwp"
+        p.write_bytes(encode_graph(g, step, skeleton=False).blob)
+        seeds.append(p)
+    run = subprocess.run([str(exe), "6000", "40", "1", *map(str, seeds)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert "iterations" in run.stdout
