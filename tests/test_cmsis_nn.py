@@ -31,6 +31,7 @@ CMSIS_NN = os.environ.get("ILWP_CMSIS_NN", "")
 needs_cmsis = pytest.mark.skipif(not CMSIS_NN, reason="ILWP_CMSIS_NN is not set: no CMSIS-NN checkout to build "
                                  "against (it is not shipped with ilwp-embed; see docs/kernels.md)")
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+DECODER = CMSIS_GLUE_DIR.parent / "decoder"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable kernels and the generated model
 
 
@@ -81,6 +82,18 @@ def test_cmsis_generation_needs_no_checkout():
     assert gen.arena_bytes == port.arena_bytes
 
 
+def test_build_command_reports_a_bad_checkout_in_one_line(tmp_path):
+    from conftest import assert_one_line_error, run_cli
+
+    env = {"ILWP_CMSIS_NN": ""}
+    proc = run_cli("build", "--kernels", "cmsis-nn", "--cmsis-nn", tmp_path / "nowhere", "-o", tmp_path / "o", env=env)
+    assert_one_line_error(proc, "CMSIS-NN checkout not found")
+    proc = run_cli("build", "--kernels", "cmsis-nn", "-o", tmp_path / "o", env=env)
+    assert_one_line_error(proc, "needs a CMSIS-NN checkout", "ILWP_CMSIS_NN")
+    proc = run_cli("build", "--cmsis-nn", tmp_path, "-o", tmp_path / "o", env=env)
+    assert_one_line_error(proc, "--cmsis-nn is only used with --kernels cmsis-nn")
+
+
 # -------------------------------------------------------------------- with a CMSIS-NN checkout
 
 def _compile_all(cc: str, flags: list[str], sources: list[Path], include: list[Path], out: Path) -> list[Path]:
@@ -109,11 +122,12 @@ def host_cmsis(tmp_path_factory):
     return objs, include
 
 
-def _build_model(gen, out: Path, objs, include) -> C.CDLL:
+def _build_model(gen, out: Path, objs, include, extra=()) -> C.CDLL:
     write_sources(gen, out)
     so = out / "model.so"
     r = subprocess.run(["gcc", *STRICT, "-O2", "-shared", "-fPIC", *[f"-I{d}" for d in include], f"-I{out}",
-                        "-o", str(so), str(out / "ilwp_model.c"), *map(str, objs)], capture_output=True, text=True)
+                        f"-I{DECODER}", "-o", str(so), str(out / "ilwp_model.c"), *map(str, extra), *map(str, objs)],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     lib = C.CDLL(str(so))
     lib.ilwp_model_input.restype = C.POINTER(C.c_int8)
@@ -142,6 +156,22 @@ def test_cmsis_model_is_bit_exact_with_golden(tmp_path, host_cmsis, path):
     xs = _inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
     assert len(xs) == 20
     for x in xs:
+        np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
+
+
+@needs_cmsis
+@pytest.mark.parametrize("mode", ["once", "layer"])
+def test_cmsis_with_compressed_weights(tmp_path, host_cmsis, mode):
+    """Weights decoded at boot or per layer feed the CMSIS-NN kernels the same way."""
+    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g = load_graph(KWS_INT8)
+    gen = generate(g, coded_weights(encode_graph(g, 1).container, mode), kernels="cmsis-nn")
+    lib = _build_model(gen, tmp_path, *host_cmsis, extra=[DECODER / "ilwp_decode.c"])
+    assert lib.ilwp_model_init() == 0
+    golden = Golden(g)
+    for x in _inputs(g, 8):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
 
 

@@ -15,6 +15,7 @@ from ilwp_embedded.build.paths import firmware_dir
 from ilwp_embedded.build.pio import build_firmware
 from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate.backends import kernel_sources
 from ilwp_embedded.generate.codegen import Generated, Weights, generate, write_sources
 from ilwp_embedded.generate.weights import coded_weights
 from ilwp_embedded.ingest.graph import Graph
@@ -53,29 +54,33 @@ def plan_decode_mode(board: Board, gen_layer: Generated, weights_int8: int, requ
     return "once" if fixed + weights_int8 <= board.ram.size else "layer"
 
 
-def runtime_sources() -> tuple[list[Path], list[Path]]:
-    """The firmware's own C: main loop + protocol, portable kernels, weight decoder."""
+def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list[Path], list[Path]]:
+    """The firmware's own C: main loop + protocol, the kernels of the chosen backend, weight decoder."""
     fw = firmware_dir()
-    srcs = sorted((fw / "runtime").glob("*.c")) + sorted((fw / "kernels").glob("*.c"))
-    incs = [fw / "runtime", fw / "kernels", fw / "decoder"]
+    ksrcs, kincs = kernel_sources(kernels, cmsis_nn_path)
+    srcs = sorted((fw / "runtime").glob("*.c")) + ksrcs
+    incs = [fw / "runtime", *kincs, fw / "decoder"]
     return srcs, incs
 
 
 def build_model_firmware(board: Board, graph: Graph, coded: Container | None, out_dir: Path,
-                         decode_mode: str = "auto", defines: dict | None = None) -> FirmwareBuild:
+                         decode_mode: str = "auto", defines: dict | None = None, kernels: str = "portable",
+                         cmsis_nn_path=None) -> FirmwareBuild:
     """Generate and compile the firmware. `coded` None: raw int8 weights (the uncompressed baseline).
+    kernels: "portable" or "cmsis-nn" (CMSIS-NN from `cmsis_nn_path` or $ILWP_CMSIS_NN).
 
     `graph` must be the model the container decodes to (for lossy coding: the reconstructed one).
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
+    srcs, incs = runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
     if coded is None or decode_mode == "raw":
-        gen = generate(graph, Weights("raw"))
+        gen = generate(graph, Weights("raw"), kernels)
         mode = "raw"
     else:
-        gen = generate(graph, coded_weights(coded, "layer"))
+        gen = generate(graph, coded_weights(coded, "layer"), kernels)
         mode = plan_decode_mode(board, gen, weights_int8, decode_mode)
         if mode == "once":
-            gen = generate(graph, coded_weights(coded, "once"))
+            gen = generate(graph, coded_weights(coded, "once"), kernels)
     need_ram = gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + RUNTIME_RAM_RESERVE
     if need_ram > board.ram.size:
         raise IlwpError(f"the model does not fit {board.id}: it needs about {need_ram} bytes of RAM "
@@ -87,7 +92,6 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     out_dir = Path(out_dir)
     gen_dir = out_dir / "generated"
     write_sources(gen, gen_dir)
-    srcs, incs = runtime_sources()
     if mode != "raw":
         srcs.append(firmware_dir() / "decoder" / "ilwp_decode.c")
     res = build_firmware(board, srcs + [gen_dir / "ilwp_model.c"], incs + [gen_dir], out_dir / "pio",
@@ -97,4 +101,4 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
         flash_size=board.flash.size, ram_size=board.ram.size,
         weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
-        model_hash=gen.model_hash, kernels="portable")
+        model_hash=gen.model_hash, kernels=kernels)

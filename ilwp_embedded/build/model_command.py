@@ -15,7 +15,8 @@ def register(sub) -> None:
                         "auto: once when they fit in RAM")
     p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
     p.add_argument("--kernels", default="portable", choices=("portable", "cmsis-nn"))
-    p.add_argument("--cmsis-nn", default=None, help="path of a CMSIS-NN checkout (with --kernels cmsis-nn)")
+    p.add_argument("--cmsis-nn", default=None,
+                   help="path of a CMSIS-NN checkout (with --kernels cmsis-nn; default $ILWP_CMSIS_NN)")
     p.add_argument("-o", "--out", default="build/firmware", help="output directory (default build/firmware)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -51,14 +52,18 @@ def cmd_build(args) -> int:
     from ilwp_embedded.build.firmware import build_model_firmware
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.errors import IlwpError
+    from ilwp_embedded.generate.backends import find_cmsis_nn
 
+    cmsis_nn = None
     if args.kernels == "cmsis-nn":
-        raise IlwpError("--kernels cmsis-nn: the CMSIS-NN backend is not built yet; use --kernels portable")
+        cmsis_nn = find_cmsis_nn(args.cmsis_nn)  # --cmsis-nn PATH, else $ILWP_CMSIS_NN; one-line error
+    elif args.cmsis_nn:
+        raise IlwpError("--cmsis-nn is only used with --kernels cmsis-nn")
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
     graph, cont = load_for_firmware(model, args.step)
     fw = build_model_firmware(board, graph, None if args.decode == "raw" else cont, Path(args.out),
-                              decode_mode=args.decode)
+                              decode_mode=args.decode, kernels=args.kernels, cmsis_nn_path=cmsis_nn)
     if args.json:
         print(fw.to_json())
     else:
