@@ -29,7 +29,7 @@ from ilwp_embedded.ingest import load_graph
 
 CMSIS_NN = os.environ.get("ILWP_CMSIS_NN", "")
 needs_cmsis = pytest.mark.skipif(not CMSIS_NN, reason="ILWP_CMSIS_NN is not set: no CMSIS-NN checkout to build "
-                                 "against (it is not shipped with ilwp-embed; see docs/kernels.md)")
+                                 "against (it is not shipped with ilwp-embed; see docs/cmsis-nn.md)")
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 DECODER = CMSIS_GLUE_DIR.parent / "decoder"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable kernels and the generated model
