@@ -15,10 +15,12 @@ def data_dir() -> Path:
     return Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
-@pytest.fixture(scope="session")
-def kernel_lib(tmp_path_factory) -> Path:
+@pytest.fixture(scope="session", params=["portable", "dsp-emulated"])
+def kernel_lib(request, tmp_path_factory) -> Path:
+    """The kernels built with host gcc: the portable C path, and the Cortex-M DSP fast path with
+    emulated SIMD32 intrinsics (same loops and data layout as on the device)."""
     from ilwp_embedded.generate.host_runner import build_kernels
-    return build_kernels(tmp_path_factory.mktemp("kernels"))
+    return build_kernels(tmp_path_factory.mktemp("kernels"), emulate_dsp=request.param == "dsp-emulated")
 
 
 def tflm_outputs(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -174,7 +174,8 @@ class ConvParams:
 
     @property
     def scratch_bytes(self) -> int:
-        return self.filter_h * self.filter_w * self.filter_c * 2
+        """== ilwp_conv2d_s8_scratch_size(): two int16 im2col columns."""
+        return 2 * self.filter_h * self.filter_w * self.filter_c * 2
 
 
 @dataclass
