@@ -13,7 +13,8 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
     return 2 * p->filter_h * p->filter_w * p->filter_c * (int32_t)sizeof(int16_t);
 }
 
-/* im2col of output pixel `pix` (row-major over output_h x output_w), channels [ch0, ch0 + filter_c). */
+/* im2col of output pixel `pix` (row-major over output_h x output_w), channels [ch0, ch0 + filter_c).
+ * DSP layout: every full block of 4 is stored as [c0, c2, c1, c3] to pair with SXTB16's byte order. */
 static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
                          int16_t *col)
 {
@@ -27,6 +28,8 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
 #if ILWP_USE_DSP
     int16_t *const col0 = col;
     const int32_t k = p->filter_h * p->filter_w * fc;
+    const int32_t packed = (fc & 3) == 0;
+    const uint32_t off2 = ((uint32_t)(uint16_t)off << 16) | (uint32_t)(uint16_t)off;
 #endif
     for (fy = 0; fy < p->filter_h; ++fy) {
         const int32_t iy = iy0 + fy * p->dilation_h;
@@ -41,19 +44,32 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
                 memset(col, 0, (size_t)fc * sizeof(int16_t));
             } else {
                 const int8_t *src = in_batch + ((iy * p->input_w + ix) * p->input_c + ch0);
-                for (c = 0; c < fc; ++c) {
-                    col[c] = (int16_t)(src[c] + off);
+#if ILWP_USE_DSP
+                if (packed) {
+                    /* 4 channels per step, written directly in the paired layout. */
+                    for (c = 0; c < fc; c += 4) {
+                        const uint32_t w = ilwp_read_u32(src + c);
+                        ilwp_write_u32(col + c, ilwp_sadd16(ilwp_sxtb16(w), off2));
+                        ilwp_write_u32(col + c + 2, ilwp_sadd16(ilwp_sxtb16_ror8(w), off2));
+                    }
+                } else
+#endif
+                {
+                    for (c = 0; c < fc; ++c) {
+                        col[c] = (int16_t)(src[c] + off);
+                    }
                 }
             }
             col += fc;
         }
     }
 #if ILWP_USE_DSP
-    /* Each full block of 4 becomes [c0, c2, c1, c3] to pair with SXTB16's byte order. */
-    for (c = 0; c + 4 <= k; c += 4) {
-        const int16_t t = col0[c + 1];
-        col0[c + 1] = col0[c + 2];
-        col0[c + 2] = t;
+    if (!packed) {
+        for (c = 0; c + 4 <= k; c += 4) {
+            const int16_t t = col0[c + 1];
+            col0[c + 1] = col0[c + 2];
+            col0[c + 2] = t;
+        }
     }
 #endif
 }
@@ -93,7 +109,7 @@ static void dot_2x2(const int16_t *a, const int16_t *b, const int8_t *w0, const 
     acc[3] = s11;
 }
 
-static int8_t requant(const ilwp_conv_params_t *p, int32_t acc, const int32_t *bias, int32_t oc)
+static inline int8_t requant(const ilwp_conv_params_t *p, int32_t acc, const int32_t *bias, int32_t oc)
 {
     if (bias != 0) {
         acc += bias[oc];
