@@ -128,7 +128,7 @@ def generate_c(graph, x: np.ndarray) -> str:
             if p.broadcast:
                 raise Q.UnsupportedOp("broadcast ADD not in this bench")
             out.append(_struct("ilwp_add_params_t", f"p{k}", p, {}))
-            calls.append(f"ilwp_add_s8(&p{k}, {src}, a{op.inputs[1]}, {dst}, {p.size})")
+            calls.append(f"ilwp_add_s8(&p{k}, {src}, a{op.inputs[1]}, {dst}, {p.size}, add_scratch)")
         elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             out.append(_struct("ilwp_pool_params_t", f"p{k}", p, {}))
             fn = "ilwp_avg_pool2d_s8" if op.op == "AVERAGE_POOL_2D" else "ilwp_max_pool2d_s8"
@@ -141,6 +141,7 @@ def generate_c(graph, x: np.ndarray) -> str:
         else:
             raise Q.UnsupportedOp(op.op)
     out.append(f"static int16_t scratch[{(scratch + 1) // 2}] __attribute__((aligned(4)));\n")
+    out.append("static int32_t add_scratch[512];\n")
     out.append(r"""
 static void put_int(long v) {
     char buf[16]; int n = 15; int neg = v < 0; unsigned long u = neg ? (unsigned long)(-v) : (unsigned long)v;

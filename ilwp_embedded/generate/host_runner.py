@@ -84,7 +84,7 @@ class HostRunner:
         for fn in ("ilwp_conv2d_s8", "ilwp_depthwise_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8",
                    "ilwp_add_broadcast_s8", "ilwp_avg_pool2d_s8", "ilwp_max_pool2d_s8", "ilwp_softmax_s8",
                    "ilwp_mean_s8", "ilwp_pad_s8", "ilwp_concatenation_s8", "ilwp_reshape_s8",
-                   "ilwp_conv2d_s8_scratch_size"):
+                   "ilwp_conv2d_s8_scratch_size", "ilwp_add_s8_scratch_size"):
             getattr(self.lib, fn).restype = C.c_int32
         self.params = [Q.op_params(graph, op) for op in graph.operators]
 
@@ -134,7 +134,12 @@ class HostRunner:
                 rc = L.ilwp_add_broadcast_s8(C.byref(s), arr(p.out_shape), _p8(x), arr(p.in1_strides),
                                              _p8(y), arr(p.in2_strides), _p8(out))
             else:
-                rc = L.ilwp_add_s8(C.byref(s), _p8(x), _p8(y), _p8(out), C.c_int32(p.size))
+                # Alternate between the table (scratch) and the direct form so both stay tested.
+                self._add_calls = getattr(self, "_add_calls", 0) + 1
+                scratch = None
+                if self._add_calls % 2:
+                    scratch = np.zeros(L.ilwp_add_s8_scratch_size() // 4, np.int32)
+                rc = L.ilwp_add_s8(C.byref(s), _p8(x), _p8(y), _p8(out), C.c_int32(p.size), _p32(scratch))
         elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             s = _struct_for(p)
             fn = L.ilwp_avg_pool2d_s8 if name == "AVERAGE_POOL_2D" else L.ilwp_max_pool2d_s8
