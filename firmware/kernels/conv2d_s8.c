@@ -194,14 +194,12 @@ static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_
 
 #endif
 
-static inline int8_t requant(const ilwp_conv_params_t *p, int32_t acc, const int32_t *bias, int32_t oc)
+/* Requantize one accumulator. Arguments are locals of the caller: output stores are int8_t, which may
+ * alias anything, so reading the constants through `p` would reload them after every store. */
+static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_off, int32_t lo, int32_t hi)
 {
-    if (bias != 0) {
-        acc += bias[oc];
-    }
-    acc = ilwp_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
-    acc += p->output_offset;
-    return (int8_t)ilwp_clamp_i32(acc, p->act_min, p->act_max);
+    acc = ilwp_multiply_by_quantized_multiplier(acc, mult, shift) + out_off;
+    return (int8_t)ilwp_clamp_i32(acc, lo, hi);
 }
 
 int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -211,6 +209,11 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
     int32_t groups, oc_per_group;
     const int32_t k = p->filter_h * p->filter_w * p->filter_c;
     const int32_t npix = p->output_h * p->output_w;
+    const int32_t out_c = p->output_c;
+    const int32_t out_off = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t *const mult = p->multiplier;
+    const int32_t *const shift = p->shift;
 
     if (p->filter_c <= 0 || p->input_c % p->filter_c != 0 || k <= 0) {
         return ILWP_ERR_ARG;
@@ -226,8 +229,8 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
         int8_t *out_batch = output + b * npix * p->output_c;
         for (pix = 0; pix < npix; pix += 2) {
             const int32_t two = (pix + 1 < npix);
-            int8_t *out_a = out_batch + pix * p->output_c;
-            int8_t *out_b = out_a + p->output_c;
+            int8_t *out_a = out_batch + pix * out_c;
+            int8_t *out_b = out_a + out_c;
             for (g = 0; g < groups; ++g) {
                 const int32_t oc_end = (g + 1) * oc_per_group;
                 im2col_pixel(p, in_batch, pix, g * p->filter_c, scratch, 0);
@@ -235,13 +238,21 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                 im2col_pixel(p, in_batch, two ? pix + 1 : pix, g * p->filter_c, scratch, 1);
                 for (oc = g * oc_per_group; oc < oc_end; oc += 2) {
                     const int32_t oc1 = (oc + 1 < oc_end) ? oc + 1 : oc;
+                    const int32_t b0 = bias != 0 ? bias[oc] : 0;
+                    const int32_t b1 = bias != 0 ? bias[oc1] : 0;
+                    const int32_t m0 = mult[oc], m1 = mult[oc1], s0 = shift[oc], s1 = shift[oc1];
                     int32_t acc[4];
+                    int8_t r0, r1, r2, r3;
                     dot_2x2(scratch, k, filter + oc * k, filter + oc1 * k, acc);
-                    out_a[oc] = requant(p, acc[0], bias, oc);
-                    out_a[oc1] = requant(p, acc[1], bias, oc1);
+                    r0 = requant(acc[0] + b0, m0, s0, out_off, lo, hi);
+                    r1 = requant(acc[1] + b1, m1, s1, out_off, lo, hi);
+                    r2 = requant(acc[2] + b0, m0, s0, out_off, lo, hi);
+                    r3 = requant(acc[3] + b1, m1, s1, out_off, lo, hi);
+                    out_a[oc] = r0;
+                    out_a[oc1] = r1;
                     if (two) {
-                        out_b[oc] = requant(p, acc[2], bias, oc);
-                        out_b[oc1] = requant(p, acc[3], bias, oc1);
+                        out_b[oc] = r2;
+                        out_b[oc1] = r3;
                     }
                 }
             }
