@@ -141,7 +141,7 @@ def generate_c(graph, x: np.ndarray) -> str:
         else:
             raise Q.UnsupportedOp(op.op)
     out.append(f"static int16_t scratch[{(scratch + 1) // 2}] __attribute__((aligned(4)));\n")
-    out.append("static int32_t add_scratch[512];\n")
+    out.append("static int32_t add_scratch[512] __attribute__((unused));\n")
     out.append(r"""
 static void put_int(long v) {
     char buf[16]; int n = 15; int neg = v < 0; unsigned long u = neg ? (unsigned long)(-v) : (unsigned long)v;

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tflm_outputs
+from _kernels_support import kernel_lib, tflm_outputs  # noqa: F401  (kernel_lib is a fixture)
 
 _RNG = np.random.default_rng(20261123)
 

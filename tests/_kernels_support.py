@@ -1,4 +1,7 @@
-"""Shared fixtures of the kernel tests: the host-built kernel library and the golden TFLM interpreter."""
+"""Shared helpers of the kernel tests: the host-built kernel library fixture and the golden TFLM interpreter.
+
+Kept out of conftest.py so other branches' conftest files merge cleanly; test modules import from here.
+"""
 
 from __future__ import annotations
 
