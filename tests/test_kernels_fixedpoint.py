@@ -22,6 +22,10 @@ static int32_t ref_rdpot(int32_t x, int e) {
     int64_t mask = ((int64_t)1 << e) - 1, rem = x & mask, thr = (mask >> 1) + (x < 0);
     return (int32_t)((x >> e) + (rem > thr));
 }
+static int32_t ref_mbqm(int32_t x, int32_t m, int shift) {
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    return ref_rdpot(ref_srdhm((int32_t)((uint32_t)x << left), m), right);
+}
 static uint64_t s = 88172645463325252ull;
 static uint32_t rnd(void) { s ^= s << 13; s ^= s >> 7; s ^= s << 17; return (uint32_t)s; }
 int main(void) {
@@ -36,6 +40,14 @@ int main(void) {
         bad += ilwp_sat_round_doubling_high_mul(a, b) != ref_srdhm(a, b);
         e = (int)(rnd() % 32);
         bad += ilwp_rounding_divide_by_pot(a, e) != ref_rdpot(a, e);
+        {   /* requantize: accumulator-sized x, non-negative multiplier, shift in [-31, 7] */
+            int32_t x = (int32_t)rnd() >> (rnd() % 24), m = (int32_t)(rnd() >> 1);
+            int sh = (int)(rnd() % 39) - 31;
+            if (sh > 0) x >>= 8;
+            if ((i & 7) == 0) m = (i & 8) ? INT32_MAX : 0;
+            bad += ilwp_requantize(x, m, sh) != ref_mbqm(x, m, sh);
+            bad += ilwp_multiply_by_quantized_multiplier(x, m, sh) != ref_mbqm(x, m, sh);
+        }
     }
     printf("%ld\n", bad);
     return 0;

@@ -198,7 +198,7 @@ static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_
  * alias anything, so reading the constants through `p` would reload them after every store. */
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_off, int32_t lo, int32_t hi)
 {
-    acc = ilwp_multiply_by_quantized_multiplier(acc, mult, shift) + out_off;
+    acc = ilwp_requantize(acc, mult, shift) + out_off;
     return (int8_t)ilwp_clamp_i32(acc, lo, hi);
 }
 
@@ -238,21 +238,19 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                 im2col_pixel(p, in_batch, two ? pix + 1 : pix, g * p->filter_c, scratch, 1);
                 for (oc = g * oc_per_group; oc < oc_end; oc += 2) {
                     const int32_t oc1 = (oc + 1 < oc_end) ? oc + 1 : oc;
-                    const int32_t b0 = bias != 0 ? bias[oc] : 0;
-                    const int32_t b1 = bias != 0 ? bias[oc1] : 0;
-                    const int32_t m0 = mult[oc], m1 = mult[oc1], s0 = shift[oc], s1 = shift[oc1];
                     int32_t acc[4];
-                    int8_t r0, r1, r2, r3;
                     dot_2x2(scratch, k, filter + oc * k, filter + oc1 * k, acc);
-                    r0 = requant(acc[0] + b0, m0, s0, out_off, lo, hi);
-                    r1 = requant(acc[1] + b1, m1, s1, out_off, lo, hi);
-                    r2 = requant(acc[2] + b0, m0, s0, out_off, lo, hi);
-                    r3 = requant(acc[3] + b1, m1, s1, out_off, lo, hi);
-                    out_a[oc] = r0;
-                    out_a[oc1] = r1;
+                    if (bias != 0) {
+                        acc[0] += bias[oc];
+                        acc[2] += bias[oc];
+                        acc[1] += bias[oc1];
+                        acc[3] += bias[oc1];
+                    }
+                    out_a[oc] = requant(acc[0], mult[oc], shift[oc], out_off, lo, hi);
+                    out_a[oc1] = requant(acc[1], mult[oc1], shift[oc1], out_off, lo, hi);
                     if (two) {
-                        out_b[oc] = r2;
-                        out_b[oc1] = r3;
+                        out_b[oc] = requant(acc[2], mult[oc], shift[oc], out_off, lo, hi);
+                        out_b[oc1] = requant(acc[3], mult[oc1], shift[oc1], out_off, lo, hi);
                     }
                 }
             }

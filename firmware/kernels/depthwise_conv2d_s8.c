@@ -21,7 +21,7 @@ static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t si
 
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_off, int32_t lo, int32_t hi)
 {
-    acc = ilwp_multiply_by_quantized_multiplier(acc, mult, shift) + out_off;
+    acc = ilwp_requantize(acc, mult, shift) + out_off;
     return (int8_t)ilwp_clamp_i32(acc, lo, hi);
 }
 

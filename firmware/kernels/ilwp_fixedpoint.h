@@ -69,6 +69,18 @@ ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier(int32_t x, int32_t mul
         ilwp_sat_round_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* Kernel form of ilwp_multiply_by_quantized_multiplier: identical results whenever
+ * 0 <= multiplier <= INT32_MAX (always true for QuantizeMultiplier output), so the one saturating
+ * case of the doubling high multiply (both operands INT32_MIN) cannot occur and is not tested. */
+ILWP_INLINE int32_t ilwp_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = left - shift;
+    const int64_t prod = (int64_t)(int32_t)((uint32_t)x << left) * (int64_t)multiplier;
+    const int32_t high = (int32_t)((prod + ((int64_t)1 << 30)) >> 31);
+    return ilwp_rounding_divide_by_pot(high, right);
+}
+
 /* Multiplier >= 1 form used by softmax: the shift is a non-negative left shift. */
 ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier_gt_one(int32_t x, int32_t multiplier, int32_t left_shift)
 {
