@@ -15,34 +15,36 @@ static int32_t rescale(int32_t x, int32_t offset, int32_t left_shift, int32_t mu
     return ilwp_multiply_by_quantized_multiplier_lt_one((x + offset) * (1 << left_shift), multiplier, shift);
 }
 
-static int8_t finish(const ilwp_add_params_t *p, int32_t sum)
-{
-    int32_t r = ilwp_multiply_by_quantized_multiplier_lt_one(sum, p->output_multiplier, p->output_shift);
-    r += p->output_offset;
-    return (int8_t)ilwp_clamp_i32(r, p->act_min, p->act_max);
-}
-
 int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
                     int8_t *output, int32_t size, int32_t *scratch)
 {
+    /* Locals: int8 output stores may alias the struct. Output multiplier < 1 (shift <= 0) and
+     * non-negative, so ilwp_requantize equals TFLM's MultiplyByQuantizedMultiplierSmallerThanOneExp. */
+    const int32_t out_mult = p->output_multiplier, out_shift = p->output_shift;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t off1 = p->input1_offset, off2 = p->input2_offset, ls = p->left_shift;
+    const int32_t m1 = p->input1_multiplier, s1 = p->input1_shift;
+    const int32_t m2 = p->input2_multiplier, s2 = p->input2_shift;
     int32_t i;
     if (scratch != 0) {
         /* Each input's rescaled value depends on its int8 value only: tabulate both (512 rescales). */
         int32_t *t1 = scratch + 128;
         int32_t *t2 = scratch + ILWP_ADD_TABLE + 128;
         for (i = -128; i < 128; ++i) {
-            t1[i] = rescale(i, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
-            t2[i] = rescale(i, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
+            t1[i] = rescale(i, off1, ls, m1, s1);
+            t2[i] = rescale(i, off2, ls, m2, s2);
         }
         for (i = 0; i < size; ++i) {
-            output[i] = finish(p, t1[input1[i]] + t2[input2[i]]);
+            const int32_t r = ilwp_requantize(t1[input1[i]] + t2[input2[i]], out_mult, out_shift) + out_off;
+            output[i] = (int8_t)ilwp_clamp_i32(r, lo, hi);
         }
         return ILWP_OK;
     }
     for (i = 0; i < size; ++i) {
-        const int32_t a = rescale(input1[i], p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift);
-        const int32_t b = rescale(input2[i], p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift);
-        output[i] = finish(p, a + b);
+        const int32_t a = rescale(input1[i], off1, ls, m1, s1);
+        const int32_t b = rescale(input2[i], off2, ls, m2, s2);
+        const int32_t r = ilwp_requantize(a + b, out_mult, out_shift) + out_off;
+        output[i] = (int8_t)ilwp_clamp_i32(r, lo, hi);
     }
     return ILWP_OK;
 }
