@@ -104,8 +104,18 @@ static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_
     const int16_t *ta, *tb;
     int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, i;
     while (pc != end) {
-        const uint32_t a02 = ilwp_read_u32(pc), a13 = ilwp_read_u32(pc + 2);
-        const uint32_t b02 = ilwp_read_u32(pc + 4), b13 = ilwp_read_u32(pc + 6);
+        uint32_t blk[4];
+        uint32_t a02, a13, b02, b13;
+#if defined(__GNUC__)
+        /* The scratch is 4-byte aligned (API contract): lets the compiler use LDRD/LDM. */
+        memcpy(blk, __builtin_assume_aligned(pc, 4), sizeof(blk));
+#else
+        memcpy(blk, pc, sizeof(blk));
+#endif
+        a02 = blk[0];
+        a13 = blk[1];
+        b02 = blk[2];
+        b13 = blk[3];
         uint32_t r = ilwp_read_u32(w0), lo, hi;
         pc += 8;
         w0 += 4;
