@@ -143,6 +143,10 @@ def _check_int8(graph: Graph, op: Operator, idx: list[int]) -> None:
         t = graph.tensor(op.inputs[i]) if i >= 0 else graph.tensor(op.outputs[0])
         if t.dtype != "int8":
             raise UnsupportedOp(f"{op.op} #{op.index}: tensor '{t.name}' is {t.dtype}, only int8 is supported")
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = graph.tensor(op.inputs[2])
+        if b.dtype != "int32":
+            raise UnsupportedOp(f"{op.op} #{op.index}: bias '{b.name}' is {b.dtype}, only int32 is supported")
 
 
 # --------------------------------------------------------------------------------------------- params
