@@ -73,15 +73,8 @@ def _arr(ctype: str, name: str, values, const=True) -> str:
 
 
 def _struct(ctype: str, name: str, p, ptrs: dict[str, str]) -> str:
-    parts = []
-    for f in Q.c_struct_fields(p):
-        if f in ptrs:
-            parts.append(f".{f} = {ptrs[f]}")
-        else:
-            v = getattr(p, f)
-            parts.append(f".{f} = {{{','.join(str(int(x)) for x in v)}}}" if isinstance(v, tuple)
-                         else f".{f} = {int(v)}")
-    return f"static const {ctype} {name} = {{{', '.join(parts)}}};\n"
+    assert Q.c_struct_name(p) == ctype
+    return f"static const {ctype} {name} = {Q.c_initializer(p, ptrs)};\n"
 
 
 def generate_c(graph, x: np.ndarray) -> str:
