@@ -48,6 +48,9 @@ SPECS = (
         dict(kind="conv", shape=(9, 7, 4), filters=6, k=(3, 2), s=(2, 1), pad="same", act="none", seed=2),
         dict(kind="conv", shape=(8, 8, 6), filters=9, k=3, pad="valid", groups=3, act="relu6", seed=3),
         dict(kind="conv", shape=(30, 1, 40), filters=16, k=1, pad="valid", act="relu", seed=4, bias=False),
+        dict(kind="conv", shape=(9, 9, 16), filters=6, k=3, pad="same", groups=2, act="relu", seed=28),
+        dict(kind="conv", shape=(12, 11, 8), filters=7, k=3, d=2, pad="same", act="none", seed=29),
+        dict(kind="conv", shape=(7, 7, 12), filters=5, k=(1, 3), s=(1, 2), pad="valid", act="relu6", seed=30),
     ]
     + _random_dw_specs(6)
     + [
