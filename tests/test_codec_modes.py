@@ -87,3 +87,31 @@ def test_aligned_mode_round_trips(tmp_path):
     assert rc == len(res.recon)
     for tid, w in c_out:
         assert np.array_equal(w, g.tensors[tid].data.reshape(-1))
+
+
+def test_edge_tensors_constant_and_minus_128(tmp_path):
+    """A constant tensor (entropy 0: the rANS payload is just its state), full int8 range with
+    -128 (lossless must keep it; lossy clamps to -127), and a 1-channel tensor."""
+    from codec_support import _conv_graph
+
+    rng = np.random.default_rng(5)
+    const = np.full((4, 3, 3, 2), 7, np.int8)
+    full = rng.integers(-128, 128, size=(8, 3, 3, 2)).astype(np.int8)
+    full.flat[0] = -128
+    one = rng.integers(-5, 6, size=(1, 18)).astype(np.int8)
+    g = _conv_graph([("CONV_2D", const, np.ones(4), 0), ("CONV_2D", full, np.ones(8), 0),
+                     ("FULLY_CONNECTED", one, np.ones(1), 0)])
+    cdec = build_c_decoder(tmp_path)
+    for step in (1, 3):
+        res = encode_graph(g, step, skeleton=False)
+        rc, c_out = cdec.decode_all(res.blob)
+        assert rc == 3
+        py = decode_blob(res.blob)
+        for tid, w in c_out:
+            assert np.array_equal(w, py[tid]) and np.array_equal(w, res.recon[tid].reshape(-1))
+        if step == 1:
+            for _, t in g.weight_tensors():
+                assert np.array_equal(res.recon[t.index], t.data)
+        else:
+            assert res.recon[g.weight_tensors()[1][1].index].min() >= -127
+    assert res.stats[0].entropy_bits == 0
