@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from codec_support import REPO, data_dir, int8_models
+from codec_support import REPO, data_dir
 from ilwp_embedded import cli
 
-RESNET = next(p for p in int8_models() if p.name == "pretrainedResnet_quant.tflite")
+RESNET = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 FLOAT = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet.tflite"
 
 

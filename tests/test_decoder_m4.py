@@ -33,7 +33,8 @@ def test_m4_decodes_stored_example_with_inter_modes(tmp_path):
 
 
 def test_m4_decodes_a_real_lossy_model_fast_enough(tmp_path):
-    path = next(p for p in int8_models() if "ww" in p.stem)
+    path = next((p for p in int8_models() if "ww" in p.stem), None)
+    assert path is not None, "the MLPerf Tiny keyword model is missing from the data dir"
     res = encode_graph(load_graph(str(path)), 3, skeleton=False)
     vals = _bench().m4_cost(res.blob, res.weights, tmp_path)
     assert vals["records"] == len(res.recon)
