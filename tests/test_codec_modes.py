@@ -115,3 +115,14 @@ def test_edge_tensors_constant_and_minus_128(tmp_path):
         else:
             assert res.recon[g.weight_tensors()[1][1].index].min() >= -127
     assert res.stats[0].entropy_bits == 0
+
+
+def test_ref_window_limits_references():
+    g = synthetic_graph()
+    res = encode_graph(g, 1, skeleton=False, ref_window=1)
+    recs = res.container.records
+    for i, r in enumerate(recs):
+        if r.mode:
+            assert r.ref_record == i - 1
+    assert res.stats[1].mode == "inter-collocated"
+    assert all(s.mode == "intra" for s in encode_graph(g, 1, skeleton=False, ref_window=0).stats)

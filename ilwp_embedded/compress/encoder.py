@@ -186,11 +186,13 @@ def _estimate(cand: _Candidate, C: int) -> float:
 
 
 def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,
-                 skeleton: bool = True) -> EncodeResult:
+                 skeleton: bool = True, ref_window: int = MAX_REFS) -> EncodeResult:
     """Code every int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weight tensor of `graph`.
 
     steps: one residual step for all tensors, or {tensor index: step} (missing -> 1 = lossless).
     inter=False forces intra-only coding (the baseline inter must beat).
+    ref_window: how many of the previously coded tensors may be references; a firmware that
+    decodes layer by layer must keep that many decoded tensors (1: only the previous one).
     """
     seen, todo = set(), []
     for op, t in graph.weight_tensors():
@@ -211,7 +213,7 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
         intra = _candidate(W, step, minor, MODE_INTRA)
         best = None
         if inter:
-            for ref in refs[-MAX_REFS:]:
+            for ref in (refs[-ref_window:] if ref_window > 0 else []):
                 for mode, mult, ref_map in _inter_candidates(W, s, ref, step, minor):
                     if not mult.any():
                         continue
