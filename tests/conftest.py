@@ -45,31 +45,3 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
 
 def data_dir() -> Path:
     return DATA_DIR
-
-
-@pytest.fixture(scope="session")
-def kernel_lib(tmp_path_factory) -> Path:
-    """The portable kernels built for the host, once per session."""
-    from ilwp_embedded.generate.host_runner import build_kernels
-
-    return build_kernels(tmp_path_factory.mktemp("kernels"))
-
-
-def tflm_outputs(model: bytes, inputs: list) -> list:
-    """Golden outputs: the TFLite Micro reference kernels through the tflite-micro Python interpreter."""
-    import numpy as np
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(model)
-    for k, x in enumerate(inputs):
-        it.set_input(x, k)
-    it.invoke()
-    outs = []
-    k = 0
-    while True:
-        try:
-            outs.append(np.array(it.get_output(k)))
-        except Exception:
-            break
-        k += 1
-    return outs

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from codec_support import REPO, data_dir, int8_models
+from codec_support import REPO, data_dir
 from ilwp_embedded import cli
 
-RESNET = next(p for p in int8_models() if p.name == "pretrainedResnet_quant.tflite")
+RESNET = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 FLOAT = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet.tflite"
 
 
@@ -26,6 +26,14 @@ def run(monkeypatch, capsys):
         out, err = capsys.readouterr()
         return rc, out, err
     return _run
+
+
+@pytest.fixture(scope="module")
+def good_blob():
+    from codec_support import load_graph
+    from ilwp_embedded.compress import encode_graph
+
+    return encode_graph(load_graph(str(RESNET)), 1).blob
 
 
 def golden_outputs(model: bytes, n: int = 20) -> np.ndarray:
@@ -68,9 +76,9 @@ def test_lossy_cli_emits_the_model_decompress_rebuilds(run, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing", "not_tflite", "float_model", "bad_step", "corrupt_ilwp",
                                   "truncated_ilwp", "ilwp_as_model", "missing_outdir"])
-def test_bad_input_exit_2_one_line(run, tmp_path, case):
+def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
     good = tmp_path / "good.ilwp"
-    assert run("compress", RESNET, "-o", good)[0] == 0
+    good.write_bytes(good_blob)
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"hello world, not a model" * 10)
     data = bytearray(good.read_bytes())

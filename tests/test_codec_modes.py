@@ -51,3 +51,78 @@ def test_mlperf_models_choose_intra_after_measuring_inter(path):
         assert s.mode == "intra", (s.name, s.mode)
         if s.best_inter_bytes is not None:
             assert s.best_inter_bytes >= s.intra_bytes
+
+
+def test_channel_alignment_recovers_a_shuffle():
+    from ilwp_embedded.compress.predict import align_channels
+
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(12, 20))
+    perm = rng.permutation(12)
+    cur = ref[perm] + rng.normal(scale=0.05, size=ref.shape)
+    energy = ((cur[:, None, :] - ref[None, :, :]) ** 2).sum(-1)
+    got = align_channels(energy)
+    assert np.array_equal(got, perm)
+    assert sorted(got.tolist()) == list(range(12))  # a permutation even where rows tie
+
+
+def test_aligned_mode_round_trips(tmp_path):
+    """Force the alignment candidate (a permutation map, coded as mode 2) and decode it."""
+    from ilwp_embedded.compress import encoder
+
+    g = synthetic_graph()
+    orig = encoder._inter_candidates
+
+    def only_aligned(*a, **k):
+        for cand in orig(*a, **k):
+            if cand[0] == encoder.MODE_ALIGNED:
+                yield cand
+    encoder._inter_candidates = only_aligned
+    try:
+        res = encode_graph(g, 1, skeleton=False)
+    finally:
+        encoder._inter_candidates = orig
+    assert res.stats[2].mode == "inter-aligned"
+    rc, c_out = build_c_decoder(tmp_path).decode_all(res.blob)
+    assert rc == len(res.recon)
+    for tid, w in c_out:
+        assert np.array_equal(w, g.tensors[tid].data.reshape(-1))
+
+
+def test_edge_tensors_constant_and_minus_128(tmp_path):
+    """A constant tensor (entropy 0: the rANS payload is just its state), full int8 range with
+    -128 (lossless must keep it; lossy clamps to -127), and a 1-channel tensor."""
+    from codec_support import _conv_graph
+
+    rng = np.random.default_rng(5)
+    const = np.full((4, 3, 3, 2), 7, np.int8)
+    full = rng.integers(-128, 128, size=(8, 3, 3, 2)).astype(np.int8)
+    full.flat[0] = -128
+    one = rng.integers(-5, 6, size=(1, 18)).astype(np.int8)
+    g = _conv_graph([("CONV_2D", const, np.ones(4), 0), ("CONV_2D", full, np.ones(8), 0),
+                     ("FULLY_CONNECTED", one, np.ones(1), 0)])
+    cdec = build_c_decoder(tmp_path)
+    for step in (1, 3):
+        res = encode_graph(g, step, skeleton=False)
+        rc, c_out = cdec.decode_all(res.blob)
+        assert rc == 3
+        py = decode_blob(res.blob)
+        for tid, w in c_out:
+            assert np.array_equal(w, py[tid]) and np.array_equal(w, res.recon[tid].reshape(-1))
+        if step == 1:
+            for _, t in g.weight_tensors():
+                assert np.array_equal(res.recon[t.index], t.data)
+        else:
+            assert res.recon[g.weight_tensors()[1][1].index].min() >= -127
+    assert res.stats[0].entropy_bits == 0
+
+
+def test_ref_window_limits_references():
+    g = synthetic_graph()
+    res = encode_graph(g, 1, skeleton=False, ref_window=1)
+    recs = res.container.records
+    for i, r in enumerate(recs):
+        if r.mode:
+            assert r.ref_record == i - 1
+    assert res.stats[1].mode == "inter-collocated"
+    assert all(s.mode == "intra" for s in encode_graph(g, 1, skeleton=False, ref_window=0).stats)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, load_graph, int8_models
-from ilwp_embedded.compress import container, decode_blob, encode_graph
+from ilwp_embedded.compress import decode_blob, encode_graph
 from ilwp_embedded.errors import IlwpError
 
 DATA = Path(__file__).resolve().parent / "data"

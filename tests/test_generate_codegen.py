@@ -101,3 +101,22 @@ def test_corrupt_blob_is_refused_at_init(tmp_path):
     gen = generate(g, type(w)(w.mode, bytes(bad), w.records))
     lib = build_host_model(gen, tmp_path, [DECODER / "ilwp_decode.c"], [DECODER])
     assert lib.ilwp_model_init() < 0
+
+
+def test_generator_scratch_sizes_match_the_kernels(tmp_path):
+    from ilwp_embedded.generate import quant as Q
+    from ilwp_embedded.generate.codegen import ADD_TABLE_BYTES
+    from ilwp_embedded.generate.host_runner import build_kernels
+
+    lib = C.CDLL(str(build_kernels(tmp_path)))
+    assert lib.ilwp_add_s8_scratch_size() == ADD_TABLE_BYTES
+    g = load_graph(RESNET8_INT8)
+    conv = next(o for o in g.operators if o.op == "CONV_2D")
+    p = Q.op_params(g, conv)
+
+    class Conv(C.Structure):
+        _fields_ = [(f, C.POINTER(C.c_int32) if isinstance(getattr(p, f), np.ndarray) else C.c_int32)
+                    for f in Q.c_struct_fields(p)]
+
+    s = Conv(**{f: getattr(p, f) for f in Q.c_struct_fields(p) if not isinstance(getattr(p, f), np.ndarray)})
+    assert lib.ilwp_conv2d_s8_scratch_size(C.byref(s)) == p.scratch_bytes

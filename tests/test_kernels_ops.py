@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tflm_outputs
+from _kernels_support import kernel_lib, tflm_outputs  # noqa: F401  (kernel_lib is a fixture)
 
 _RNG = np.random.default_rng(20261123)
 
@@ -48,6 +48,9 @@ SPECS = (
         dict(kind="conv", shape=(9, 7, 4), filters=6, k=(3, 2), s=(2, 1), pad="same", act="none", seed=2),
         dict(kind="conv", shape=(8, 8, 6), filters=9, k=3, pad="valid", groups=3, act="relu6", seed=3),
         dict(kind="conv", shape=(30, 1, 40), filters=16, k=1, pad="valid", act="relu", seed=4, bias=False),
+        dict(kind="conv", shape=(9, 9, 16), filters=6, k=3, pad="same", groups=2, act="relu", seed=28),
+        dict(kind="conv", shape=(12, 11, 8), filters=7, k=3, d=2, pad="same", act="none", seed=29),
+        dict(kind="conv", shape=(7, 7, 12), filters=5, k=(1, 3), s=(1, 2), pad="valid", act="relu6", seed=30),
     ]
     + _random_dw_specs(6)
     + [
@@ -119,3 +122,30 @@ def test_single_op_bit_exact(spec, model_cache, kernel_lib):
         for g, m in zip(gold, mine):
             assert g.dtype == np.int8
             np.testing.assert_array_equal(m.reshape(g.shape), g)
+
+
+@pytest.mark.parametrize("kind", ["conv", "dense"])
+def test_omitted_bias(kind, model_cache, kernel_lib):
+    """Bias input -1 (optional in TFLite): the kernels take a NULL bias. (DEPTHWISE_CONV_2D is left
+    out: the tflite-micro interpreter itself crashes on a depthwise op without bias.)"""
+    import dataclasses
+
+    from ilwp_embedded.generate.host_runner import HostRunner
+    from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
+
+    spec = {"conv": dict(kind="conv", shape=(7, 6, 4), filters=5, k=3, pad="same", act="relu", seed=301),
+            "dwconv": dict(kind="dwconv", shape=(7, 6, 4), k=3, pad="valid", dm=2, seed=302),
+            "dense": dict(kind="dense", shape=(19,), units=6, seed=303)}[kind]
+    graph = read_tflite(_model(model_cache, spec)[0])
+    ops = []
+    for op in graph.operators:
+        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            op = dataclasses.replace(op, inputs=(op.inputs[0], op.inputs[1], -1))
+        ops.append(op)
+    graph = dataclasses.replace(graph, operators=ops)
+    model = write_tflite(graph)
+    runner = HostRunner(read_tflite(model), kernel_lib)
+    rng = np.random.default_rng(spec["seed"])
+    for _ in range(3):
+        xs = [rng.integers(-128, 128, size=graph.tensor(i).shape, dtype=np.int8) for i in graph.inputs]
+        np.testing.assert_array_equal(runner.run(*xs)[0], tflm_outputs(model, xs)[0])

@@ -2,7 +2,7 @@
 #include "ilwp_decode.h"
 
 #define HEADER_LEN 16u
-#define RANS_L (1ul << 23)
+#define RANS_L (1ul << 16)
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
 #define LUT_BITS 7u
@@ -206,20 +206,20 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
 }
 
 /* One rANS symbol: the slot's symbol via the bucket LUT plus a short forward search, state
- * update, byte-wise refill (checked against the payload end). A macro so -Os keeps it inline. */
+ * update, at most one 16-bit refill (checked against the payload end). */
 #define RANS_DECODE(s)                                                  \
     do {                                                                \
         uint32_t slot_ = x & mask, hi_;                                 \
         s = w->lut[slot_ >> sh];                                        \
         while ((hi_ = cum[s + 1u]) <= slot_) s++;                       \
         x = (hi_ - cum[s]) * (x >> prec) + slot_ - cum[s];              \
-        while (x < RANS_L) {                                            \
-            if (pay == pay_end) return ILWP_ERR_TRUNCATED;              \
-            x = (x << 8) | *pay++;                                      \
+        if (x < RANS_L) {                                               \
+            if (pay_end - pay < 2) return ILWP_ERR_TRUNCATED;           \
+            x = (x << 16) | pay[0] | ((uint32_t)pay[1] << 8);           \
+            pay += 2;                                                   \
         }                                                               \
     } while (0)
 
-/* The intra hot loop, kept in its own leaf function so its few values stay in registers. */
 #if defined(__GNUC__)
 #define ILWP_NOINLINE __attribute__((noinline))
 #else
@@ -260,7 +260,7 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
     x = rd_le(pay, 4);
     pay += 4;
-    if (x < RANS_L || x >= (RANS_L << 8)) return ILWP_ERR_STREAM;
+    if (x < RANS_L) return ILWP_ERR_STREAM;
     /* pass 1: symbols to values. Intra: the weight itself (lossy: dequantised). Inter: the
      * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
     intra = t->mode == ILWP_MODE_INTRA;

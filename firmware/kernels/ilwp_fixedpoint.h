@@ -23,18 +23,16 @@ ILWP_INLINE int32_t ilwp_clamp_i32(int32_t v, int32_t lo, int32_t hi)
     return v < lo ? lo : (v > hi ? hi : v);
 }
 
-/* round(a * b / 2^31), ties away from zero; saturates the single overflow case. */
+/* round(a * b / 2^31), ties away from zero; saturates the single overflow case.
+ * TFLM/gemmlowp compute (ab + nudge) / 2^31 with truncating division, nudge = 2^30 for ab >= 0 and
+ * 1 - 2^30 otherwise; for either sign that equals floor((ab + 2^30) / 2^31), i.e. an arithmetic
+ * shift, which is branch-free (SMULL + ADDS/ADC + shifts on Cortex-M). */
 ILWP_INLINE int32_t ilwp_sat_round_doubling_high_mul(int32_t a, int32_t b)
 {
-    int64_t prod;
-    int64_t nudge;
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
-    prod = (int64_t)a * (int64_t)b;
-    nudge = prod >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    /* C99 division truncates toward zero, as required. */
-    return (int32_t)((prod + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded to nearest, ties away from zero. 0 <= exponent <= 31. */
@@ -69,6 +67,18 @@ ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier(int32_t x, int32_t mul
     const int32_t right = shift > 0 ? 0 : -shift;
     return ilwp_rounding_divide_by_pot(
         ilwp_sat_round_doubling_high_mul((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* Kernel form of ilwp_multiply_by_quantized_multiplier: identical results whenever
+ * 0 <= multiplier <= INT32_MAX (always true for QuantizeMultiplier output), so the one saturating
+ * case of the doubling high multiply (both operands INT32_MIN) cannot occur and is not tested. */
+ILWP_INLINE int32_t ilwp_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = left - shift;
+    const int64_t prod = (int64_t)(int32_t)((uint32_t)x << left) * (int64_t)multiplier;
+    const int32_t high = (int32_t)((prod + ((int64_t)1 << 30)) >> 31);
+    return ilwp_rounding_divide_by_pot(high, right);
 }
 
 /* Multiplier >= 1 form used by softmax: the shift is a non-negative left shift. */

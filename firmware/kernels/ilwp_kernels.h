@@ -93,9 +93,12 @@ typedef struct {
     int32_t act_min, act_max;
 } ilwp_add_params_t;
 
-/* Elementwise, same shapes. */
+/* Elementwise, same shapes. scratch: NULL (compute every rescale), or ilwp_add_s8_scratch_size()
+ * bytes, 4-byte aligned, used for two 256-entry tables of the per-input rescaled values (faster for
+ * tensors of more than a few hundred elements; results are identical). */
+int32_t ilwp_add_s8_scratch_size(void);
 int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
-                    int8_t *output, int32_t size);
+                    int8_t *output, int32_t size, int32_t *scratch);
 /* Broadcasting form on 4-D output shapes; strides in elements, 0 on a broadcast dimension. */
 int32_t ilwp_add_broadcast_s8(const ilwp_add_params_t *p, const int32_t out_shape[4],
                               const int8_t *input1, const int32_t in1_strides[4],

@@ -60,7 +60,8 @@ def summarize(res) -> dict:
         "file_bytes": len(res.blob),
         "bits_per_weight": 8 * res.coded_bytes / w,
         "entropy_bound_bits": round(res.entropy_bound_bits, 1),
-        "overhead_vs_bound": 8 * res.coded_bytes / res.entropy_bound_bits - 1,
+        # relative overhead; undefined when every tensor is constant (a zero bound)
+        "overhead_vs_bound": (8 * res.coded_bytes / res.entropy_bound_bits - 1) if res.entropy_bound_bits else None,
         "lossy": res.container.lossy,
         "tensors": [{"tensor": s.tensor_id, "name": s.name, "shape": list(s.shape), "mode": s.mode,
                      "ref_tensor": s.ref_tensor_id, "inter_channels": s.inter_channels, "step": s.step,

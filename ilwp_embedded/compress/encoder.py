@@ -11,7 +11,7 @@ import numpy as np
 
 from ilwp_embedded.compress import container, rans
 from ilwp_embedded.compress.freqtable import best_table, histogram, write_table
-from ilwp_embedded.compress.predict import as_matrix, from_matrix, multipliers, predict, scale_kernel
+from ilwp_embedded.compress.predict import align_channels, as_matrix, from_matrix, multipliers, predict, scale_kernel
 from ilwp_embedded.compress.residual import quantize, reconstruct
 from ilwp_embedded.compress.streams import (MODE_COLLOCATED, MODE_INTRA, MODE_NAMES, MODE_SEARCHED,
                                             Container, TensorRecord)
@@ -20,6 +20,9 @@ from ilwp_embedded.ingest.graph import Graph, Tensor
 from ilwp_embedded.ingest.tflite_io import write_tflite
 
 MAX_REFS = 8  # earlier tensors searched as references (bounds encode time)
+# Channel alignment is coded as MODE_SEARCHED whose map is a permutation; a separate label only
+# for the encoder's statistics.
+MODE_ALIGNED = -1
 
 
 @dataclass
@@ -113,6 +116,7 @@ class _Candidate:
     mults: tuple[int, ...] = ()
     ref_map: tuple[int, ...] = ()
     inter_channels: int = 0
+    label: str = "intra"
 
 
 def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor: bool):
@@ -131,20 +135,28 @@ def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor:
     # searched: best reference channel per channel, in blocks to bound memory
     best_j = np.zeros(C, dtype=np.int64)
     best_cost = np.full(C, np.inf)
+    energy = np.zeros((C, R.shape[0]))
     block = max(1, 2_000_000 // max(1, R.shape[0] * K))
     for c0 in range(0, C, block):
         c1 = min(C, c0 + block)
         P = scale_kernel(R[None, :, :], m_all[c0:c1, :, None])  # (b, C_ref, K)
-        cost = _proxy(quantize(W[c0:c1, None, :], P, step))
+        q = quantize(W[c0:c1, None, :], P, step)
+        cost = _proxy(q)
+        energy[c0:c1] = (q.astype(np.float64) ** 2).sum(axis=-1)
         best_j[c0:c1] = cost.argmin(axis=1)
         best_cost[c0:c1] = cost.min(axis=1)
     mult = m_all[np.arange(C), best_j]
     yield MODE_SEARCHED, mult.copy(), best_j
     mult[best_cost >= intra_cost] = 0
     yield MODE_SEARCHED, mult, best_j
+    if R.shape[0] >= C:  # channel alignment: a permutation of the reference's channels
+        perm = align_channels(energy)
+        yield MODE_ALIGNED, m_all[np.arange(C), perm], perm
 
 
 def _candidate(W, step, minor, mode, ref=None, mult=None, ref_map=None) -> _Candidate:
+    label = "inter-aligned" if mode == MODE_ALIGNED else MODE_NAMES[mode]
+    mode = MODE_SEARCHED if mode == MODE_ALIGNED else mode
     if mode == MODE_INTRA:
         pred = np.zeros_like(W, dtype=np.int64)
     else:
@@ -153,7 +165,7 @@ def _candidate(W, step, minor, mode, ref=None, mult=None, ref_map=None) -> _Cand
     return _Candidate(mode, from_matrix(q, minor), reconstruct(q, pred, step), ref,
                       tuple(int(v) for v in mult) if mult is not None else (),
                       tuple(int(v) for v in ref_map) if ref_map is not None else (),
-                      int(np.count_nonzero(mult)) if mult is not None else 0)
+                      int(np.count_nonzero(mult)) if mult is not None else 0, label)
 
 
 def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> TensorRecord:
@@ -174,11 +186,13 @@ def _estimate(cand: _Candidate, C: int) -> float:
 
 
 def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,
-                 skeleton: bool = True) -> EncodeResult:
+                 skeleton: bool = True, ref_window: int = MAX_REFS) -> EncodeResult:
     """Code every int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weight tensor of `graph`.
 
     steps: one residual step for all tensors, or {tensor index: step} (missing -> 1 = lossless).
     inter=False forces intra-only coding (the baseline inter must beat).
+    ref_window: how many of the previously coded tensors may be references; a firmware that
+    decodes layer by layer must keep that many decoded tensors (1: only the previous one).
     """
     seen, todo = set(), []
     for op, t in graph.weight_tensors():
@@ -199,7 +213,7 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
         intra = _candidate(W, step, minor, MODE_INTRA)
         best = None
         if inter:
-            for ref in refs[-MAX_REFS:]:
+            for ref in (refs[-ref_window:] if ref_window > 0 else []):
                 for mode, mult, ref_map in _inter_candidates(W, s, ref, step, minor):
                     if not mult.any():
                         continue
@@ -220,7 +234,7 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
         refs.append(_Ref(len(records) - 1, t.index, chosen.recon, s, minor))
         flat = from_matrix(chosen.recon, minor).astype(np.int8).reshape(t.shape)
         recon[t.index] = flat
-        stats.append(TensorStats(t.index, t.name, t.shape, MODE_NAMES[chosen.mode], step,
+        stats.append(TensorStats(t.index, t.name, t.shape, chosen.label, step,
                                  chosen.ref.tensor_id if chosen.ref else None, chosen.inter_channels,
                                  len(container.record_bytes(rec)), entropy_bits(chosen.symbols),
                                  intra_bytes, inter_bytes))

@@ -85,7 +85,7 @@ def normalize_bins(counts: np.ndarray, precision: int, width_log2: int) -> list[
         f[b] += 1
         used += wb[b]
         heapq.heappush(heap, ((_cost(cb[b], f[b] + 1) - _cost(cb[b], f[b])) / wb[b], b))
-    while used > m:  # only when every used bin is at 1 and still too wide: caller skips P
+    if used > m:  # every used bin at 1 is still too wide for 2^P: the caller skips this P
         raise ValueError("precision too small")
     return f
 

@@ -40,3 +40,25 @@ def predict(ref: np.ndarray, mults: np.ndarray, ref_map: np.ndarray | None) -> n
     """(C, K) prediction; ref is the reference's (C_ref, K) matrix, mult 0 gives prediction 0."""
     src = ref if ref_map is None else ref[ref_map]
     return scale_kernel(src, mults.astype(np.int64)[:, None])
+
+
+def align_channels(energy: np.ndarray) -> np.ndarray:
+    """Channel alignment: an injective map channel -> reference channel (a permutation when the
+    counts match) with low total residual energy. Greedy on the sorted (c, j) energies, an
+    approximation of the optimal assignment that needs no solver; ties break on (c, j) order."""
+    C, Cr = energy.shape
+    if Cr < C:
+        raise ValueError("alignment needs at least as many reference channels")
+    order = np.lexsort((np.arange(C * Cr) % Cr, np.arange(C * Cr) // Cr, energy.reshape(-1)))
+    out = np.full(C, -1, dtype=np.int64)
+    used = np.zeros(Cr, dtype=bool)
+    left = C
+    for flat in order:
+        c, j = divmod(int(flat), Cr)
+        if out[c] < 0 and not used[j]:
+            out[c] = j
+            used[j] = True
+            left -= 1
+            if not left:
+                break
+    return out

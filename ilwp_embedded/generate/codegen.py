@@ -34,6 +34,9 @@ STRUCTS = {
     Q.MeanParams: "ilwp_mean_params_t",
     Q.PadParams: "ilwp_pad_params_t",
 }
+# ilwp_add_s8's optional tables: == ilwp_add_s8_scratch_size(), worth it above a few hundred elements.
+ADD_TABLE_BYTES = 2 * 256 * 4
+ADD_TABLE_MIN_ELEMS = 512
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
 
@@ -201,8 +204,12 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                     arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
                 st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
                            f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
+            elif p.size >= ADD_TABLE_MIN_ELEMS:  # the rescale tables pay off on larger tensors
+                scratch = max(scratch, ADD_TABLE_BYTES)
+                st.call = (f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, "
+                           f"(int32_t *)(void *)ilwp_scratch)")
             else:
-                st.call = f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size})"
+                st.call = f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, NULL)"
         elif op.op == "AVERAGE_POOL_2D":
             st.call = f"ilwp_avg_pool2d_s8(&{sname}, {x}, {out})"
         elif op.op == "MAX_POOL_2D":

@@ -8,8 +8,6 @@ Proves the kernels and quant.py's parameters end to end before any firmware exis
 from __future__ import annotations
 
 import ctypes as C
-import dataclasses
-import math
 import subprocess
 from pathlib import Path
 
@@ -25,14 +23,22 @@ _P8 = C.POINTER(C.c_int8)
 _P32 = C.POINTER(C.c_int32)
 
 
-def build_kernels(out_dir: str | Path, kernel_dir: str | Path = KERNEL_DIR, cc: str = "gcc") -> Path:
-    """Compile every kernel into one shared library in out_dir; returns its path."""
+def build_kernels(out_dir: str | Path, kernel_dir: str | Path = KERNEL_DIR, cc: str = "gcc",
+                  emulate_dsp: bool = False) -> Path:
+    """Compile every kernel into one shared library in out_dir; returns its path.
+
+    emulate_dsp: build the Cortex-M DSP fast path with portable definitions of the SIMD32
+    intrinsics (-DILWP_EMULATE_DSP), so the host checks that path's layout and loops too.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    lib = out_dir / "libilwp_kernels.so"
+    lib = out_dir / ("libilwp_kernels_dsp.so" if emulate_dsp else "libilwp_kernels.so")
     srcs = sorted(str(p) for p in Path(kernel_dir).glob("*.c"))
-    subprocess.run([cc, *HOST_CFLAGS, f"-I{kernel_dir}", "-o", str(lib), *srcs], check=True,
-                   capture_output=True, text=True)
+    extra = ["-DILWP_EMULATE_DSP"] if emulate_dsp else []
+    r = subprocess.run([cc, *HOST_CFLAGS, *extra, f"-I{kernel_dir}", "-o", str(lib), *srcs],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"kernel build failed:\n{r.stderr}")
     return lib
 
 
@@ -78,7 +84,7 @@ class HostRunner:
         for fn in ("ilwp_conv2d_s8", "ilwp_depthwise_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8",
                    "ilwp_add_broadcast_s8", "ilwp_avg_pool2d_s8", "ilwp_max_pool2d_s8", "ilwp_softmax_s8",
                    "ilwp_mean_s8", "ilwp_pad_s8", "ilwp_concatenation_s8", "ilwp_reshape_s8",
-                   "ilwp_conv2d_s8_scratch_size"):
+                   "ilwp_conv2d_s8_scratch_size", "ilwp_add_s8_scratch_size"):
             getattr(self.lib, fn).restype = C.c_int32
         self.params = [Q.op_params(graph, op) for op in graph.operators]
 
@@ -108,7 +114,9 @@ class HostRunner:
         name = op.op
         if name == "CONV_2D":
             s = _struct_for(p)
-            scratch = np.zeros(max(1, p.scratch_bytes // 2), np.int16)
+            nbytes = L.ilwp_conv2d_s8_scratch_size(C.byref(s))
+            assert nbytes == p.scratch_bytes, (nbytes, p.scratch_bytes)
+            scratch = np.zeros(max(2, nbytes // 2), np.int16)
             b = bias()
             rc = L.ilwp_conv2d_s8(C.byref(s), _p8(x), _p8(bufs[op.inputs[1]]), _p32(b), _p8(out),
                                   scratch.ctypes.data_as(C.POINTER(C.c_int16)))
@@ -126,7 +134,12 @@ class HostRunner:
                 rc = L.ilwp_add_broadcast_s8(C.byref(s), arr(p.out_shape), _p8(x), arr(p.in1_strides),
                                              _p8(y), arr(p.in2_strides), _p8(out))
             else:
-                rc = L.ilwp_add_s8(C.byref(s), _p8(x), _p8(y), _p8(out), C.c_int32(p.size))
+                # Alternate between the table (scratch) and the direct form so both stay tested.
+                self._add_calls = getattr(self, "_add_calls", 0) + 1
+                scratch = None
+                if self._add_calls % 2:
+                    scratch = np.zeros(L.ilwp_add_s8_scratch_size() // 4, np.int32)
+                rc = L.ilwp_add_s8(C.byref(s), _p8(x), _p8(y), _p8(out), C.c_int32(p.size), _p32(scratch))
         elif name in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
             s = _struct_for(p)
             fn = L.ilwp_avg_pool2d_s8 if name == "AVERAGE_POOL_2D" else L.ilwp_max_pool2d_s8
@@ -158,4 +171,3 @@ def run_graph(graph: Graph, lib_path: str | Path, *inputs: np.ndarray) -> list[n
 
 
 __all__ = ["build_kernels", "HostRunner", "run_graph", "KERNEL_DIR", "HOST_CFLAGS"]
-_ = (dataclasses, math)

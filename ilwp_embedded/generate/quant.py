@@ -143,6 +143,10 @@ def _check_int8(graph: Graph, op: Operator, idx: list[int]) -> None:
         t = graph.tensor(op.inputs[i]) if i >= 0 else graph.tensor(op.outputs[0])
         if t.dtype != "int8":
             raise UnsupportedOp(f"{op.op} #{op.index}: tensor '{t.name}' is {t.dtype}, only int8 is supported")
+    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op.inputs) > 2 and op.inputs[2] >= 0:
+        b = graph.tensor(op.inputs[2])
+        if b.dtype != "int32":
+            raise UnsupportedOp(f"{op.op} #{op.index}: bias '{b.name}' is {b.dtype}, only int32 is supported")
 
 
 # --------------------------------------------------------------------------------------------- params
@@ -174,7 +178,8 @@ class ConvParams:
 
     @property
     def scratch_bytes(self) -> int:
-        return self.filter_h * self.filter_w * self.filter_c * 2
+        """== ilwp_conv2d_s8_scratch_size(): two int16 im2col columns."""
+        return 2 * self.filter_h * self.filter_w * self.filter_c * 2
 
 
 @dataclass
@@ -301,6 +306,49 @@ def c_struct_fields(params) -> list[str]:
     """Field names that belong to the C struct (everything before the call-only extras)."""
     extras = {"size", "broadcast", "out_shape", "in1_strides", "in2_strides"}
     return [f.name for f in fields(params) if not (isinstance(params, AddParams) and f.name in extras)]
+
+
+C_STRUCT_NAMES = {
+    "ConvParams": "ilwp_conv_params_t",
+    "DepthwiseConvParams": "ilwp_dw_conv_params_t",
+    "FullyConnectedParams": "ilwp_fc_params_t",
+    "AddParams": "ilwp_add_params_t",
+    "PoolParams": "ilwp_pool_params_t",
+    "SoftmaxParams": "ilwp_softmax_params_t",
+    "MeanParams": "ilwp_mean_params_t",
+    "PadParams": "ilwp_pad_params_t",
+}
+
+
+def c_struct_name(params) -> str | None:
+    """The C struct type of a params dataclass (None for ops called with plain arguments)."""
+    return C_STRUCT_NAMES.get(type(params).__name__)
+
+
+def c_initializer(params, pointers: dict[str, str] | None = None) -> str:
+    """A C99 designated initializer for the params' struct, e.g. '{.batches = 1, ...}'.
+
+    Array fields (per-channel multiplier/shift) are pointers in C: `pointers` maps such a field to the
+    name of the C array holding it (print the arrays with c_int_array()).
+    """
+    pointers = pointers or {}
+    parts = []
+    for name in c_struct_fields(params):
+        v = getattr(params, name)
+        if isinstance(v, np.ndarray):
+            if name not in pointers:
+                raise ValueError(f"{type(params).__name__}.{name} is an array: name its C array in `pointers`")
+            parts.append(f".{name} = {pointers[name]}")
+        elif isinstance(v, tuple):
+            parts.append(f".{name} = {{{', '.join(str(int(x)) for x in v)}}}")
+        else:
+            parts.append(f".{name} = {int(v)}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def c_int_array(values) -> str:
+    """'{1, -2, 3}' for an integer array (multipliers, shifts, biases, weights)."""
+    return "{" + ", ".join(str(int(v)) for v in np.asarray(values).reshape(-1)) + "}"
 
 
 # --------------------------------------------------------------------------------------------- per op

@@ -1,0 +1,217 @@
+"""Weight-codec benchmark: one table, every int8 model in $ILWP_DATA_DIR, measured in one run.
+
+    PYTHONPATH=. .venv/bin/python bench/codec.py [--images 200] [--no-m4]
+
+Columns: coded size of the int8 weights of CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
+(biases and the rest of the model are not counted anywhere in this table), bits per weight,
+ratio to raw int8, and golden top-1 (TFLite Micro reference kernels) on cifar10_raw200 for
+the image models. Then the C decoder's cost on a Cortex-M4 (QEMU mps2-an386, -icount shift=0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ilwp_embedded.compress import decode_blob, encode_graph  # noqa: E402
+from ilwp_embedded.compress.encoder import entropy_bits  # noqa: E402
+from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite  # noqa: E402
+
+DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
+STEPS = (2, 3, 4)
+
+
+def int8_weights(g):
+    seen, out = set(), []
+    for _, t in g.weight_tensors():
+        if t.dtype == "int8" and t.index not in seen:
+            seen.add(t.index)
+            out.append(t)
+    return out
+
+
+def top1(model: bytes, x: np.ndarray, y: np.ndarray) -> float:
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model)
+    hits = 0
+    for img, label in zip(x, y):
+        it.set_input((img[None].astype(np.int16) - 128).astype(np.int8), 0)
+        it.invoke()
+        hits += int(np.argmax(it.get_output(0)) == int(label))
+    return hits / len(x)
+
+
+def huffman_bits(counts: np.ndarray) -> int:
+    """Code length of the symbols under an optimal Huffman code (lengths from the usual merge)."""
+    c = [int(v) for v in counts if v > 0]
+    if len(c) == 1:
+        return c[0]
+    heap = [(v, i, [i]) for i, v in enumerate(c)]
+    depth = [0] * len(c)
+    heapq.heapify(heap)
+    uid = len(c)
+    while len(heap) > 1:
+        a, _, la = heapq.heappop(heap)
+        b, _, lb = heapq.heappop(heap)
+        for i in la + lb:
+            depth[i] += 1
+        heapq.heappush(heap, (a + b, uid, la + lb))
+        uid += 1
+    return sum(v * d for v, d in zip(c, depth))
+
+
+def kmeans16(w: np.ndarray, iters: int = 30) -> tuple[np.ndarray, int]:
+    """Deep-Compression-style weight sharing on one tensor: 16 centroids (linear init), then
+    Huffman-coded 4-bit indices. Clustered in the int8 domain so the shared values are int8
+    and the model runs as is. Returns (int8 weights, coded bits incl. codebook + code lengths)."""
+    v = w.reshape(-1).astype(np.float64)
+    cent = np.linspace(v.min(), v.max(), 16)
+    for _ in range(iters):
+        idx = np.abs(v[:, None] - cent[None, :]).argmin(1)
+        for k in range(16):
+            if np.any(idx == k):
+                cent[k] = v[idx == k].mean()
+    cent = np.clip(np.rint(cent), -127, 127)
+    idx = np.abs(v[:, None] - cent[None, :]).argmin(1)
+    bits = huffman_bits(np.bincount(idx, minlength=16)) + 16 * 8 + 16 * 5
+    return cent[idx].astype(np.int8).reshape(w.shape), bits
+
+
+def m4_cost(blob: bytes, weights: int, work: Path) -> dict:
+    """Decode `blob` on QEMU's Cortex-M4 and read the SysTick-based instruction counts."""
+    work.mkdir(parents=True, exist_ok=True)
+    rows = ",\n".join(",".join(str(b) for b in blob[i:i + 32]) for i in range(0, len(blob), 32))
+    (work / "blob.h").write_text(f"#define BLOB_WEIGHTS {weights}u\nstatic const unsigned char blob[{len(blob)}] = {{\n{rows}}};\n")
+    m4 = REPO / "bench" / "m4"
+    dec = REPO / "firmware" / "decoder"
+    flags = ["-mcpu=cortex-m4", "-mthumb", "-Os", "-std=c99"]
+    subprocess.run(["arm-none-eabi-gcc", *flags, "-ffreestanding", "-nostdlib", "-nostartfiles", "-T", str(m4 / "link.ld"),
+                    f"-I{work}", f"-I{dec}", str(m4 / "startup.c"), str(m4 / "bench_main.c"), str(dec / "ilwp_decode.c"),
+                    "-o", str(work / "bench.elf"), "-lgcc"], check=True)
+    run = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-icount", "shift=0", "-semihosting-config",
+                          "enable=on,target=native", "-nographic", "-kernel", str(work / "bench.elf")],
+                         capture_output=True, text=True, timeout=300)
+    vals = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.stdout + run.stderr)}
+    if run.returncode != 0 or "instr_decode" not in vals:
+        raise RuntimeError(f"QEMU run failed ({run.returncode}): {run.stdout} {run.stderr}")
+    h = 0  # the same checksum over the decoded weights as bench_main.c: proves the M4 decode is right
+    for b in b"".join(w.tobytes() for w in decode_blob(blob).values()):
+        h = (h * 31 + b) & 0xFFFFFFFF
+    if vals["checksum"] != h:
+        raise RuntimeError(f"M4 decode differs from the Python decoder (checksum {vals['checksum']} != {h})")
+    return vals
+
+
+def decoder_footprint(work: Path) -> dict:
+    dec = REPO / "firmware" / "decoder"
+    obj = work / "ilwp_decode.o"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-Os", "-std=c99", "-fstack-usage", "-c",
+                    str(dec / "ilwp_decode.c"), "-o", str(obj)], check=True, cwd=work)
+    size = subprocess.run(["arm-none-eabi-size", str(obj)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in size.splitlines()[1].split()[:3])
+    su = (work / "ilwp_decode.su").read_text()
+    stack = {m.group(1): int(m.group(2)) for m in re.finditer(r":\d+:\d+:(\w+)\s+(\d+)", su)}
+    # deepest call chain: decode_all -> decode -> intra_loop / get_eg -> get_bits
+    deepest = stack.get("ilwp_decode_all", 0) + stack.get("ilwp_decode", 0) + max(
+        stack.get("intra_loop", 0), stack.get("get_eg", 0) + stack.get("get_bits", 0), stack.get("ilwp_next", 0))
+    return {"text": text, "data": data, "bss": bss, "stack": deepest, "work": 2 * 257 + 128 + 256}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--no-m4", action="store_true")
+    args = ap.parse_args()
+    import zstandard
+
+    cifar = np.load(DATA / "datasets" / "cifar10_raw200.npz")
+    x, y = cifar["x"][:args.images], cifar["y"].reshape(-1)[:args.images]
+    models = []
+    for p in sorted((DATA / "models").rglob("*.tflite")):
+        g = read_tflite(p.read_bytes(), str(p))
+        if int8_weights(g):
+            models.append((p, g))
+    rows, m4rows = [], []
+    tmp = Path(tempfile.mkdtemp(prefix="ilwp_bench_"))
+    for p, g in models:
+        image = "image_classification" in str(p)
+        acc = (lambda gr: f"{top1(write_tflite(gr), x, y):.3f}") if image else (lambda gr: "n/a")
+        ts = int8_weights(g)
+        n = sum(t.data.size for t in ts)
+        raw = b"".join(t.data.tobytes() for t in ts)
+        bound = sum(entropy_bits(t.data.reshape(-1).astype(np.int64)) for t in ts) / 8
+        name = p.stem
+
+        def row(method, nbytes, a="", note=""):
+            rows.append((name, method, nbytes, 8 * nbytes / n, n / nbytes, a, note))
+
+        row("raw int8", n, acc(g))
+        row("zlib -9", len(zlib.compress(raw, 9)))
+        row("xz -9", len(lzma.compress(raw, preset=9)))
+        row("zstd -19", len(zstandard.ZstdCompressor(level=19).compress(raw)))
+        row("order-0 entropy bound", bound, note="per tensor, of the int8 weights")
+        km, kbits = {}, 0
+        for t in ts:
+            w, b = kmeans16(t.data)
+            km[t.index] = (w, None)
+            kbits += b
+        row("k-means(16)+Huffman", kbits / 8, acc(g.with_tensor_data(km)), "lossy, int8 codebook per tensor")
+        res = encode_graph(g, 1)
+        assert all(np.array_equal(decode_blob(res.blob)[t.index], t.data.reshape(-1)) for t in ts)
+        modes = sorted({s.mode for s in res.stats})
+        row("ilwp lossless", res.coded_bytes, acc(res.graph),
+            f"{100 * (8 * res.coded_bytes / res.entropy_bound_bits - 1):.2f}% over bound; modes {','.join(modes)}; "
+            f"skeleton {res.skeleton_bytes} B")
+        blobs = {"lossless": (res.blob, res)}
+        for step in STEPS:
+            r = encode_graph(g, step)
+            row(f"ilwp lossy step {step}", r.coded_bytes, acc(r.graph),
+                f"{100 * (8 * r.coded_bytes / r.entropy_bound_bits - 1):.2f}% over its bound; "
+                f"max |dw| {max(int(np.abs(r.recon[t.index].astype(int) - t.data).max()) for t in ts)}")
+            blobs[f"step {step}"] = (r.blob, r)
+        if not args.no_m4 and shutil.which("qemu-system-arm"):
+            for label in ("lossless", "step 3"):
+                blob, r = blobs[label]
+                wonly = encode_graph(g, 1 if label == "lossless" else 3, skeleton=False).blob
+                c = m4_cost(wonly, r.weights, tmp / f"{name}_{label.replace(' ', '')}")
+                m4rows.append((name, label, r.weights, c["instr_decode"], c["instr_decode"] / r.weights,
+                               c["instr_open_crc"] / len(wonly)))
+    print("| model | method | bytes | bits/weight | ratio vs int8 | top-1 (cifar10_raw200) | notes |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for name, method, nbytes, bpw, ratio, a, note in rows:
+        print(f"| {name} | {method} | {nbytes:.0f} | {bpw:.3f} | {ratio:.3f} | {a} | {note} |")
+    print("\nNNCodec: not measured. `pip download nncodec` works (2.1.3), but it pins numpy<2 (this project "
+          "uses numpy 2.x) and pulls torch, torchvision and opencv, and builds a C++ extension: not installable "
+          "into the project venv.")
+    if m4rows:
+        fp = decoder_footprint(tmp)
+        print("\nC decoder on Cortex-M4 (QEMU mps2-an386, -icount shift=0, SysTick 40 instructions/tick; "
+              "decode_all without CRC, tables included):")
+        print("| model | blob | weights | instructions | instructions/weight | CRC32 check, instructions/byte |")
+        print("|---|---|---:|---:|---:|---:|")
+        for name, label, w, ins, ipw, crc in m4rows:
+            print(f"| {name} | {label} | {w} | {ins} | {ipw:.1f} | {crc:.1f} |")
+        print(f"\ndecoder code (arm-none-eabi-gcc -Os, ilwp_decode.o): text {fp['text']} B, data {fp['data']} B, "
+              f"bss {fp['bss']} B; RAM: ilwp_work tables {fp['work']} B (caller-provided) + stack <= {fp['stack']} B "
+              f"(-fstack-usage, deepest chain)")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The DSP (SMLAD) path on an emulated Cortex-M4: ResNet-8 through QEMU mps2-an386 equals TFLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from _kernels_support import data_dir, tflm_outputs
+from qemu_bench import INSTR_PER_TICK, available, build_and_run
+
+RESNET = data_dir() / "models" / "mlperf_tiny" / "image_classification" / "pretrainedResnet_quant.tflite"
+KWS = data_dir() / "models" / "mlperf_tiny" / "streaming_wakeword" / "str_ww_ref_model.tflite"
+CIFAR = data_dir() / "datasets" / "cifar10_raw200.npz"
+
+
+@pytest.mark.slow
+def test_resnet8_on_qemu_cortex_m4(tmp_path):
+    if not available():
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    if not (RESNET.exists() and CIFAR.exists()):
+        pytest.skip("data not found (set ILWP_DATA_DIR)")
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model = RESNET.read_bytes()
+    graph = read_tflite(model, RESNET.name)
+    with np.load(CIFAR) as d:
+        x = (d["x"][3].astype(np.int16) - 128).astype(np.int8)[None]
+    res = build_and_run(graph, x, tmp_path)
+    assert res["rc"] == 0, res["log"][-2000:]
+    gold = tflm_outputs(model, [x])[0].reshape(-1)
+    np.testing.assert_array_equal(res["out"], gold)
+    # SysTick calibration: a 100k-iteration volatile countdown loop is a few instructions per pass.
+    assert res["calib"] and 2 * 100000 <= res["calib"] * INSTR_PER_TICK <= 12 * 100000
+    total = sum(res["ticks"]) * INSTR_PER_TICK
+    print(f"ResNet-8 on QEMU Cortex-M4: ~{total / 1e6:.1f} M instructions per inference")
+
+
+@pytest.mark.slow
+def test_kws_on_qemu_cortex_m4(tmp_path):
+    if not available():
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    if not KWS.exists():
+        pytest.skip("data not found (set ILWP_DATA_DIR)")
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model = KWS.read_bytes()
+    graph = read_tflite(model, KWS.name)
+    x = np.random.default_rng(77).integers(-128, 128, size=(1, 30, 1, 40), dtype=np.int8)
+    res = build_and_run(graph, x, tmp_path)
+    assert res["rc"] == 0, res["log"][-2000:]
+    np.testing.assert_array_equal(res["out"], tflm_outputs(model, [x])[0].reshape(-1))
+    total = sum(res["ticks"]) * INSTR_PER_TICK
+    print(f"KWS on QEMU Cortex-M4: ~{total / 1e6:.2f} M instructions per inference")
