@@ -295,7 +295,7 @@ _MODELS: dict = {}
 def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
     """Every op shape of the portable kernels' tests (strides, padding, dilation, groups, depth multipliers,
     max pool, per-tensor FC with batches, softmax rows...) through the generated model on CMSIS-NN."""
-    from conftest import tflm_outputs
+    from _kernels_support import tflm_outputs
     from test_kernels_ops import _model
 
     from ilwp_embedded.ingest.tflite_io import read_tflite
@@ -319,7 +319,7 @@ _ADD_SPECS = [s for s in __import__("test_kernels_ops").SPECS if s["kind"] == "a
 def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     """Two-input ADD (arm_elementwise_add_s8; broadcast: the portable kernel) op by op through HostRunner,
     which is safe here: ADD takes no scratch."""
-    from conftest import tflm_outputs
+    from _kernels_support import tflm_outputs
     from test_kernels_ops import _model
 
     from ilwp_embedded.generate.host_runner import HostRunner

@@ -210,9 +210,16 @@ int32_t ilwp_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, 
 
 /* ----------------------------------------------------------------------------------------------- ADD */
 
-int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
-                    int8_t *output, int32_t size)
+/* arm_elementwise_add_s8 computes every rescale: it takes no tables (scratch is ignored, may be NULL). */
+int32_t ilwp_add_s8_scratch_size(void)
 {
+    return 0;
+}
+
+int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
+                    int8_t *output, int32_t size, int32_t *scratch)
+{
+    (void)scratch;
     if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || size < 0) {
         return ILWP_ERR_ARG;
     }

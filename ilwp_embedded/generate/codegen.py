@@ -204,7 +204,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                     arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
                 st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
                            f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
-            elif p.size >= ADD_TABLE_MIN_ELEMS:  # the rescale tables pay off on larger tensors
+            elif p.size >= ADD_TABLE_MIN_ELEMS and not cmsis:  # the tables pay off on larger tensors
                 scratch = max(scratch, ADD_TABLE_BYTES)
                 st.call = (f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, "
                            f"(int32_t *)(void *)ilwp_scratch)")
