@@ -29,7 +29,7 @@ from ilwp_embedded.ingest import load_graph
 
 CMSIS_NN = os.environ.get("ILWP_CMSIS_NN", "")
 needs_cmsis = pytest.mark.skipif(not CMSIS_NN, reason="ILWP_CMSIS_NN is not set: no CMSIS-NN checkout to build "
-                                 "against (it is not shipped with ilwp-embed; see docs/cmsis-nn.md)")
+                                 "against (it is not shipped with ilwp-embed; see docs/kernels.md)")
 M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 DECODER = CMSIS_GLUE_DIR.parent / "decoder"
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable kernels and the generated model
@@ -257,10 +257,10 @@ def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                     reason="qemu-system-arm or arm-none-eabi-gcc not installed")
 @pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
-def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path, path):
+def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     """CMSIS-NN's DSP (SIMD) paths run only on the target: the model on QEMU mps2-an386 (Cortex-M4),
-    PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model; and its
-    instruction count (-icount shift=0) against the portable kernels."""
+    PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model. Prints the
+    instruction counts (-icount shift=0) of both backends (no ranking asserted: it depends on both)."""
     from _boards_helpers import core_dir, no_network
 
     from ilwp_embedded.build.model_bench import bench_model
@@ -275,7 +275,6 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact_and_faster(tmp_path, path):
     np.testing.assert_array_equal(cm.outputs, want)
     np.testing.assert_array_equal(port.outputs, want[:1])
     assert cm.unit == "instructions" and max(cm.elapsed_all) - min(cm.elapsed_all) <= cm.elapsed // 1000
-    assert cm.elapsed < port.elapsed
     print(f"{path.stem} on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
 
 
