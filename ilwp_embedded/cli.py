@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.eval_command",
     "ilwp_embedded.build.commands",
     "ilwp_embedded.demo",
+    "ilwp_embedded.run.commands",
 )
 
 

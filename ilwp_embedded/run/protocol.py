@@ -251,7 +251,7 @@ class Device:
                 self.link.check_alive()
 
     def request(self, type_: int, payload: bytes, answers: tuple[int, ...], timeout_s: float | None = None,
-                retries: int | None = None) -> Frame:
+                retries: int | None = None, on_sent=None) -> Frame:
         """Send one request and return its answer (a frame of a type in `answers` with its seq).
         Retries with the same seq on timeout or BAD_CRC; raises DeviceError on other ERRORs."""
         # a frame takes ~45 us/byte into QEMU (more on a loaded host, 87 us/byte at 115200 baud)
@@ -263,6 +263,8 @@ class Device:
             if attempt:
                 self.stats.retries += 1
             self._send(type_, seq, payload)
+            if on_sent is not None and attempt == 0:
+                on_sent()  # host work that overlaps the device's (e.g. the golden model)
             deadline = time.monotonic() + timeout_s
             while True:
                 f = self.read_frame(max(0.0, deadline - time.monotonic()))
@@ -339,11 +341,13 @@ class Device:
                 self.stats.input_restarts += 1
                 self.stats.note(f"input upload restarted: {e}")
 
-    def run(self) -> Frame:
-        return self.request(RUN, b"", (OUTPUT,), timeout_s=self.run_timeout_s, retries=2)
+    def run(self, on_sent=None) -> Frame:
+        return self.request(RUN, b"", (OUTPUT,), timeout_s=self.run_timeout_s, retries=2, on_sent=on_sent)
 
-    def infer(self, x: np.ndarray) -> tuple[np.ndarray, int, str, int]:
-        """(output int8 flat, elapsed, timer unit, decode ticks) for one input; checked end to end."""
+    def infer(self, x: np.ndarray, while_running=None) -> tuple[np.ndarray, int, str, int]:
+        """(output int8 flat, elapsed, timer unit, decode ticks) for one input; checked end to end.
+
+        while_running: called once while the device computes (host work to overlap)."""
         info = self._info()
         if not info.init_ok:
             raise IlwpError(f"the board refuses to run: {info.init_problem()}")
@@ -351,7 +355,8 @@ class Device:
         for attempt in range(3):
             self.send_input(x)
             try:
-                f = self.run()
+                f = self.run(on_sent=while_running)
+                while_running = None
             except DeviceError as e:
                 if e.code == ERR_INPUT_INCOMPLETE and attempt < 2:
                     self.stats.input_restarts += 1
