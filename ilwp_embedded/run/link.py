@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -113,7 +114,9 @@ class QemuLink(Link):
         last = ""
         for _ in range(3):  # a port taken between free_port() and QEMU's bind: try another
             qport = free_port()
-            self.command = qemu_command(board, Path(elf), tcp_serial_spec(qport), icount=icount)
+            # nodelay: without it QEMU's many one-byte writes meet Nagle + delayed ACK (~40 ms a frame)
+            spec = tcp_serial_spec(qport) + ",nodelay=on"
+            self.command = qemu_command(board, Path(elf), spec, icount=icount)
             self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=self._stderr)
             port = self._connect(qport, time.monotonic() + start_timeout_s)
@@ -133,7 +136,11 @@ class QemuLink(Link):
             if self.process.poll() is not None:
                 return None
             try:
-                return serial.serial_for_url(f"socket://127.0.0.1:{target}", timeout=0.1)
+                port = serial.serial_for_url(f"socket://127.0.0.1:{target}", timeout=0.1)
+                sock = getattr(port, "_socket", None)
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return port
             except serial.SerialException:
                 time.sleep(0.05)
         return None
