@@ -124,11 +124,8 @@ int ilwp_proto_recv(ilwp_frame *f)
         f->len = (uint16_t)(h[2] | (h[3] << 8));
         uint32_t crc = ilwp_crc32_update(0u, h, sizeof h);
         if (f->len > ILWP_PROTO_MAX_PAYLOAD) {
-            for (uint32_t i = 0; i < (uint32_t)f->len + ILWP_PROTO_TRAILER_BYTES; ++i) {
-                if (next_byte(ILWP_PROTO_BYTE_TIMEOUT_MS) < 0) {
-                    break;
-                }
-            }
+            /* Not skipped by count: a header damaged into a huge length would swallow the
+             * resends.  Its bytes are scanned for sync like garbage. */
             return ILWP_RX_TOO_LONG;
         }
         uint32_t i;

@@ -24,7 +24,7 @@
 #endif
 /* Board-time limit between two bytes of one frame; then the parser hunts for sync again. */
 #ifndef ILWP_PROTO_BYTE_TIMEOUT_MS
-#define ILWP_PROTO_BYTE_TIMEOUT_MS 200u
+#define ILWP_PROTO_BYTE_TIMEOUT_MS 50u
 #endif
 
 /* Message types: host -> device below 0x80, device -> host from 0x80. */

@@ -204,6 +204,13 @@ class DeviceError(IlwpError):
                          f"(code {code}, detail {detail})")
 
 
+class NoAnswer(IlwpError):
+    """A request got no valid answer in all its attempts (the link or the device is failing)."""
+
+
+MIN_CHUNK = 32
+
+
 class Device:
     """The host's side of one board running the inference firmware."""
 
@@ -218,6 +225,7 @@ class Device:
         self.stats = LinkStats()
         self.hello_info: Hello | None = None
         self._seq = 0
+        self._chunk = 0  # the INPUT chunk size now in use (adapts to the link's error rate)
 
     # -- frames -----------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -287,7 +295,7 @@ class Device:
                 if f.type in answers:
                     return f
                 self.stats.note(f"unexpected {f.name} seq {f.seq} for {name}")
-        raise IlwpError(f"no valid answer to {name} after {retries + 1} attempts "
+        raise NoAnswer(f"no valid answer to {name} after {retries + 1} attempts "
                         f"({timeout_s:g} s each): {self.link.describe_state()}")
 
     # -- messages ---------------------------------------------------------------------------
@@ -323,17 +331,35 @@ class Device:
         data = np.ascontiguousarray(x).tobytes()
         if len(data) != info.input_bytes:
             raise IlwpError(f"input has {len(data)} bytes; the firmware's model takes {info.input_bytes}")
-        chunk = min(self.chunk_bytes or info.max_payload - 4, info.max_payload - 4)
+        top = min(self.chunk_bytes or info.max_payload - 4, info.max_payload - 4)
+        chunk = min(self._chunk or top, top)
         for restart in range(3):
             off = 0
+            good = 0
             try:
                 while off < len(data):
                     part = data[off:off + chunk]
-                    f = self.request(INPUT, struct.pack("<I", off) + part, (ACK,))
+                    try:
+                        f = self.request(INPUT, struct.pack("<I", off) + part, (ACK,),
+                                         retries=self.retries if chunk <= MIN_CHUNK else 3)
+                    except NoAnswer:
+                        if chunk <= MIN_CHUNK:
+                            raise
+                        # a noisy link: smaller frames get through more often (same offset again)
+                        chunk = max(MIN_CHUNK, chunk // 2)
+                        self.stats.note(f"chunk size down to {chunk}")
+                        good = 0
+                        continue
                     (nxt,) = struct.unpack("<I", f.payload[:4])
-                    if nxt != off + len(part):
+                    if not off + len(part) <= nxt <= len(data):
+                        # (more than this part: an earlier, longer send of the same bytes whose
+                        # ACK was lost had been stored; the input CRC echo checks it all)
                         raise DeviceError("INPUT", ERR_BAD_OFFSET, nxt)
                     off = nxt
+                    good += 1
+                    if good >= 16 and chunk < top:
+                        chunk, good = min(top, chunk * 2), 0
+                self._chunk = chunk
                 return
             except DeviceError as e:
                 if e.code not in (ERR_BAD_OFFSET, ERR_INPUT_INCOMPLETE) or restart == 2:
