@@ -63,12 +63,34 @@ uint32_t ilwp_get_u32(const uint8_t *p)
 static uint8_t pb[ILWP_PROTO_HEADER_BYTES];
 static size_t pb_len, pb_pos;
 
+/* Waits for a byte, polling the UART only every ILWP_PROTO_POLL_SPIN idle iterations: under
+ * QEMU every UART or timer register read takes the emulator's global lock, and a tight poll
+ * slows the thread that delivers the host's bytes. */
+static int wait_byte(uint32_t timeout_ms)
+{
+    if (uart_rx_ready()) {
+        return uart_read_byte(0u);
+    }
+    const int forever = (timeout_ms == UART_WAIT_FOREVER);
+    const uint64_t deadline = forever ? 0u : timer_now() + (uint64_t)timeout_ms * (timer_unit_hz() / 1000u);
+    for (;;) {
+        for (volatile uint32_t spin = ILWP_PROTO_POLL_SPIN; spin != 0u; --spin) {
+        }
+        if (uart_rx_ready()) {
+            return uart_read_byte(0u);
+        }
+        if (!forever && timer_now() >= deadline) {
+            return UART_TIMEOUT;
+        }
+    }
+}
+
 static int next_byte(uint32_t timeout_ms)
 {
     if (pb_pos < pb_len) {
         return pb[pb_pos++];
     }
-    return uart_read_byte(timeout_ms);
+    return wait_byte(timeout_ms);
 }
 
 static void push_back(const uint8_t *bytes, size_t n)

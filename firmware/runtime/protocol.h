@@ -27,6 +27,11 @@
 #define ILWP_PROTO_BYTE_TIMEOUT_MS 50u
 #endif
 
+/* Idle iterations between two UART polls while waiting for a byte (0: poll flat out). */
+#ifndef ILWP_PROTO_POLL_SPIN
+#define ILWP_PROTO_POLL_SPIN 64u
+#endif
+
 /* Message types: host -> device below 0x80, device -> host from 0x80. */
 enum {
     ILWP_MSG_HELLO_REQ = 0x01, /* empty                               -> HELLO */

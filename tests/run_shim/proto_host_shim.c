@@ -1,6 +1,7 @@
 /* Host test shim: firmware/runtime/protocol.c over in-memory byte streams (ctypes tests).
- * uart_read_byte() takes bytes from `rx`; when they run out a timed read times out and a read
- * that would wait for ever ends the call (longjmp), so every test call terminates. */
+ * uart_read_byte() takes bytes from `rx`; when they run out a timed read times out (the clock
+ * advances 1 ms a call) and a wait that goes on for 10,000 empty polls ends the call (longjmp),
+ * so every test call terminates. */
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,25 @@ int uart_read_byte(uint32_t timeout_ms)
         longjmp(out_of_input, 1);
     }
     return UART_TIMEOUT;
+}
+
+static uint64_t now_us;
+static uint32_t empty_polls;
+
+uint64_t timer_now(void) { return now_us += 1000u; }
+uint32_t timer_unit_hz(void) { return 1000000u; }
+
+int uart_rx_ready(void)
+{
+    if (rx_pos < rx_len) {
+        empty_polls = 0;
+        return 1;
+    }
+    if (++empty_polls > 10000u) {
+        empty_polls = 0;
+        longjmp(out_of_input, 1);
+    }
+    return 0;
 }
 
 void uart_write(const void *buf, size_t n)
