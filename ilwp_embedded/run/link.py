@@ -42,8 +42,8 @@ class Link:
             self.port.write(data)
             self.port.flush()
         except (serial.SerialException, OSError) as e:
-            self.check_alive()
-            raise IlwpError(f"write to {self.name} failed: {e}") from None
+            self._link_lost()
+            raise IlwpError(f"write to {self.name} failed: {e}; {self.describe_state()}") from None
 
     def read(self, n: int, timeout_s: float) -> bytes:
         """Up to n bytes: returns as soon as some arrived, b'' after timeout_s."""
@@ -58,14 +58,18 @@ class Link:
                 self.port.timeout = 0
                 more = self.port.read(min(n - 1, max(waiting, 4096)))
         except (serial.SerialException, OSError) as e:
-            self.check_alive()
-            raise IlwpError(f"read from {self.name} failed: {e}") from None
+            self._link_lost()
+            raise IlwpError(f"read from {self.name} failed: {e}; {self.describe_state()}") from None
         data = first + more
         self.last_rx.extend(data)
         return data
 
     def check_alive(self) -> None:
         """IlwpError if the board is known to be gone (QEMU exited)."""
+
+    def _link_lost(self) -> None:
+        """The transport failed: raise the board's own story if there is one."""
+        self.check_alive()
 
     def describe_state(self) -> str:
         return f"{self.name}; last bytes seen {bytes(self.last_rx)!r}"
@@ -152,6 +156,13 @@ class QemuLink(Link):
             return lines[-1] if lines else ""
         except OSError:
             return ""
+
+    def _link_lost(self) -> None:
+        try:  # the socket closes a moment before QEMU's exit status is there
+            self.process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        self.check_alive()
 
     def exit_status(self) -> int | None:
         return self.process.poll()
