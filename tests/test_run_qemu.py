@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from _boards_helpers import needs_qemu, needs_toolchain
+from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
 from _run_helpers import cifar, firmware, resnet8
 from conftest import assert_one_line_error, run_cli
 
@@ -58,7 +58,7 @@ def test_validate_on_qemu_stm32f4():
 
 def test_faulty_link_gives_only_correct_results():
     g, _ = resnet8()
-    xs, _ = cifar(3)
+    xs, _ = cifar(2)
     golden = Golden(g)
     proxy = FaultProxy(drop=0.002, dup=0.002, flip=0.002, seed=7)
     link, dev = _device("qemu-m4", proxy=proxy, timeout_s=0.3)
@@ -147,6 +147,15 @@ def test_cli_validate_json_and_errors(tmp_path):
                                   "--dataset", "cifar10-raw200", "--limit", "1"), "cannot open serial port")
     f = run_cli("flash", "--board", "qemu-m4")
     assert f.returncode == 0 and "nothing to flash" in f.stdout
+    # a real board: the firmware builds, the upload needs the board's drive
+    assert_one_line_error(run_cli("flash", "--board", "nucleo-f401re", "--build-dir", tmp_path / "fl"),
+                          "upload to nucleo-f401re failed", "upload_port")
+
+
+@pytest.mark.parametrize("board_id", [b for b in ALL_BOARDS if b not in QEMU_BOARDS])
+def test_firmware_builds_for_hardware_boards(board_id):
+    r = firmware(board_id)
+    assert r.elf.is_file() and r.flash_bytes > 80_000 and r.ram_bytes > 49152
 
 
 def test_open_link_urls():

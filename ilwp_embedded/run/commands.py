@@ -66,7 +66,12 @@ def cmd_flash(args: argparse.Namespace) -> int:
     gen = generate(load_graph(_model_path(args)))
     out = Path(args.build_dir or Path("build") / "flash" / board.id)
     built = build_inference_firmware(board, gen, out)
-    run_pio(built.project_dir, board.id, targets=("upload",))
+    env = {"PLATFORMIO_UPLOAD_PORT": args.upload_port} if args.upload_port else None
+    try:
+        run_pio(built.project_dir, board.id, targets=("upload",), extra_env=env)
+    except IlwpError as e:  # run_pio words every failure as a build failure
+        raise IlwpError(str(e).replace(f"firmware build failed for {board.id}",
+                                       f"upload to {board.id} failed", 1)) from None
     print(f"flashed {board.id} with model {gen.model_hash} ({built.flash_bytes} bytes of flash)")
     return 0
 
@@ -91,6 +96,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Build the inference firmware for a model and upload it with PlatformIO.")
     f.add_argument("--board", default=None)
     f.add_argument("--model", default=None)
+    f.add_argument("--upload-port", default=None,
+                   help="upload port: the ST-LINK drive (mbed protocol) or a serial port, as PlatformIO takes it")
     f.add_argument("--build-dir", default=None)
     f.add_argument("--data-dir", default=None)
     f.set_defaults(func=cmd_flash)
