@@ -226,6 +226,7 @@ class Device:
         self.hello_info: Hello | None = None
         self._seq = 0
         self._chunk = 0  # the INPUT chunk size now in use (adapts to the link's error rate)
+        self._slowest_run_s = 0.0
 
     # -- frames -----------------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -259,7 +260,7 @@ class Device:
                 self.link.check_alive()
 
     def request(self, type_: int, payload: bytes, answers: tuple[int, ...], timeout_s: float | None = None,
-                retries: int | None = None, on_sent=None) -> Frame:
+                retries: int | None = None, on_sent=None, retry_timeout_s: float | None = None) -> Frame:
         """Send one request and return its answer (a frame of a type in `answers` with its seq).
         Retries with the same seq on timeout or BAD_CRC; raises DeviceError on other ERRORs."""
         # a frame takes ~45 us/byte into QEMU (more on a loaded host, 87 us/byte at 115200 baud)
@@ -273,7 +274,8 @@ class Device:
             self._send(type_, seq, payload)
             if on_sent is not None and attempt == 0:
                 on_sent()  # host work that overlaps the device's (e.g. the golden model)
-            deadline = time.monotonic() + timeout_s
+            wait = timeout_s if attempt == 0 or retry_timeout_s is None else retry_timeout_s
+            deadline = time.monotonic() + wait
             while True:
                 f = self.read_frame(max(0.0, deadline - time.monotonic()))
                 if f is None:
@@ -296,7 +298,7 @@ class Device:
                     return f
                 self.stats.note(f"unexpected {f.name} seq {f.seq} for {name}")
         raise NoAnswer(f"no valid answer to {name} after {retries + 1} attempts "
-                        f"({timeout_s:g} s each): {self.link.describe_state()}")
+                        f"(timeout {timeout_s:.3g} s): {self.link.describe_state()}")
 
     # -- messages ---------------------------------------------------------------------------
     def connect(self, banner_timeout_s: float = 10.0) -> Hello:
@@ -368,7 +370,17 @@ class Device:
                 self.stats.note(f"input upload restarted: {e}")
 
     def run(self, on_sent=None) -> Frame:
-        return self.request(RUN, b"", (OUTPUT,), timeout_s=self.run_timeout_s, retries=2, on_sent=on_sent)
+        """RUN -> OUTPUT.  The first wait is the run timeout: run_timeout_s, or once runs have been
+        seen, 10x the slowest (at least 5 s); a resend (OUTPUT lost: the device answers from its
+        cache at once) waits the ordinary timeout.  A hung firmware is reported in that time."""
+        wait = self.run_timeout_s
+        if self._slowest_run_s:
+            wait = min(wait, max(5.0, 10 * self._slowest_run_s))
+        t0 = time.monotonic()
+        f = self.request(RUN, b"", (OUTPUT,), timeout_s=wait, retries=2, on_sent=on_sent,
+                         retry_timeout_s=self.timeout_s)
+        self._slowest_run_s = max(self._slowest_run_s, time.monotonic() - t0)
+        return f
 
     def infer(self, x: np.ndarray, while_running=None) -> tuple[np.ndarray, int, str, int]:
         """(output int8 flat, elapsed, timer unit, decode ticks) for one input; checked end to end.
