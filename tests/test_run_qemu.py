@@ -102,6 +102,18 @@ def test_hung_firmware_is_detected():
         assert time.monotonic() - t0 < 10
 
 
+def test_firmware_hanging_in_a_run_is_detected_without_a_long_wait():
+    xs, _ = cifar(2)
+    link, dev = _device("qemu-m4", run_timeout_s=600)
+    with link:
+        dev.infer(xs[0])  # the first run sets the expected run time
+        dev.test(P.TEST_HANG_IN_RUN)
+        t0 = time.monotonic()
+        with pytest.raises(IlwpError, match="no valid answer to RUN.*hung or not answering"):
+            dev.infer(xs[1])
+        assert time.monotonic() - t0 < 20
+
+
 def test_crashed_firmware_is_detected():
     link, dev = _device("qemu-m4", timeout_s=2.0)
     with link:

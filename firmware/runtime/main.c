@@ -34,6 +34,9 @@ static int have_output;    /* the cached OUTPUT answers a repeated RUN (same seq
 static uint8_t output_seq;
 static uint8_t output_head[20]; /* status, elapsed u64, decode ticks, input crc */
 static int8_t output_copy[ILWP_MODEL_OUTPUT_BYTES];
+#if ILWP_PROTO_TEST_COMMANDS
+static int hang_in_next_run; /* TEST 4: the next RUN never ends (a model that hangs) */
+#endif
 
 static size_t put_str(uint8_t *p, const char *s)
 {
@@ -127,6 +130,11 @@ static void on_run(const ilwp_frame *f)
         return;
     }
     uint32_t in_crc = ilwp_crc32_update(0u, ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
+#if ILWP_PROTO_TEST_COMMANDS
+    while (hang_in_next_run) {
+        __asm__ volatile("" ::: "memory");
+    }
+#endif
     uint64_t t0 = timer_now();
     int32_t rc = ilwp_model_run();
     uint64_t t1 = timer_now();
@@ -165,6 +173,10 @@ static void on_test(const ilwp_frame *f)
         bad();
     } else if (action == ILWP_TEST_EXIT) {
         board_exit(f->len > 1u ? (int)f->payload[1] : 0);
+    } else if (action == ILWP_TEST_HANG_IN_RUN) {
+        hang_in_next_run = 1;
+        ilwp_proto_send(ILWP_MSG_ACK, f->seq, NULL, 0, NULL, 0, NULL, 0);
+        return;
     }
     ilwp_proto_send_error(f->seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)f->type);
 }

@@ -58,7 +58,7 @@ enum {
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */
-enum { ILWP_TEST_HANG = 1, ILWP_TEST_FAULT = 2, ILWP_TEST_EXIT = 3 };
+enum { ILWP_TEST_HANG = 1, ILWP_TEST_FAULT = 2, ILWP_TEST_EXIT = 3, ILWP_TEST_HANG_IN_RUN = 4 };
 
 typedef struct {
     uint8_t type;

@@ -38,7 +38,7 @@ ERR_INPUT_INCOMPLETE, ERR_MODEL_INIT, ERR_RUN_FAILED = 5, 6, 7
 ERROR_NAMES = {ERR_BAD_CRC: "bad CRC", ERR_BAD_LENGTH: "bad length", ERR_UNKNOWN_TYPE: "unknown type",
                ERR_BAD_OFFSET: "bad offset", ERR_INPUT_INCOMPLETE: "input incomplete",
                ERR_MODEL_INIT: "model init failed", ERR_RUN_FAILED: "model run failed"}
-TEST_HANG, TEST_FAULT, TEST_EXIT = 1, 2, 3
+TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN = 1, 2, 3, 4
 
 # ilwp_model_init() statuses with a known meaning (templates/ilwp_model.h.j2)
 INIT_STATUS_NAMES = {-50: "weight blob records do not match the firmware (ILWP_MODEL_ERR_BLOB)"}
