@@ -29,7 +29,7 @@
 
 /* Idle iterations between two UART polls while waiting for a byte (0: poll flat out). */
 #ifndef ILWP_PROTO_POLL_SPIN
-#define ILWP_PROTO_POLL_SPIN 64u
+#define ILWP_PROTO_POLL_SPIN 0u
 #endif
 
 /* Message types: host -> device below 0x80, device -> host from 0x80. */
