@@ -141,8 +141,8 @@ def test_c_parser_finds_a_frame_inside_a_rejected_header(cproto):
 
 def test_c_parser_drops_a_frame_cut_short(cproto):
     good = P.encode_frame(P.ECHO, 6, b"payload")
-    res = c_parse(cproto, good[:-3])  # the rest never comes: the byte timeout ends it
-    assert res == []
+    res = c_parse(cproto, good[:-3])  # the rest never comes: the byte timeout ends it (NAKed)
+    assert res == [(-4, P.ECHO, 6, None)]
     # with no pause, the cut frame swallows the start of the resend (answered BAD_CRC): the
     # next resend gets through
     assert c_parse(cproto, good[:-3] + good + good) == [(-2, P.ECHO, 6, None), (1, P.ECHO, 6, b"payload")]

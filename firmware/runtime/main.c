@@ -129,6 +129,9 @@ static void on_run(const ilwp_frame *f)
         ilwp_proto_send_error(f->seq, ILWP_ERR_INPUT_INCOMPLETE, (int32_t)received);
         return;
     }
+    /* Tell the host the run has started: it then waits the long run timeout, and resends
+     * RUN at once when this ACK does not come. */
+    ilwp_proto_send(ILWP_MSG_ACK, f->seq, NULL, 0, NULL, 0, NULL, 0);
     uint32_t in_crc = ilwp_crc32_update(0u, ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
 #if ILWP_PROTO_TEST_COMMANDS
     while (hang_in_next_run) {
@@ -194,8 +197,8 @@ int main(void)
     send_hello(0u);
     for (;;) {
         int r = ilwp_proto_recv(&rx);
-        if (r == ILWP_RX_BAD_CRC) {
-            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_CRC, 0);
+        if (r == ILWP_RX_BAD_CRC || r == ILWP_RX_CUT_SHORT) {
+            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_CRC, r == ILWP_RX_CUT_SHORT ? 1 : 0);
             continue;
         }
         if (r == ILWP_RX_TOO_LONG) {

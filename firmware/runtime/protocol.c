@@ -160,7 +160,7 @@ int ilwp_proto_recv(ilwp_frame *f)
             f->payload[i] = (uint8_t)c;
         }
         if (i < f->len) {
-            continue;
+            return ILWP_RX_CUT_SHORT;
         }
         uint8_t t[4];
         for (i = 0; i < 4u; ++i) {
@@ -171,7 +171,7 @@ int ilwp_proto_recv(ilwp_frame *f)
             t[i] = (uint8_t)c;
         }
         if (i < 4u) {
-            continue;
+            return ILWP_RX_CUT_SHORT;
         }
         crc = ilwp_crc32_update(crc, f->payload, f->len);
         return crc == ilwp_get_u32(t) ? ILWP_RX_FRAME : ILWP_RX_BAD_CRC;

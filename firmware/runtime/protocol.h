@@ -71,9 +71,10 @@ typedef struct {
 #define ILWP_RX_FRAME 1      /* a valid frame is in *f */
 #define ILWP_RX_BAD_CRC (-2) /* header valid, payload CRC wrong: f->type/seq/len are set */
 #define ILWP_RX_TOO_LONG (-3) /* header valid, len > ILWP_PROTO_MAX_PAYLOAD: f->type/seq/len set */
+#define ILWP_RX_CUT_SHORT (-4) /* header valid, then a byte timeout: f->type/seq/len set */
 
 /* Blocks until a frame (or a frame whose header is valid but whose body is not) arrives.
- * Garbage, bad headers and frames cut short by a byte timeout are skipped silently. */
+ * Garbage and bad headers are skipped silently. */
 int ilwp_proto_recv(ilwp_frame *f);
 
 /* Writes one frame built from up to three payload parts (a part may be NULL with size 0). */

@@ -209,6 +209,7 @@ class NoAnswer(IlwpError):
 
 
 MIN_CHUNK = 32
+STALL_S = 0.3  # a frame whose bytes stop coming for this long lost some: it is abandoned
 
 
 class Device:
@@ -241,28 +242,57 @@ class Device:
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(data)
 
-    def read_frame(self, timeout_s: float) -> Frame | None:
-        """The next valid frame, or None after timeout_s; IlwpError if the link died."""
+    def read_frame(self, timeout_s: float, stop_on_damage: bool = False) -> Frame | None:
+        """The next valid frame, or None after timeout_s; IlwpError if the link died.
+
+        stop_on_damage: return None as soon as a damaged frame was seen (a bad CRC, or a frame
+        whose bytes stopped coming for STALL_S): the answer it carried is lost, resend now."""
         deadline = time.monotonic() + timeout_s
+        bad0 = self.parser.bad_frames
+        last_rx = time.monotonic()
         while True:
             f = self.parser.next()
             if f is not None:
                 return f
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            if self.parser.buf.startswith(SYNC) and now - last_rx > STALL_S:
+                self.parser.abandon_partial()  # a frame that lost bytes: it will never complete
+                self.parser.bad_frames += 1
+                continue
+            if stop_on_damage and self.parser.bad_frames > bad0:
+                return None
+            left = deadline - now
             if left <= 0:
                 self.parser.abandon_partial()
                 return None
-            data = self.link.read(4096, min(left, 0.25))
+            data = self.link.read(4096, min(left, 0.05 if self.parser.buf else 0.25))
             if data:
+                last_rx = time.monotonic()
                 self.stats.bytes_received += len(data)
                 self.parser.feed(data)
             else:
                 self.link.check_alive()
 
+    def _answer(self, f: Frame, seq: int, name: str, payload: bytes) -> str:
+        """'resend', 'ignore' or 'ok' for a frame received while waiting for seq's answer."""
+        if f.type == HELLO and f.seq == 0:
+            raise IlwpError(f"the device restarted while answering {name} ({self.link.describe_state()})")
+        if f.seq != seq:
+            self.stats.note(f"dropped a late {f.name} seq {f.seq} (waiting for seq {seq})")
+            return "ignore"
+        if f.type == ERROR:
+            code, detail = struct.unpack("<Bi", f.payload[:5]) if len(f.payload) >= 5 else (0, 0)
+            if code == ERR_BAD_CRC or (code == ERR_BAD_LENGTH and detail != len(payload)):
+                self.stats.nak_bad_crc += 1  # (a length the device saw wrong: corrupted too)
+                return "resend"
+            raise DeviceError(name, code, detail)
+        return "ok"
+
     def request(self, type_: int, payload: bytes, answers: tuple[int, ...], timeout_s: float | None = None,
-                retries: int | None = None, on_sent=None, retry_timeout_s: float | None = None) -> Frame:
+                retries: int | None = None) -> Frame:
         """Send one request and return its answer (a frame of a type in `answers` with its seq).
-        Retries with the same seq on timeout or BAD_CRC; raises DeviceError on other ERRORs."""
+        Resends with the same seq on timeout, a damaged answer or BAD_CRC; raises DeviceError on
+        other ERRORs and NoAnswer when every attempt failed."""
         # a frame takes ~45 us/byte into QEMU (more on a loaded host, 87 us/byte at 115200 baud)
         timeout_s = (self.timeout_s if timeout_s is None else timeout_s) + len(payload) * 0.0005
         retries = self.retries if retries is None else retries
@@ -272,33 +302,22 @@ class Device:
             if attempt:
                 self.stats.retries += 1
             self._send(type_, seq, payload)
-            if on_sent is not None and attempt == 0:
-                on_sent()  # host work that overlaps the device's (e.g. the golden model)
-            wait = timeout_s if attempt == 0 or retry_timeout_s is None else retry_timeout_s
-            deadline = time.monotonic() + wait
+            deadline = time.monotonic() + timeout_s
             while True:
-                f = self.read_frame(max(0.0, deadline - time.monotonic()))
+                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True)
                 if f is None:
                     self.stats.timeouts += 1
-                    self.stats.note(f"timeout waiting for the answer to {name} seq {seq}")
+                    self.stats.note(f"no answer to {name} seq {seq} (timeout or damaged)")
                     break
-                if f.type == HELLO and f.seq == 0 and type_ != HELLO_REQ:
-                    raise IlwpError(f"the device restarted while answering {name} "
-                                    f"({self.link.describe_state()})")
-                if f.seq != seq:
-                    self.stats.note(f"dropped a late {f.name} seq {f.seq} (waiting for seq {seq})")
-                    continue
-                if f.type == ERROR:
-                    code, detail = struct.unpack("<Bi", f.payload[:5]) if len(f.payload) >= 5 else (0, 0)
-                    if code == ERR_BAD_CRC or (code == ERR_BAD_LENGTH and detail != len(payload)):
-                        self.stats.nak_bad_crc += 1  # (a length the device saw wrong: corrupted too)
-                        break  # resend at once
-                    raise DeviceError(name, code, detail)
-                if f.type in answers:
-                    return f
-                self.stats.note(f"unexpected {f.name} seq {f.seq} for {name}")
+                verdict = self._answer(f, seq, name, payload)
+                if verdict == "resend":
+                    break
+                if verdict == "ok":
+                    if f.type in answers:
+                        return f
+                    self.stats.note(f"unexpected {f.name} seq {f.seq} for {name}")
         raise NoAnswer(f"no valid answer to {name} after {retries + 1} attempts "
-                        f"(timeout {timeout_s:.3g} s): {self.link.describe_state()}")
+                       f"(timeout {timeout_s:.3g} s): {self.link.describe_state()}")
 
     # -- messages ---------------------------------------------------------------------------
     def connect(self, banner_timeout_s: float = 10.0) -> Hello:
@@ -369,18 +388,44 @@ class Device:
                 self.stats.input_restarts += 1
                 self.stats.note(f"input upload restarted: {e}")
 
-    def run(self, on_sent=None) -> Frame:
-        """RUN -> OUTPUT.  The first wait is the run timeout: run_timeout_s, or once runs have been
-        seen, 10x the slowest (at least 5 s); a resend (OUTPUT lost: the device answers from its
-        cache at once) waits the ordinary timeout.  A hung firmware is reported in that time."""
-        wait = self.run_timeout_s
+    def run(self, on_sent=None, retries: int = 4) -> Frame:
+        """RUN -> ACK (the run started), then OUTPUT.  The ACK is awaited the ordinary timeout,
+        the OUTPUT the run timeout: run_timeout_s or, once runs have been seen, 10x the slowest
+        (at least 5 s).  A lost or damaged answer makes the host resend RUN with the same seq:
+        the device answers a repeated RUN from its cached OUTPUT without running again."""
+        run_wait = self.run_timeout_s
         if self._slowest_run_s:
-            wait = min(wait, max(5.0, 10 * self._slowest_run_s))
+            run_wait = min(run_wait, max(5.0, 10 * self._slowest_run_s))
+        seq = self._next_seq()
         t0 = time.monotonic()
-        f = self.request(RUN, b"", (OUTPUT,), timeout_s=wait, retries=2, on_sent=on_sent,
-                         retry_timeout_s=self.timeout_s)
-        self._slowest_run_s = max(self._slowest_run_s, time.monotonic() - t0)
-        return f
+        for attempt in range(retries + 1):
+            if attempt:
+                self.stats.retries += 1
+            self._send(RUN, seq)
+            if on_sent is not None:
+                on_sent()  # host work that overlaps the device's (e.g. the golden model)
+                on_sent = None
+            deadline = time.monotonic() + self.timeout_s
+            started = False
+            while True:
+                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True)
+                if f is None:
+                    self.stats.timeouts += 1
+                    self.stats.note(f"no {'OUTPUT' if started else 'ACK'} for RUN seq {seq}")
+                    break
+                verdict = self._answer(f, seq, "RUN", b"")
+                if verdict == "resend":
+                    break
+                if verdict == "ignore":
+                    continue
+                if f.type == ACK and not started:
+                    started = True
+                    deadline = time.monotonic() + run_wait
+                elif f.type == OUTPUT:
+                    self._slowest_run_s = max(self._slowest_run_s, time.monotonic() - t0)
+                    return f
+        raise NoAnswer(f"no valid answer to RUN after {retries + 1} attempts (run timeout "
+                       f"{run_wait:.3g} s): {self.link.describe_state()}")
 
     def infer(self, x: np.ndarray, while_running=None) -> tuple[np.ndarray, int, str, int]:
         """(output int8 flat, elapsed, timer unit, decode ticks) for one input; checked end to end.
