@@ -24,7 +24,7 @@
 #endif
 /* Board-time limit between two bytes of one frame; then the parser hunts for sync again. */
 #ifndef ILWP_PROTO_BYTE_TIMEOUT_MS
-#define ILWP_PROTO_BYTE_TIMEOUT_MS 50u
+#define ILWP_PROTO_BYTE_TIMEOUT_MS 100u
 #endif
 
 /* Idle iterations between two UART polls while waiting for a byte (0: poll flat out). */
