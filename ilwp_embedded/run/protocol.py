@@ -362,7 +362,7 @@ class Device:
                     part = data[off:off + chunk]
                     try:
                         f = self.request(INPUT, struct.pack("<I", off) + part, (ACK,),
-                                         retries=self.retries if chunk <= MIN_CHUNK else 3)
+                                         retries=2 * self.retries if chunk <= MIN_CHUNK else 3)
                     except NoAnswer:
                         if chunk <= MIN_CHUNK:
                             raise
@@ -388,11 +388,12 @@ class Device:
                 self.stats.input_restarts += 1
                 self.stats.note(f"input upload restarted: {e}")
 
-    def run(self, on_sent=None, retries: int = 4) -> Frame:
+    def run(self, on_sent=None, retries: int | None = None) -> Frame:
         """RUN -> ACK (the run started), then OUTPUT.  The ACK is awaited the ordinary timeout,
         the OUTPUT the run timeout: run_timeout_s or, once runs have been seen, 10x the slowest
         (at least 5 s).  A lost or damaged answer makes the host resend RUN with the same seq:
         the device answers a repeated RUN from its cached OUTPUT without running again."""
+        retries = self.retries if retries is None else retries
         run_wait = self.run_timeout_s
         if self._slowest_run_s:
             run_wait = min(run_wait, max(5.0, 10 * self._slowest_run_s))
