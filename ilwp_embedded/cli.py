@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.build.commands",
     "ilwp_embedded.build.model_command",
     "ilwp_embedded.demo",
+    "ilwp_embedded.run.commands",
 )
 
 

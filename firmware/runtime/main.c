@@ -1,0 +1,231 @@
+/*
+ * main.c - the inference firmware: answers the ilwp serial protocol v1 (docs/serial-protocol.md).
+ *
+ * Boot: board_init, ilwp_model_init (verifies the weight blob), HELLO frame with the init status.
+ * Loop: INPUT chunks are acked, RUN runs the model and answers OUTPUT (output tensor, elapsed
+ * timer count, decode ticks, CRC-32 of the input it ran on).  A failed init refuses INPUT and RUN.
+ *
+ * Build options: ILWP_FORCE_INIT_STATUS=<n<0> pretends init failed (tests of the refusal path);
+ * ILWP_PROTO_TEST_COMMANDS=1 adds the TEST message (hang, fault, exit) for harness tests.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "ilwp_model.h"
+#include "ilwp_ticks.h"
+#include "protocol.h"
+
+#if ILWP_MODEL_OUTPUT_BYTES + 20u > ILWP_PROTO_MAX_PAYLOAD
+#error "the output tensor does not fit one OUTPUT frame: raise ILWP_PROTO_MAX_PAYLOAD"
+#endif
+
+#ifndef ILWP_PROTO_TEST_COMMANDS
+#define ILWP_PROTO_TEST_COMMANDS 0
+#endif
+
+uint32_t ilwp_ticks(void) { return (uint32_t)timer_now(); }
+
+static ilwp_frame rx;
+static int32_t init_status;
+static uint32_t init_decode_ticks;
+static uint32_t received;  /* input bytes received in order since the last offset-0 chunk */
+static int have_output;    /* the cached OUTPUT answers a repeated RUN (same seq) */
+static uint8_t output_seq;
+static uint8_t output_head[20]; /* status, elapsed u64, decode ticks, input crc */
+static int8_t output_copy[ILWP_MODEL_OUTPUT_BYTES];
+#if ILWP_PROTO_TEST_COMMANDS
+static int hang_in_next_run; /* TEST 4: the next RUN never ends (a model that hangs) */
+#endif
+
+static size_t put_str(uint8_t *p, const char *s)
+{
+    size_t n = 0;
+    while (s[n] != '\0' && n < 255u) {
+        p[1 + n] = (uint8_t)s[n];
+        ++n;
+    }
+    p[0] = (uint8_t)n;
+    return n + 1u;
+}
+
+static void send_hello(uint8_t seq)
+{
+    static uint8_t p[23 + 4 * 256];
+    size_t n = 0;
+    p[n++] = (uint8_t)ILWP_PROTO_VERSION;
+    p[n++] = (uint8_t)(ILWP_PROTO_TEST_COMMANDS ? 1u : 0u);
+    ilwp_put_u32(&p[n], (uint32_t)init_status);
+    n += 4;
+    ilwp_put_u32(&p[n], ILWP_MODEL_INPUT_BYTES);
+    n += 4;
+    ilwp_put_u32(&p[n], ILWP_MODEL_OUTPUT_BYTES);
+    n += 4;
+    ilwp_put_u16(&p[n], (uint16_t)ILWP_PROTO_MAX_PAYLOAD);
+    n += 2;
+    ilwp_put_u32(&p[n], timer_unit_hz());
+    n += 4;
+    ilwp_put_u32(&p[n], init_decode_ticks);
+    n += 4;
+    n += put_str(&p[n], board_name());
+    n += put_str(&p[n], timer_unit());
+    n += put_str(&p[n], ilwp_model_hash);
+    n += put_str(&p[n], ILWP_MODEL_DECODE_MODE);
+    ilwp_proto_send(ILWP_MSG_HELLO, seq, p, n, NULL, 0, NULL, 0);
+}
+
+static void on_input(const ilwp_frame *f)
+{
+    if (init_status < 0) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        return;
+    }
+    if (f->len < 4u) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        return;
+    }
+    uint32_t offset = ilwp_get_u32(f->payload);
+    uint32_t n = (uint32_t)f->len - 4u;
+    if (offset > ILWP_MODEL_INPUT_BYTES || n > ILWP_MODEL_INPUT_BYTES - offset) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        return;
+    }
+    if (offset == 0u) {
+        received = 0u; /* a new input */
+    }
+    if (offset == received) {
+        int8_t *in = ilwp_model_input();
+        for (uint32_t i = 0; i < n; ++i) {
+            in[offset + i] = (int8_t)f->payload[4u + i];
+        }
+        received += n;
+        have_output = 0;
+    } else if (offset + n > received) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_OFFSET, (int32_t)received);
+        return;
+    } /* else: a repeat of a chunk already stored (its ACK was lost): ACK again */
+    uint8_t ack[4];
+    ilwp_put_u32(ack, received);
+    ilwp_proto_send(ILWP_MSG_ACK, f->seq, ack, sizeof ack, NULL, 0, NULL, 0);
+}
+
+static void send_output(uint8_t seq)
+{
+    ilwp_proto_send(ILWP_MSG_OUTPUT, seq, output_head, sizeof output_head, output_copy,
+                    sizeof output_copy, NULL, 0);
+}
+
+static void on_run(const ilwp_frame *f)
+{
+    if (init_status < 0) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        return;
+    }
+    if (have_output && f->seq == output_seq) {
+        send_output(f->seq); /* the host did not get our OUTPUT: the same answer again */
+        return;
+    }
+    if (received != ILWP_MODEL_INPUT_BYTES) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_INPUT_INCOMPLETE, (int32_t)received);
+        return;
+    }
+    /* Tell the host the run has started: it then waits the long run timeout, and resends
+     * RUN at once when this ACK does not come. */
+    ilwp_proto_send(ILWP_MSG_ACK, f->seq, NULL, 0, NULL, 0, NULL, 0);
+    uint32_t in_crc = ilwp_crc32_update(0u, ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
+#if ILWP_PROTO_TEST_COMMANDS
+    while (hang_in_next_run) {
+        __asm__ volatile("" ::: "memory");
+    }
+#endif
+    uint64_t t0 = timer_now();
+    int32_t rc = ilwp_model_run();
+    uint64_t t1 = timer_now();
+    received = 0u; /* the arena reuses the input's memory */
+    if (rc != 0) {
+        have_output = 0;
+        ilwp_proto_send_error(f->seq, ILWP_ERR_RUN_FAILED, rc);
+        return;
+    }
+    const int8_t *out = ilwp_model_output();
+    for (uint32_t i = 0; i < ILWP_MODEL_OUTPUT_BYTES; ++i) {
+        output_copy[i] = out[i];
+    }
+    uint64_t elapsed = t1 - t0;
+    ilwp_put_u32(&output_head[0], (uint32_t)rc);
+    ilwp_put_u32(&output_head[4], (uint32_t)elapsed);
+    ilwp_put_u32(&output_head[8], (uint32_t)(elapsed >> 32));
+    ilwp_put_u32(&output_head[12], ilwp_model_decode_ticks());
+    ilwp_put_u32(&output_head[16], in_crc);
+    have_output = 1;
+    output_seq = f->seq;
+    send_output(f->seq);
+}
+
+#if ILWP_PROTO_TEST_COMMANDS
+static void on_test(const ilwp_frame *f)
+{
+    uint8_t action = f->len > 0u ? f->payload[0] : 0u;
+    if (action == ILWP_TEST_HANG) {
+        volatile uint32_t spin = 0u;
+        for (;;) {
+            spin++;
+        }
+    } else if (action == ILWP_TEST_FAULT) {
+        void (*bad)(void) = (void (*)(void))0xFFFFFFF0u; /* not executable: HardFault */
+        bad();
+    } else if (action == ILWP_TEST_EXIT) {
+        board_exit(f->len > 1u ? (int)f->payload[1] : 0);
+    } else if (action == ILWP_TEST_HANG_IN_RUN) {
+        hang_in_next_run = 1;
+        ilwp_proto_send(ILWP_MSG_ACK, f->seq, NULL, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    ilwp_proto_send_error(f->seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)f->type);
+}
+#endif
+
+int main(void)
+{
+    board_init();
+#ifdef ILWP_FORCE_INIT_STATUS
+    init_status = (int32_t)(ILWP_FORCE_INIT_STATUS);
+#else
+    init_status = ilwp_model_init();
+#endif
+    init_decode_ticks = ilwp_model_decode_ticks();
+    send_hello(0u);
+    for (;;) {
+        int r = ilwp_proto_recv(&rx);
+        if (r == ILWP_RX_BAD_CRC || r == ILWP_RX_CUT_SHORT) {
+            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_CRC, r == ILWP_RX_CUT_SHORT ? 1 : 0);
+            continue;
+        }
+        if (r == ILWP_RX_TOO_LONG) {
+            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_LENGTH, (int32_t)rx.len);
+            continue;
+        }
+        switch (rx.type) {
+        case ILWP_MSG_HELLO_REQ:
+            send_hello(rx.seq);
+            break;
+        case ILWP_MSG_INPUT:
+            on_input(&rx);
+            break;
+        case ILWP_MSG_RUN:
+            on_run(&rx);
+            break;
+        case ILWP_MSG_ECHO:
+            ilwp_proto_send(ILWP_MSG_ECHO_REPLY, rx.seq, rx.payload, rx.len, NULL, 0, NULL, 0);
+            break;
+#if ILWP_PROTO_TEST_COMMANDS
+        case ILWP_MSG_TEST:
+            on_test(&rx);
+            break;
+#endif
+        default:
+            ilwp_proto_send_error(rx.seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)rx.type);
+            break;
+        }
+    }
+}

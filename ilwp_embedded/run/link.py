@@ -1,0 +1,222 @@
+"""Links to a board: one interface, opened by URL (like pyserial's serial_for_url).
+
+    open_link("qemu:qemu-m4", elf=path)   QEMU started here (-icount shift=0, TCP serial)
+    open_link("/dev/ttyACM0")             a real board on a serial port (115200 8N1 by default)
+    open_link("socket://127.0.0.1:4321")  anything pyserial opens (loop://, rfc2217://, ...)
+
+Every read has a timeout; a QEMU that exited (crash, semihosting exit) is reported at once with its
+exit status and the last bytes seen.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import serial
+
+from ilwp_embedded.build.boards import Board, resolve_board
+from ilwp_embedded.build.qemu import QEMU, free_port, qemu_command, tcp_serial_spec
+from ilwp_embedded.errors import IlwpError
+
+# Default_Handler in firmware/boards/cortexm/startup.c exits with this status on a fault.
+FAULT_EXIT_STATUS = 0xFA
+
+
+class Link:
+    """Bytes to and from a board.  Subclasses open the transport and may own the board."""
+
+    name = "link"
+
+    def __init__(self, port: serial.SerialBase):
+        self.port = port
+        self.last_rx: collections.deque[int] = collections.deque(maxlen=48)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except (serial.SerialException, OSError) as e:
+            self._link_lost()
+            raise IlwpError(f"write to {self.name} failed: {e}; {self.describe_state()}") from None
+
+    def read(self, n: int, timeout_s: float) -> bytes:
+        """Up to n bytes: returns as soon as some arrived, b'' after timeout_s."""
+        try:
+            self.port.timeout = max(0.001, timeout_s)
+            first = self.port.read(1)
+            if not first:
+                return b""
+            more = b""
+            waiting = self.port.in_waiting
+            if waiting:
+                self.port.timeout = 0
+                more = self.port.read(min(n - 1, max(waiting, 4096)))
+        except (serial.SerialException, OSError) as e:
+            self._link_lost()
+            raise IlwpError(f"read from {self.name} failed: {e}; {self.describe_state()}") from None
+        data = first + more
+        self.last_rx.extend(data)
+        return data
+
+    def check_alive(self) -> None:
+        """IlwpError if the board is known to be gone (QEMU exited)."""
+
+    def _link_lost(self) -> None:
+        """The transport failed: raise the board's own story if there is one."""
+        self.check_alive()
+
+    def describe_state(self) -> str:
+        return f"{self.name}; last bytes seen {bytes(self.last_rx)!r}"
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:  # noqa: BLE001 - closing a dead port must not hide the real error
+            pass
+
+    def __enter__(self) -> "Link":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialLink(Link):
+    """A real board on a serial port, or any pyserial URL."""
+
+    def __init__(self, url: str, baud: int = 115200):
+        try:
+            port = serial.serial_for_url(url, baudrate=baud, timeout=0.1)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise IlwpError(f"cannot open serial port {url}: {e}") from None
+        super().__init__(port)
+        self.name = f"serial port {url}"
+        self.banner_timeout_s = 0.5  # a real board booted long ago: ask it
+
+
+class QemuLink(Link):
+    """A board emulated by qemu-system-arm, its console UART on a local TCP port.
+
+    `proxy` (a fault_proxy.FaultProxy, not yet started) is put between the harness and QEMU."""
+
+    def __init__(self, board: Board, elf: Path, icount: bool = True, start_timeout_s: float = 10.0,
+                 proxy=None):
+        if shutil.which(QEMU) is None:
+            raise IlwpError(f"{QEMU} not found on PATH; run scripts/install-toolchain.sh")
+        if not Path(elf).is_file():
+            raise IlwpError(f"firmware not found: {elf}")
+        self.board = board
+        self.banner_timeout_s = 10.0
+        self.proxy = proxy
+        self._stderr = tempfile.TemporaryFile()
+        last = ""
+        for _ in range(3):  # a port taken between free_port() and QEMU's bind: try another
+            qport = free_port()
+            # nodelay: without it QEMU's many one-byte writes meet Nagle + delayed ACK (~40 ms a frame)
+            spec = tcp_serial_spec(qport) + ",nodelay=on"
+            self.command = qemu_command(board, Path(elf), spec, icount=icount)
+            self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=self._stderr)
+            port = self._connect(qport, time.monotonic() + start_timeout_s)
+            if port is not None:
+                super().__init__(port)
+                self.name = f"QEMU {board.qemu_machine} ({board.id})"
+                return
+            last = self._stderr_tail()
+            self._kill()
+        raise IlwpError(f"QEMU for {board.id} did not open its serial port: {last or 'timeout'}")
+
+    def _connect(self, qport: int, deadline: float) -> serial.SerialBase | None:
+        target = qport
+        if self.proxy is not None:
+            target = self.proxy.start(qport)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return None
+            try:
+                port = serial.serial_for_url(f"socket://127.0.0.1:{target}", timeout=0.1)
+                sock = getattr(port, "_socket", None)
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return port
+            except serial.SerialException:
+                time.sleep(0.05)
+        return None
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else ""
+        except OSError:
+            return ""
+
+    def _link_lost(self) -> None:
+        try:  # the socket closes a moment before QEMU's exit status is there
+            self.process.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        self.check_alive()
+
+    def exit_status(self) -> int | None:
+        return self.process.poll()
+
+    def check_alive(self) -> None:
+        rc = self.process.poll()
+        if rc is None:
+            return
+        # let the last bytes in flight arrive for the message
+        try:
+            self.port.timeout = 0.05
+            tail = self.port.read(256)
+            self.last_rx.extend(tail)
+        except Exception:  # noqa: BLE001
+            pass
+        raise IlwpError(f"the firmware stopped: {self.describe_state()}")
+
+    def describe_state(self) -> str:
+        rc = self.process.poll()
+        if rc is None:
+            state = "QEMU still running (firmware hung or not answering)"
+        elif rc == FAULT_EXIT_STATUS:
+            state = f"QEMU exited with status {rc} (the firmware took a fault)"
+        else:
+            state = f"QEMU exited with status {rc}"
+            err = self._stderr_tail()
+            if err:
+                state += f" ({err})"
+        return f"{self.name}: {state}; last bytes seen {bytes(self.last_rx)[-32:]!r}"
+
+    def _kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def close(self) -> None:
+        super().close()
+        self._kill()
+        if self.proxy is not None:
+            self.proxy.stop()
+        self._stderr.close()
+
+
+def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None) -> Link:
+    """A Link from a URL: 'qemu:<board>' (with elf=), a serial device path, or a pyserial URL."""
+    if url.startswith("qemu:"):
+        board = resolve_board(url[5:] or None)
+        if not board.emulated:
+            raise IlwpError(f"board {board.id} is not emulated: give its serial port (--port)")
+        if elf is None:
+            raise IlwpError("a QEMU link needs the firmware ELF to run")
+        return QemuLink(board, Path(elf), proxy=proxy)
+    return SerialLink(url, baud)

@@ -1,0 +1,161 @@
+"""Validation: stream a dataset through the board, compare every output with the golden
+interpreter (TFLite Micro), time every inference on the board's own timer.
+
+`validate(device, graph, xs, labels)` returns a ValidationResult; reports (JSON, HTML) are built
+from it and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.golden import Golden
+from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.run.protocol import Device
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    index: int
+    label: int
+    device_class: int
+    host_class: int
+    bit_exact: bool
+    elapsed: int  # in Latency.unit
+    decode_ticks: int
+    max_abs_diff: int
+
+
+@dataclass(frozen=True)
+class Latency:
+    unit: str  # "instructions" (QEMU -icount) or "cycles" (real boards)
+    median: float
+    p95: float
+    min: int
+    max: int
+    clock_hz: int  # the board's CPU clock the ms figures assume (1 unit = 1 cycle)
+    median_ms: float
+    p95_ms: float
+
+
+@dataclass
+class ValidationResult:
+    board: str
+    model_hash: str
+    decode_mode: str
+    count: int
+    bit_exact: bool
+    mismatches: int
+    accuracy_device: float
+    accuracy_host: float
+    latency: Latency
+    decode_ticks_median: float
+    seconds: float
+    link: dict
+    records: list[SampleRecord] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """The machine-readable summary (`validate --json`), without per-sample records."""
+        d = asdict(self)
+        d.pop("records")
+        return d
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def one_line(self) -> str:
+        lat = self.latency
+        verdict = "bit-exact" if self.bit_exact else f"NOT bit-exact ({self.mismatches} differ)"
+        return (f"{self.board}: {self.count} samples {verdict}; accuracy device {self.accuracy_device:.4f} "
+                f"host {self.accuracy_host:.4f}; latency median {lat.median:.0f} {lat.unit} "
+                f"(p95 {lat.p95:.0f}; {lat.median_ms:.1f} ms at {lat.clock_hz / 1e6:g} MHz); "
+                f"{self.seconds:.1f} s")
+
+
+def _predicted(out: np.ndarray) -> int:
+    return int(np.argmax(out.astype(np.int32)))
+
+
+def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, clock_hz: int,
+             expect_hash: str | None = None, golden: Golden | None = None,
+             on_sample: Callable[[SampleRecord], None] | None = None) -> ValidationResult:
+    """Run every input on the device and on the golden interpreter; compare bit for bit."""
+    if len(xs) == 0:
+        raise IlwpError("nothing to validate: the dataset is empty")
+    info = device.hello_info or device.connect()
+    if not info.init_ok:
+        raise IlwpError(f"{info.board} refuses to run: {info.init_problem()}")
+    if expect_hash is not None and info.model_hash != expect_hash:
+        raise IlwpError(f"the board runs model {info.model_hash}, not {expect_hash}: rebuild or reflash it")
+    golden = golden or Golden(graph)
+    t0 = time.monotonic()
+    records: list[SampleRecord] = []
+    for i, x in enumerate(xs):
+        want: list[np.ndarray] = []
+        out, elapsed, unit, dticks = device.infer(x, while_running=lambda: want.append(
+            golden.run(x).reshape(-1)))
+        if not want:
+            want.append(golden.run(x).reshape(-1))
+        ref = want[0].astype(np.int8)
+        if ref.shape != out.shape:
+            raise IlwpError(f"the device returned {out.size} output bytes, the golden model {ref.size}")
+        diff = int(np.max(np.abs(out.astype(np.int16) - ref.astype(np.int16)))) if out.size else 0
+        rec = SampleRecord(index=i, label=int(labels[i]), device_class=_predicted(out),
+                           host_class=_predicted(ref), bit_exact=bool(np.array_equal(out, ref)),
+                           elapsed=elapsed, decode_ticks=dticks, max_abs_diff=diff)
+        records.append(rec)
+        if on_sample is not None:
+            on_sample(rec)
+    seconds = time.monotonic() - t0
+    el = np.array([r.elapsed for r in records], dtype=np.float64)
+    med, p95 = float(np.median(el)), float(np.percentile(el, 95))
+    latency = Latency(unit=info.timer_unit, median=med, p95=p95, min=int(el.min()), max=int(el.max()),
+                      clock_hz=int(clock_hz), median_ms=med / clock_hz * 1e3, p95_ms=p95 / clock_hz * 1e3)
+    n = len(records)
+    st = device.stats
+    return ValidationResult(
+        board=info.board, model_hash=info.model_hash, decode_mode=info.decode_mode, count=n,
+        bit_exact=all(r.bit_exact for r in records), mismatches=sum(not r.bit_exact for r in records),
+        accuracy_device=sum(r.device_class == r.label for r in records) / n,
+        accuracy_host=sum(r.host_class == r.label for r in records) / n,
+        latency=latency, decode_ticks_median=float(np.median([r.decode_ticks for r in records])),
+        seconds=seconds,
+        link={"bytes_sent": st.bytes_sent, "bytes_received": st.bytes_received, "retries": st.retries,
+              "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts},
+        records=records)
+
+
+def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, gen=None,
+                   elf=None, port: str | None = None, baud: int = 115200, build_dir=None,
+                   run_timeout_s: float = 60.0, on_sample=None) -> ValidationResult:
+    """Validate `graph` on `board`: over `port` (a flashed real board), or in QEMU with `elf`,
+    or with a firmware built here from `gen` (default: generate(graph), raw weights)."""
+    from pathlib import Path
+
+    from ilwp_embedded.generate.codegen import generate
+    from ilwp_embedded.run.firmware import build_inference_firmware
+    from ilwp_embedded.run.link import open_link
+
+    gen = gen or generate(graph)
+    if port is not None:
+        link = open_link(port, baud=baud)
+    else:
+        if not board.emulated:
+            raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
+                            f"{board.id}) and give its serial port with --port")
+        if elf is None:
+            out = Path(build_dir or Path("build") / "validate" / board.id)
+            elf = build_inference_firmware(board, gen, out).elf
+        link = open_link(f"qemu:{board.id}", elf=elf)
+    try:
+        device = Device(link, run_timeout_s=run_timeout_s)
+        device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
+        return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=gen.model_hash,
+                        on_sample=on_sample)
+    finally:
+        link.close()

@@ -1,0 +1,200 @@
+"""The inference firmware in QEMU: ResNet-8 on real CIFAR images bit-exact against the golden
+model, through a faulty link, and the failures (hang, fault, corrupt blob) reported clearly."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
+from _run_helpers import cifar, firmware, resnet8
+from conftest import assert_one_line_error, run_cli
+
+from ilwp_embedded.build.boards import resolve_board
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.golden import Golden
+from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run.fault_proxy import FaultProxy
+from ilwp_embedded.run.link import QemuLink, open_link
+from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.validate import validate
+
+pytestmark = [needs_toolchain, needs_qemu]
+
+
+def _device(board_id: str, variant: str = "test", proxy=None, **kw) -> tuple[QemuLink, Device]:
+    link = QemuLink(resolve_board(board_id), firmware(board_id, variant).elf, proxy=proxy)
+    dev = Device(link, **kw)
+    dev.connect()
+    return link, dev
+
+
+def test_validate_resnet8_20_cifar_images_bit_exact_on_qemu_m4():
+    g, gen = resnet8()
+    xs, ys = cifar(20)
+    link, dev = _device("qemu-m4")
+    with link:
+        assert dev.hello_info.model_hash == gen.model_hash and dev.hello_info.init_ok
+        assert dev.hello_info.timer_unit == "instructions" and dev.hello_info.board == "qemu-m4"
+        r = validate(dev, g, xs, ys, clock_hz=resolve_board("qemu-m4").cpu_hz, expect_hash=gen.model_hash)
+    assert r.count == 20 and r.bit_exact and r.mismatches == 0
+    assert r.accuracy_device == r.accuracy_host > 0.5
+    assert r.latency.unit == "instructions"
+    # -icount shift=0: the same model costs the same instructions on every image (+- a few ticks)
+    assert 10e6 < r.latency.median < 200e6 and r.latency.max - r.latency.min < 0.001 * r.latency.median
+    print(r.one_line())
+
+
+def test_validate_on_qemu_stm32f4():
+    g, gen = resnet8()
+    xs, ys = cifar(4)
+    link, dev = _device("qemu-stm32f4")
+    with link:
+        r = validate(dev, g, xs, ys, clock_hz=resolve_board("qemu-stm32f4").cpu_hz, expect_hash=gen.model_hash)
+    assert r.bit_exact and r.count == 4 and r.board == "qemu-stm32f4"
+
+
+def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
+    """Another model (1200-byte input: two INPUT chunks, 3 outputs) through the same firmware."""
+    from conftest import KWS_INT8
+
+    from ilwp_embedded.generate.codegen import generate
+    from ilwp_embedded.ingest import load_graph
+    from ilwp_embedded.run.firmware import build_inference_firmware
+
+    g = load_graph(KWS_INT8)
+    gen = generate(g)
+    fw = build_inference_firmware("qemu-m4", gen, tmp_path, timeout_s=300)
+    xs = np.random.default_rng(3).integers(-128, 128, (3,) + g.tensors[g.inputs[0]].shape[1:]).astype(np.int8)
+    with QemuLink(resolve_board("qemu-m4"), fw.elf) as link:
+        dev = Device(link)
+        assert dev.connect().input_bytes == 1200
+        r = validate(dev, g, xs, np.zeros(3, int), clock_hz=25_000_000, expect_hash=gen.model_hash)
+    assert r.bit_exact and r.count == 3
+
+
+def test_faulty_link_gives_only_correct_results():
+    g, _ = resnet8()
+    xs, _ = cifar(2)
+    golden = Golden(g)
+    proxy = FaultProxy(drop=0.0035, dup=0.0035, flip=0.0035, seed=7)  # ~1% of bytes damaged
+    link, dev = _device("qemu-m4", proxy=proxy, timeout_s=0.2, chunk_bytes=128)
+    with link:
+        for x in xs:
+            out, _, _, _ = dev.infer(x)
+            np.testing.assert_array_equal(out, golden.run(x).reshape(-1))
+    assert proxy.counts["drop"] + proxy.counts["dup"] + proxy.counts["flip"] > 10, proxy.counts
+    assert dev.stats.retries > 0, dev.stats
+    print(proxy.counts, dev.stats)
+
+
+def test_very_faulty_link_fails_loudly_never_wrong():
+    g, _ = resnet8()
+    xs, _ = cifar(1)
+    golden = Golden(g)
+    proxy = FaultProxy(drop=0.03, dup=0.03, flip=0.03, seed=3)
+    t0 = time.monotonic()
+    link = QemuLink(resolve_board("qemu-m4"), firmware("qemu-m4").elf, proxy=proxy)
+    with link:
+        dev = Device(link, timeout_s=0.2, retries=3)
+        try:
+            dev.connect(banner_timeout_s=2)
+            out, _, _, _ = dev.infer(xs[0])
+        except IlwpError as e:
+            assert "no valid answer" in str(e), e
+        else:
+            np.testing.assert_array_equal(out, golden.run(xs[0]).reshape(-1))
+    assert time.monotonic() - t0 < 60
+
+
+def test_hung_firmware_is_detected():
+    link, dev = _device("qemu-m4", timeout_s=0.5)
+    with link:
+        assert dev.echo(b"alive") == b"alive"
+        t0 = time.monotonic()
+        with pytest.raises(IlwpError, match="hung or not answering"):
+            dev.test(P.TEST_HANG)
+        with pytest.raises(IlwpError, match="no valid answer to HELLO_REQ"):
+            dev.request(P.HELLO_REQ, b"", (P.HELLO,), retries=1)
+        assert time.monotonic() - t0 < 10
+
+
+def test_firmware_hanging_in_a_run_is_detected_without_a_long_wait():
+    xs, _ = cifar(2)
+    link, dev = _device("qemu-m4", run_timeout_s=600)
+    with link:
+        dev.infer(xs[0])  # the first run sets the expected run time
+        dev.test(P.TEST_HANG_IN_RUN)
+        t0 = time.monotonic()
+        with pytest.raises(IlwpError, match="no valid answer to RUN.*hung or not answering"):
+            dev.infer(xs[1])
+        assert time.monotonic() - t0 < 40
+
+
+def test_crashed_firmware_is_detected():
+    link, dev = _device("qemu-m4", timeout_s=2.0)
+    with link:
+        with pytest.raises(IlwpError, match="exited with status 250 .*fault"):
+            dev.test(P.TEST_FAULT)
+    link2, dev2 = _device("qemu-m4", timeout_s=2.0)
+    with link2:
+        with pytest.raises(IlwpError, match="exited with status 7"):
+            dev2.test(P.TEST_EXIT, 7)
+
+
+def test_corrupt_blob_is_refused_before_inference():
+    xs, ys = cifar(1)
+    link, dev = _device("qemu-m4", "badblob")
+    with link:
+        h = dev.hello_info
+        assert h.init_status == -50 and not h.init_ok and "blob" in h.init_problem()
+        with pytest.raises(IlwpError, match="refuses to run.*-50"):
+            dev.infer(xs[0])
+        # the firmware itself refuses, too
+        with pytest.raises(P.DeviceError, match="model init failed.*detail -50"):
+            dev.request(P.RUN, b"", (P.OUTPUT,))
+        with pytest.raises(P.DeviceError, match="model init failed"):
+            dev.request(P.INPUT, bytes(8), (P.ACK,))
+
+
+def test_cli_validate_json_and_errors(tmp_path):
+    elf = firmware("qemu-m4").elf
+    r = run_cli("validate", "--board", "qemu-m4", "--elf", elf, "--dataset", "cifar10-raw200", "--limit", "3", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["count"] == 3 and d["bit_exact"] is True
+    assert {"accuracy_device", "accuracy_host"} <= d.keys()
+    assert d["latency"]["unit"] == "instructions" and d["latency"]["median"] > 0 and d["latency"]["p95"] > 0
+    bad = run_cli("validate", "--board", "qemu-m4", "--elf", firmware("qemu-m4", "badblob").elf,
+                  "--dataset", "cifar10-raw200", "--limit", "2", timeout=60)
+    assert_one_line_error(bad, "refuses to run", "-50")
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--elf", tmp_path / "none.elf",
+                                  "--dataset", "cifar10-raw200"), "firmware not found")
+    assert_one_line_error(run_cli("validate", "--board", "nucleo-f401re", "--dataset", "cifar10-raw200"),
+                          "--port")
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--port", "/dev/ttyNONE9",
+                                  "--dataset", "cifar10-raw200", "--limit", "1"), "cannot open serial port")
+    f = run_cli("flash", "--board", "qemu-m4")
+    assert f.returncode == 0 and "nothing to flash" in f.stdout
+    # a real board: the firmware builds, the upload needs the board's drive
+    assert_one_line_error(run_cli("flash", "--board", "nucleo-f401re", "--build-dir", tmp_path / "fl"),
+                          "upload to nucleo-f401re failed", "upload_port")
+
+
+@pytest.mark.parametrize("board_id", [b for b in ALL_BOARDS if b not in QEMU_BOARDS])
+def test_firmware_builds_for_hardware_boards(board_id):
+    r = firmware(board_id)
+    assert r.elf.is_file() and r.flash_bytes > 80_000 and r.ram_bytes > 49152
+
+
+def test_open_link_urls():
+    with pytest.raises(IlwpError, match="needs the firmware"):
+        open_link("qemu:qemu-m4")
+    with pytest.raises(IlwpError, match="not emulated"):
+        open_link("qemu:nucleo-f401re", elf="x.elf")
+    with open_link("loop://") as link:  # pyserial's loopback: our own frames come back
+        link.write(P.encode_frame(P.ECHO, 3, b"x"))
+        dev = Device(link)
+        assert dev.read_frame(1.0) == P.Frame(P.ECHO, 3, b"x")
