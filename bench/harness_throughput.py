@@ -26,7 +26,7 @@ from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import generate
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.run.firmware import build_inference_firmware
+from ilwp_embedded.build.firmware import build_inference_firmware
 from ilwp_embedded.run.link import QemuLink
 from ilwp_embedded.run.protocol import Device
 from ilwp_embedded.run.validate import validate

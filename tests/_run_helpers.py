@@ -16,7 +16,7 @@ from ilwp_embedded.generate.codegen import Generated, generate
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.run.firmware import build_inference_firmware
+from ilwp_embedded.build.firmware import build_inference_firmware
 
 
 @functools.cache

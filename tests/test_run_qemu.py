@@ -62,7 +62,7 @@ def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
 
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.run.firmware import build_inference_firmware
+    from ilwp_embedded.build.firmware import build_inference_firmware
 
     g = load_graph(KWS_INT8)
     gen = generate(g)

@@ -10,9 +10,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ilwp_embedded.build.boards import Board
+from typing import Mapping, Sequence
+
+from ilwp_embedded.build.boards import Board, resolve_board
 from ilwp_embedded.build.paths import firmware_dir
-from ilwp_embedded.build.pio import build_firmware
+from ilwp_embedded.build.pio import BuildResult, build_firmware
 from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import kernel_sources
@@ -72,7 +74,7 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     `graph` must be the model the container decodes to (for lossy coding: the reconstructed one).
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
-    srcs, incs = runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
+    runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
     if coded is None or decode_mode == "raw":
         gen = generate(graph, Weights("raw"), kernels)
         mode = "raw"
@@ -89,16 +91,37 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     if need_flash > board.flash.size:
         raise IlwpError(f"the model does not fit {board.id}: its constants and weights need {need_flash} bytes "
                         f"of flash, the board has {board.flash.size}")
-    out_dir = Path(out_dir)
-    gen_dir = out_dir / "generated"
-    write_sources(gen, gen_dir)
-    if mode != "raw":
-        srcs.append(firmware_dir() / "decoder" / "ilwp_decode.c")
-    res = build_firmware(board, srcs + [gen_dir / "ilwp_model.c"], incs + [gen_dir], out_dir / "pio",
-                         defines or {})
+    res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
+                                   cmsis_nn_path=cmsis_nn_path)
     return FirmwareBuild(
         board=board.id, elf=str(res.elf), flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes,
         flash_size=board.flash.size, ram_size=board.ram.size,
         weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
         model_hash=gen.model_hash, kernels=kernels)
+
+
+def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
+                             defines: Mapping[str, object | None] | None = None, *,
+                             test_commands: bool = False, kernels: str = "portable", cmsis_nn_path=None,
+                             extra_sources: Sequence[Path] = (), extra_include_dirs: Sequence[Path] = (),
+                             core_dir: Path | None = None, timeout_s: float = 600.0) -> BuildResult:
+    """The one place a model firmware is assembled: generated model + runtime (protocol, main) +
+    kernels (+ the weight decoder when the weights are coded), built with PlatformIO.
+
+    defines: e.g. {"ILWP_FORCE_INIT_STATUS": -3}; test_commands adds the protocol's TEST message.
+    """
+    if not isinstance(board, Board):
+        board = resolve_board(board)
+    out_dir = Path(out_dir).resolve()
+    gen_dir = out_dir / "generated"
+    write_sources(gen, gen_dir)
+    srcs, incs = runtime_sources(kernels, cmsis_nn_path)
+    if gen.decode_mode != "raw":
+        srcs.append(firmware_dir() / "decoder" / "ilwp_decode.c")
+    d = {"ILWP_HAVE_TICKS": 1, **dict(defines or {})}
+    if test_commands:
+        d["ILWP_PROTO_TEST_COMMANDS"] = 1
+    return build_firmware(board, [*srcs, gen_dir / "ilwp_model.c", *extra_sources],
+                          [*incs, gen_dir, *extra_include_dirs], out_dir / "pio", d,
+                          core_dir=core_dir, timeout_s=timeout_s)

@@ -1,6 +1,6 @@
 """Running models on boards: the serial protocol, links to QEMU and real boards, validation.
 
-    fw = build_inference_firmware("qemu-m4", generate(graph), out_dir)      # run/firmware.py
+    fw = build_inference_firmware("qemu-m4", generate(graph), out_dir)      # build/firmware.py
     link = open_link("qemu:qemu-m4", elf=fw.elf)    # or open_link("/dev/ttyACM0")
     dev = Device(link); dev.connect()               # waits for the boot HELLO
     out, elapsed, unit, decode_ticks = dev.infer(x)

@@ -61,7 +61,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     from ilwp_embedded.build.pio import run_pio
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.run.firmware import build_inference_firmware
+    from ilwp_embedded.build.firmware import build_inference_firmware
 
     gen = generate(load_graph(_model_path(args)))
     out = Path(args.build_dir or Path("build") / "flash" / board.id)

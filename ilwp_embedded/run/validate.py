@@ -138,7 +138,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, g
     from pathlib import Path
 
     from ilwp_embedded.generate.codegen import generate
-    from ilwp_embedded.run.firmware import build_inference_firmware
+    from ilwp_embedded.build.firmware import build_inference_firmware
     from ilwp_embedded.run.link import open_link
 
     gen = gen or generate(graph)
