@@ -31,6 +31,7 @@ DECODE_MODES = ("auto", "once", "layer", "raw")
 class FirmwareBuild:
     board: str
     elf: str
+    project_dir: str  # the PlatformIO project (upload runs there)
     flash_bytes: int
     ram_bytes: int
     flash_size: int
@@ -94,7 +95,7 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
                                    cmsis_nn_path=cmsis_nn_path)
     return FirmwareBuild(
-        board=board.id, elf=str(res.elf), flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes,
+        board=board.id, elf=str(res.elf), project_dir=str(res.project_dir), flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes,
         flash_size=board.flash.size, ram_size=board.ram.size,
         weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,

@@ -233,7 +233,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
 
     inp = graph.tensors[graph.inputs[0]]
     outp = graph.tensors[graph.outputs[0]]
-    model_hash = hashlib.sha256(write_tflite(graph)).hexdigest()[:16]
+    model_hash = graph_hash(graph)
     ctx = {
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
         "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
@@ -251,6 +251,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         t.nbytes for _, t in graph.weight_tensors())
     return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels)
+
+
+def graph_hash(graph: Graph) -> str:
+    """The model's identity, as the firmware reports it: the first 16 hex of sha256 of its .tflite."""
+    return hashlib.sha256(write_tflite(graph)).hexdigest()[:16]
 
 
 def _n_of(records, rec) -> int:

@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from ilwp_embedded.build.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 
-DEFAULT_MODEL_REL = "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
+def _firmware(args, board):
+    """(graph, container, FirmwareBuild) for the model of `args`, compressed as `build` would."""
+    from ilwp_embedded.build.firmware import build_model_firmware
+    from ilwp_embedded.build.model_command import load_for_firmware
+    from ilwp_embedded.bundled import bundled_model
 
-
-def _model_path(args: argparse.Namespace) -> Path:
-    if args.model:
-        return Path(args.model)
-    root = args.data_dir or os.environ.get("ILWP_DATA_DIR")
-    if root and (Path(root) / DEFAULT_MODEL_REL).is_file():
-        return Path(root) / DEFAULT_MODEL_REL
-    raise IlwpError("no model given: pass --model M.tflite")
+    model = Path(args.model) if args.model else bundled_model(args.data_dir)
+    graph, cont = load_for_firmware(model, args.step)
+    if args.elf or getattr(args, "port", None):
+        return model, graph, cont, None
+    out = Path(args.build_dir or Path("build") / args.command / board.id)
+    fw = build_model_firmware(board, graph, None if args.decode == "raw" else cont, out, decode_mode=args.decode)
+    return model, graph, cont, fw
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.golden import prepare_inputs
-    from ilwp_embedded.ingest import load_graph
     from ilwp_embedded.run.validate import validate_model
 
     board = resolve_board(args.board)
@@ -35,8 +36,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise IlwpError("give --elf (QEMU) or --port (a real board), not both")
     if args.elf and not Path(args.elf).is_file():
         raise IlwpError(f"firmware not found: {args.elf}")
-    graph = load_graph(_model_path(args))
     ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
+    model, graph, cont, fw = _firmware(args, board)
     xs = prepare_inputs(ds, graph.tensors[graph.inputs[0]])
     on_sample = None
     if not args.json and sys.stderr.isatty():
@@ -44,8 +45,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(xs), desc=f"validate {board.id}", unit="img", leave=False)
         on_sample = lambda rec: bar.update(1)  # noqa: E731
-    result = validate_model(board, graph, xs, ds.y, elf=args.elf, port=args.port, baud=args.baud,
-                            build_dir=args.build_dir, run_timeout_s=args.run_timeout, on_sample=on_sample)
+    result = validate_model(board, graph, xs, ds.y, elf=args.elf or (fw.elf if fw else None), port=args.port,
+                            baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample)
+    if args.html:
+        from ilwp_embedded.report import write_report
+        from ilwp_embedded.run.summary import report_data
+
+        write_report(report_data(result, graph, cont, fw, f"{model.name} on {board.id}"), args.html)
     if args.json:
         print(json.dumps(result.summary(), indent=2))
     else:
@@ -59,28 +65,30 @@ def cmd_flash(args: argparse.Namespace) -> int:
         print(f"{board.id} is emulated by QEMU: nothing to flash (validate starts QEMU with the firmware)")
         return 0
     from ilwp_embedded.build.pio import run_pio
-    from ilwp_embedded.generate.codegen import generate
-    from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.build.firmware import build_inference_firmware
 
-    gen = generate(load_graph(_model_path(args)))
-    out = Path(args.build_dir or Path("build") / "flash" / board.id)
-    built = build_inference_firmware(board, gen, out)
+    args.elf = None
+    _, graph, _, fw = _firmware(args, board)
     env = {"PLATFORMIO_UPLOAD_PORT": args.upload_port} if args.upload_port else None
     try:
-        run_pio(built.project_dir, board.id, targets=("upload",), extra_env=env)
+        run_pio(Path(fw.project_dir), board.id, targets=("upload",), extra_env=env)
     except IlwpError as e:  # run_pio words every failure as a build failure
         raise IlwpError(str(e).replace(f"firmware build failed for {board.id}",
                                        f"upload to {board.id} failed", 1)) from None
-    print(f"flashed {board.id} with model {gen.model_hash} ({built.flash_bytes} bytes of flash)")
+    print(f"flashed {board.id} with model {fw.model_hash} ({fw.flash_bytes} bytes of flash, weights {fw.decode_mode})")
     return 0
+
+
+def _build_args(p) -> None:
+    p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
+                   help="weights decoded once at boot, per layer, or raw int8 (default auto)")
+    p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("validate", help="run a dataset on a board, bit-exact against the golden model",
                               description=__doc__.splitlines()[0])
     p.add_argument("--board", default=None, help="board id or alias (default: the default board)")
-    p.add_argument("--model", default=None, help="int8 .tflite (default: the MLPerf Tiny ResNet-8 in the data dir)")
+    p.add_argument("--model", default=None, help="int8 .tflite or .ilwp (default: the bundled example)")
     p.add_argument("--dataset", required=True, help="dataset name, e.g. cifar10-raw200")
     p.add_argument("--limit", type=int, default=None, help="validate the first N samples only")
     p.add_argument("--port", default=None, help="serial port of a flashed real board (e.g. /dev/ttyACM0)")
@@ -90,6 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run-timeout", type=float, default=60.0, help="seconds one inference may take")
     p.add_argument("--data-dir", default=None, help="where datasets live (default: $ILWP_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")
+    _build_args(p)
     p.set_defaults(func=cmd_validate)
 
     f = subparsers.add_parser("flash", help="build the firmware and upload it to a real board",
@@ -100,4 +110,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="upload port: the ST-LINK drive (mbed protocol) or a serial port, as PlatformIO takes it")
     f.add_argument("--build-dir", default=None)
     f.add_argument("--data-dir", default=None)
+    _build_args(f)
     f.set_defaults(func=cmd_flash)

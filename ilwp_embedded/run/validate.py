@@ -130,18 +130,14 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
         records=records)
 
 
-def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, gen=None,
-                   elf=None, port: str | None = None, baud: int = 115200, build_dir=None,
-                   run_timeout_s: float = 60.0, on_sample=None) -> ValidationResult:
-    """Validate `graph` on `board`: over `port` (a flashed real board), or in QEMU with `elf`,
-    or with a firmware built here from `gen` (default: generate(graph), raw weights)."""
-    from pathlib import Path
-
-    from ilwp_embedded.generate.codegen import generate
-    from ilwp_embedded.build.firmware import build_inference_firmware
+def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, elf=None,
+                   port: str | None = None, baud: int = 115200, run_timeout_s: float = 60.0,
+                   on_sample=None) -> ValidationResult:
+    """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
+    (built by build.firmware). The device must report this graph's hash."""
+    from ilwp_embedded.generate.codegen import graph_hash
     from ilwp_embedded.run.link import open_link
 
-    gen = gen or generate(graph)
     if port is not None:
         link = open_link(port, baud=baud)
     else:
@@ -149,13 +145,12 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, g
             raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
                             f"{board.id}) and give its serial port with --port")
         if elf is None:
-            out = Path(build_dir or Path("build") / "validate" / board.id)
-            elf = build_inference_firmware(board, gen, out).elf
+            raise IlwpError("no firmware to run: build one (ilwp-embed build) or give --elf")
         link = open_link(f"qemu:{board.id}", elf=elf)
     try:
         device = Device(link, run_timeout_s=run_timeout_s)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
-        return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=gen.model_hash,
+        return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
                         on_sample=on_sample)
     finally:
         link.close()

@@ -13,6 +13,7 @@
 #define SCB_CSSELR  REG32(0xE000ED84u) /* 0 = level 1 data cache */
 #define SCB_DCISW   REG32(0xE000EF60u) /* D-cache invalidate by set/way (Cortex-M7) */
 
+#define SCB_ICSR    REG32(0xE000ED04u) /* PENDSTSET bit 26: a SysTick exception is pending */
 #define SYST_CSR REG32(0xE000E010u) /* ENABLE bit0, TICKINT bit1, CLKSOURCE bit2 */
 #define SYST_RVR REG32(0xE000E014u)
 #define SYST_CVR REG32(0xE000E018u)

@@ -61,10 +61,21 @@ uint64_t timer_now(void)
 {
     uint32_t wraps;
     uint32_t value;
-    do {
-        wraps = systick_wraps;
+    /* Value 0 lasts one timer clock (the reload state, also the state right after timer_init
+     * wrote CVR = 0); reading it would count a whole period ahead, so it is read again. A wrap
+     * whose exception is still pending (interrupts masked) has reloaded CVR but not counted yet. */
+    for (;;) {
+        uint32_t w0 = systick_wraps;
+        uint32_t pending;
         value = SYST_CVR;
-    } while (wraps != systick_wraps);
+        pending = (SCB_ICSR >> 26) & 1u;
+        if (w0 != systick_wraps || value == 0u) {
+            continue; /* the handler ran meanwhile, or the reload state: read again */
+        }
+        /* pending and a freshly reloaded (high) value: the wrap happened, uncounted */
+        wraps = w0 + ((pending != 0u && value > SYSTICK_RELOAD / 2u) ? 1u : 0u);
+        break;
+    }
     uint64_t ticks = ((uint64_t)wraps << 24) + (SYSTICK_RELOAD - value);
     return (ticks * (uint64_t)BOARD_TIMER_UNIT_HZ) / (uint64_t)BOARD_TIMER_CLOCK_HZ;
 }

@@ -1,0 +1,43 @@
+"""What a validation run shows a person: the terminal summary and the HTML report's data."""
+
+from __future__ import annotations
+
+from ilwp_embedded.compress.container import record_bytes
+from ilwp_embedded.compress.streams import MODE_INTRA, Container
+from ilwp_embedded.datasets import CIFAR10_CLASSES
+from ilwp_embedded.report import ReportData
+
+MODE_NAMES = {0: "intra", 1: "inter-collocated", 2: "inter-searched"}
+
+
+def report_data(result, graph, cont: Container | None, fw, title: str) -> ReportData:
+    """ReportData from a ValidationResult, the coded container and the FirmwareBuild (either may be None)."""
+    lat = result.latency
+    summary = {
+        "board": result.board,
+        "model hash": result.model_hash,
+        "samples": result.count,
+        "bit-exact with the golden model": f"{result.count - result.mismatches}/{result.count}",
+        "top-1 on the device / host": f"{result.accuracy_device:.4f} / {result.accuracy_host:.4f}",
+        f"latency median / p95 ({lat.unit})": f"{lat.median:.0f} / {lat.p95:.0f}",
+        "latency median at the board clock": f"{lat.median_ms:.2f} ms at {lat.clock_hz / 1e6:g} MHz",
+        "weights decoded": result.decode_mode,
+        "decode per run (median)": f"{result.decode_ticks_median:.0f} {lat.unit}",
+    }
+    d = ReportData(title=title, summary=summary, latencies=[r.elapsed for r in result.records],
+                   latency_unit=lat.unit, labels=[r.label for r in result.records],
+                   predictions=[r.device_class for r in result.records],
+                   class_names=list(CIFAR10_CLASSES) if graph.tensors[graph.outputs[0]].shape[-1] == 10 else [])
+    if fw is not None:
+        summary["flash (weights coded / int8)"] = (f"{fw.flash_bytes} B ({fw.weights_coded_bytes} / "
+                                                   f"{fw.weights_int8_bytes} B)")
+        summary["RAM (arena, decoded weights)"] = f"{fw.ram_bytes} B ({fw.arena_bytes}, {fw.weight_ram_bytes})"
+    if cont is not None:
+        names = {t.index: t.name for t in graph.tensors}
+        bits = [8 * len(record_bytes(r)) for r in cont.records]
+        n = sum(r.n_elems for r in cont.records)
+        summary["weights: bits per weight, all side information counted"] = f"{sum(bits) / n:.3f}"
+        d.layer_names = [names.get(r.tensor_id, str(r.tensor_id))[-24:] for r in cont.records]
+        d.layer_bits_per_weight = [b / r.n_elems for b, r in zip(bits, cont.records)]
+        d.layer_modes = ["intra" if r.mode == MODE_INTRA else MODE_NAMES.get(r.mode, "inter") for r in cont.records]
+    return d

@@ -1,0 +1,68 @@
+"""Compressed weights on the emulated device: decoded at boot or per layer, bit-exact over the serial
+protocol, decode time measured; a corrupted blob is refused before any inference."""
+
+import numpy as np
+import pytest
+from _boards_helpers import core_dir
+from conftest import KWS_INT8, assert_one_line_error, run_cli
+
+from ilwp_embedded.build.boards import resolve_board
+from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate.codegen import Weights, generate
+from ilwp_embedded.generate.weights import coded_weights
+from ilwp_embedded.ingest import load_graph
+from ilwp_embedded.run.validate import validate_model
+
+
+@pytest.fixture(scope="module")
+def kws():
+    g = load_graph(KWS_INT8)
+    xs = np.random.default_rng(5).integers(-128, 128, (4, 30, 1, 40)).astype(np.int8)
+    return g, encode_graph(g, 1).container, xs
+
+
+@pytest.mark.parametrize("mode", ["once", "layer"])
+def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
+    g, cont, xs = kws
+    board = resolve_board("qemu-m4")
+    fw = build_inference_firmware(board, generate(g, coded_weights(cont, mode)), tmp_path, core_dir=core_dir())
+    res = validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)
+    assert res.bit_exact and res.count == 4 and res.decode_mode == mode
+    n = sum(r.n_elems for r in cont.records)
+    if mode == "layer":  # decoded on every run: between 5 and 100 instructions a weight, not free
+        assert 5 * n < res.decode_ticks_median < 100 * n
+        assert res.decode_ticks_median < res.latency.median
+    else:  # decoded once at boot (CRC included), reported by HELLO and with every output
+        assert 5 * n < res.decode_ticks_median < 200 * n
+
+
+def test_corrupt_blob_is_refused_before_inference(tmp_path, kws):
+    g, cont, xs = kws
+    w = coded_weights(cont, "once")
+    bad = bytearray(w.blob)
+    bad[len(bad) // 3] ^= 0x04
+    board = resolve_board("qemu-m4")
+    fw = build_inference_firmware(board, generate(g, Weights(w.mode, bytes(bad), w.records)), tmp_path,
+                                  core_dir=core_dir())
+    with pytest.raises(IlwpError, match="refuses to run"):
+        validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)
+    np.savez(tmp_path / "kws.npz", x=xs, y=np.zeros(len(xs), np.int64))
+    proc = run_cli("validate", "--elf", fw.elf, "--model", KWS_INT8, "--dataset", f"npz:{tmp_path / 'kws.npz'}")
+    assert_one_line_error(proc, "refuses to run")
+
+
+def test_validate_cli_builds_compressed_firmware_and_writes_html(tmp_path):
+    from conftest import RESNET8_INT8
+    import json
+
+    html = tmp_path / "report.html"
+    p = run_cli("validate", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "3", "--json",
+                "--html", html, "--build-dir", tmp_path / "fw", "--decode", "layer", timeout=600)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["count"] == 3 and r["bit_exact"] is True and r["decode_mode"] == "layer"
+    assert r["latency"]["unit"] == "instructions" and r["latency"]["median"] > 1e6
+    text = html.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "3/3" in text
