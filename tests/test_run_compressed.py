@@ -66,3 +66,30 @@ def test_validate_cli_builds_compressed_firmware_and_writes_html(tmp_path):
     assert r["latency"]["unit"] == "instructions" and r["latency"]["median"] > 1e6
     text = html.read_text()
     assert text.count("data:image/png;base64,") == 3 and "3/3" in text
+
+
+@pytest.mark.parametrize("board_id", ["qemu-m4", "qemu-stm32f4"])
+@pytest.mark.parametrize("model", ["resnet8", "kws"])
+def test_real_models_bit_exact_on_20_inputs(tmp_path, board_id, model):
+    """The product path (`build` then `validate`): compressed losslessly, decode mode planned for the
+    board's RAM (ResNet-8 on the 128 KB STM32F405 decodes per layer), 20 inputs bit-exact."""
+    from conftest import RESNET8_INT8
+
+    from ilwp_embedded.build.firmware import build_model_firmware
+    from ilwp_embedded.datasets import load_dataset
+    from ilwp_embedded.golden import prepare_inputs
+
+    board = resolve_board(board_id)
+    g = load_graph(RESNET8_INT8 if model == "resnet8" else KWS_INT8)
+    cont = encode_graph(g, 1).container
+    fw = build_model_firmware(board, g, cont, tmp_path)
+    if model == "resnet8":
+        ds = load_dataset("cifar10-raw200").take(20)
+        xs, labels = prepare_inputs(ds, g.tensors[g.inputs[0]]), ds.y
+    else:
+        xs = np.random.default_rng(9).integers(-128, 128, (20, 30, 1, 40)).astype(np.int8)
+        labels = np.zeros(20, np.int64)
+    res = validate_model(board, g, xs, labels, elf=fw.elf)
+    assert res.count == 20 and res.bit_exact
+    assert fw.decode_mode == ("layer" if (board_id, model) == ("qemu-stm32f4", "resnet8") else "once")
+    assert fw.ram_bytes <= board.ram.size and fw.weights_coded_bytes < fw.weights_int8_bytes
