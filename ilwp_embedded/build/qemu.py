@@ -48,6 +48,17 @@ def qemu_command(board: Board, elf: Path, serial_spec: str, icount: bool = True,
     return cmd
 
 
+def end_process(process: subprocess.Popen, grace_s: float = 5.0) -> None:
+    """Terminate, then kill after `grace_s`: QEMU never outlives the harness."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 def tcp_serial_spec(port: int) -> str:
     return f"tcp:127.0.0.1:{port},server=on,wait=on"
 
@@ -105,13 +116,7 @@ class QemuSession:
             self.link.close()
         except Exception:  # noqa: BLE001 - closing a dead socket must not mask the real error
             pass
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        end_process(self.process)
 
     def __enter__(self) -> "QemuSession":
         return self

@@ -21,7 +21,7 @@ from pathlib import Path
 import serial
 
 from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.qemu import QEMU, free_port, qemu_command, tcp_serial_spec
+from ilwp_embedded.build.qemu import QEMU, end_process, free_port, qemu_command, tcp_serial_spec
 from ilwp_embedded.errors import IlwpError
 
 # Default_Handler in firmware/boards/cortexm/startup.c exits with this status on a fault.
@@ -194,13 +194,7 @@ class QemuLink(Link):
         return f"{self.name}: {state}; last bytes seen {bytes(self.last_rx)[-32:]!r}"
 
     def _kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        end_process(self.process, grace_s=3.0)
 
     def close(self) -> None:
         super().close()
