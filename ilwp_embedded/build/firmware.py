@@ -1,7 +1,8 @@
 """Build the firmware for one model on one board: compress, generate, plan the decode mode, compile.
 
 The decode-mode planner: decode every weight once at boot when the decoded weights fit in the RAM
-left after the arena, scratch, stack and runtime; otherwise decode each layer just before it runs.
+left after the arena, scratch, stack and runtime; otherwise decode each layer just before it runs;
+where even one layer's weights do not fit beside the arena, keep them raw in flash.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from ilwp_embedded.generate.codegen import Generated, Weights, generate, write_s
 from ilwp_embedded.generate.weights import coded_weights
 from ilwp_embedded.ingest.graph import Graph
 
-# RAM the runtime needs beside the model's planned buffers: stack, protocol buffers, board state.
-RUNTIME_RAM_RESERVE = 16 * 1024
+# RAM the runtime needs beside the model's planned buffers: the 8 KB stack, protocol buffers
+# (~1.1 KB), board state, with margin. The linker checks the real figure.
+RUNTIME_RAM_RESERVE = 12 * 1024
 DECODE_MODES = ("auto", "once", "layer", "raw")
 
 
@@ -50,12 +52,34 @@ class FirmwareBuild:
         return json.dumps(asdict(self))
 
 
-def plan_decode_mode(board: Board, gen_layer: Generated, weights_int8: int, requested: str) -> str:
-    """'once' if all decoded weights fit beside the arena (with the runtime's reserve), else 'layer'."""
-    if requested != "auto":
-        return requested
-    fixed = gen_layer.arena_bytes + gen_layer.scratch_bytes + RUNTIME_RAM_RESERVE
-    return "once" if fixed + weights_int8 <= board.ram.size else "layer"
+def _fits(board: Board, gen: Generated) -> str | None:
+    """Why `gen` cannot fit `board` (None when it fits), from the generator's exact buffer sizes."""
+    need_ram = gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + RUNTIME_RAM_RESERVE
+    if need_ram > board.ram.size:
+        return (f"about {need_ram} bytes of RAM (arena {gen.arena_bytes}, decoded weights "
+                f"{gen.weight_ram_bytes}, runtime {RUNTIME_RAM_RESERVE}), the board has {board.ram.size}")
+    need_flash = gen.const_flash_bytes + gen.weights_flash_bytes
+    if need_flash > board.flash.size:
+        return f"{need_flash} bytes of flash for constants and weights, the board has {board.flash.size}"
+    return None
+
+
+def plan_weights(board: Board, graph: Graph, coded: Container | None, requested: str,
+                 kernels: str = "portable") -> Generated:
+    """The generated model for the first weight mode that fits: the requested one, or for "auto"
+    decode-once (fastest), then per-layer decoding (least RAM for coded weights), then raw int8
+    (no decoder buffer at all). Refuses with the figures when none fits."""
+    order = {"auto": ("once", "layer", "raw"), "once": ("once",), "layer": ("layer",), "raw": ("raw",)}[requested]
+    tried = []
+    for mode in order:
+        if mode != "raw" and coded is None:
+            continue
+        gen = generate(graph, Weights("raw") if mode == "raw" else coded_weights(coded, mode), kernels)
+        why = _fits(board, gen)
+        if why is None:
+            return gen
+        tried.append(f"{mode}: {why}")
+    raise IlwpError(f"the model does not fit {board.id}: " + "; ".join(tried))
 
 
 def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list[Path], list[Path]]:
@@ -77,22 +101,8 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
     runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
-    if coded is None or decode_mode == "raw":
-        gen = generate(graph, Weights("raw"), kernels)
-        mode = "raw"
-    else:
-        gen = generate(graph, coded_weights(coded, "layer"), kernels)
-        mode = plan_decode_mode(board, gen, weights_int8, decode_mode)
-        if mode == "once":
-            gen = generate(graph, coded_weights(coded, "once"), kernels)
-    need_ram = gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + RUNTIME_RAM_RESERVE
-    if need_ram > board.ram.size:
-        raise IlwpError(f"the model does not fit {board.id}: it needs about {need_ram} bytes of RAM "
-                        f"(arena {gen.arena_bytes}, weights {gen.weight_ram_bytes}), the board has {board.ram.size}")
-    need_flash = gen.const_flash_bytes + gen.weights_flash_bytes
-    if need_flash > board.flash.size:
-        raise IlwpError(f"the model does not fit {board.id}: its constants and weights need {need_flash} bytes "
-                        f"of flash, the board has {board.flash.size}")
+    gen = plan_weights(board, graph, None if decode_mode == "raw" else coded, decode_mode, kernels)
+    mode = gen.decode_mode
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
                                    cmsis_nn_path=cmsis_nn_path)
     return FirmwareBuild(

@@ -36,6 +36,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise IlwpError("give --elf (QEMU) or --port (a real board), not both")
     if args.elf and not Path(args.elf).is_file():
         raise IlwpError(f"firmware not found: {args.elf}")
+    if not board.emulated and not args.port:
+        raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
+                        f"{board.id}) and give its serial port with --port")
     ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
     model, graph, cont, fw = _firmware(args, board)
     xs = prepare_inputs(ds, graph.tensors[graph.inputs[0]])
