@@ -35,3 +35,14 @@ def test_a_requested_mode_that_does_not_fit_is_refused(resnet8):
 def test_a_model_that_fits_no_way_names_every_mode():
     proc = run_cli("build", "--board", "qemu-stm32f4", "--model", RESNET8_LARGE_INT8)
     assert_one_line_error(proc, "does not fit qemu-stm32f4", "once:", "layer:", "raw:")
+
+
+def test_flash_estimate_counts_each_byte_once(resnet8):
+    from ilwp_embedded.generate.codegen import Weights, generate
+
+    g, cont = resnet8
+    raw = generate(g, Weights("raw"))
+    assert raw.weights_flash_bytes == 77360  # the int8 weights, once
+    coded = plan_weights(resolve_board("qemu-m4"), g, cont, "once")
+    assert coded.const_flash_bytes == raw.const_flash_bytes  # biases and multipliers: the same either way
+    assert coded.weights_flash_bytes < raw.weights_flash_bytes

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
 from _run_helpers import cifar, firmware, resnet8
-from conftest import assert_one_line_error, run_cli
+from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.build.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
@@ -161,14 +161,18 @@ def test_corrupt_blob_is_refused_before_inference():
 
 def test_cli_validate_json_and_errors(tmp_path):
     elf = firmware("qemu-m4").elf
-    r = run_cli("validate", "--board", "qemu-m4", "--elf", elf, "--dataset", "cifar10-raw200", "--limit", "3", "--json")
+    r = run_cli("validate", "--board", "qemu-m4", "--elf", elf, "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
+                "--limit", "3", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["count"] == 3 and d["bit_exact"] is True
     assert {"accuracy_device", "accuracy_host"} <= d.keys()
     assert d["latency"]["unit"] == "instructions" and d["latency"]["median"] > 0 and d["latency"]["p95"] > 0
     bad = run_cli("validate", "--board", "qemu-m4", "--elf", firmware("qemu-m4", "badblob").elf,
-                  "--dataset", "cifar10-raw200", "--limit", "2", timeout=60)
+                  "--model", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "2", timeout=60)
+    # the device reports which model it runs: another model's firmware is refused
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--elf", elf, "--model", RESNET8_LARGE_INT8,
+                                  "--dataset", "cifar10-raw200", "--limit", "1"), "runs model")
     assert_one_line_error(bad, "refuses to run", "-50")
     assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--elf", tmp_path / "none.elf",
                                   "--dataset", "cifar10-raw200"), "firmware not found")

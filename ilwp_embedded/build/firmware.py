@@ -109,7 +109,7 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
         board=board.id, elf=str(res.elf), project_dir=str(res.project_dir), flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes,
         flash_size=board.flash.size, ram_size=board.ram.size,
         weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8,
-        model_const_bytes=gen.const_flash_bytes - (gen.weights_flash_bytes if mode == "raw" else 0), decode_mode=mode,
+        model_const_bytes=gen.const_flash_bytes, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
         model_hash=gen.model_hash, kernels=kernels)
 

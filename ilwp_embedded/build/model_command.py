@@ -23,8 +23,9 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_build)
 
 
-def load_for_firmware(model: Path, step: int = 1):
-    """(graph to run, container or None) from an int8 .tflite (compressed here) or an .ilwp."""
+def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
+    """(graph to run, container or None) from an int8 .tflite (compressed here unless `compress` is
+    False) or an .ilwp."""
     from ilwp_embedded.compress.container import unpack
     from ilwp_embedded.compress.decoder import decompress_to_tflite
     from ilwp_embedded.compress.encoder import encode_graph
@@ -41,7 +42,7 @@ def load_for_firmware(model: Path, step: int = 1):
         cont = None
     require_int8(graph, str(model))
     require_firmware_ops(graph, str(model))
-    if cont is None:
+    if cont is None and compress:
         enc = encode_graph(graph, step)
         graph, cont = (enc.graph if step > 1 else graph), enc.container
     return graph, cont

@@ -86,7 +86,7 @@ class Generated:
     weight_ram_bytes: int
     scratch_bytes: int
     weights_flash_bytes: int
-    const_flash_bytes: int
+    const_flash_bytes: int  # model constants other than the weights
     model_hash: str
     decode_mode: str
     input_bytes: int
@@ -246,9 +246,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
     elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
-    const_flash = sum(a.count * elem[a.ctype] for a in arrays)
+    raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
+    # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
+    const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
-        t.nbytes for _, t in graph.weight_tensors())
+        a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
     return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels)
 

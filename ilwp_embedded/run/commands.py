@@ -18,9 +18,9 @@ def _firmware(args, board):
     from ilwp_embedded.bundled import bundled_model
 
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
+    if args.elf or getattr(args, "port", None):  # the firmware exists: only the model it runs is needed
+        return model, load_for_firmware(model, args.step, compress=False)[0], None, None
     graph, cont = load_for_firmware(model, args.step)
-    if args.elf or getattr(args, "port", None):
-        return model, graph, cont, None
     out = Path(args.build_dir or Path("build") / args.command / board.id)
     fw = build_model_firmware(board, graph, None if args.decode == "raw" else cont, out, decode_mode=args.decode)
     return model, graph, cont, fw
