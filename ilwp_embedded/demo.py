@@ -31,6 +31,7 @@ def cmd_demo(args) -> int:
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.compress.encoder import encode_graph
     from ilwp_embedded.datasets import load_dataset
+    from ilwp_embedded.errors import IlwpError
     from ilwp_embedded.golden import prepare_inputs
     from ilwp_embedded.ingest import load_graph
     from ilwp_embedded.ingest.inspect import format_summary, summarize
@@ -42,7 +43,14 @@ def cmd_demo(args) -> int:
     out = Path(args.out)
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
-    ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
+    try:
+        ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
+    except IlwpError:
+        if args.dataset != "cifar10-raw200":
+            raise
+        # raw200 ships with the project's data only; a user's machine gets 200 public test images.
+        print("        cifar10-raw200 is not available here: using 200 CIFAR-10 test images instead")
+        ds = load_dataset("cifar10", args.data_dir).take(args.limit or 200)
 
     print(f"[1/5] ingest    {model}")
     graph = load_graph(model)
