@@ -49,3 +49,12 @@ def test_inter_layer_loss_shrinks_int8_residuals(tiny_model, tmp_path):
     after_plain, after_ilwp = _pair_quanta(tmp_path / "plain.keras"), _pair_quanta(tmp_path / "ilwp.keras")
     assert plain.pairs == ilwp.pairs >= 1
     assert after_ilwp < 0.7 * before and after_ilwp < 0.7 * after_plain
+
+
+def test_a_diverging_run_fails_and_writes_nothing(tiny_model, tmp_path):
+    from ilwp_embedded.errors import IlwpError
+    from ilwp_embedded.zoo.finetune import finetune
+
+    with pytest.raises(IlwpError, match="diverged"):
+        finetune(tiny_model, tmp_path / "out.keras", 1e6, 1, lr=1e3, train_limit=512, log=lambda m: None)
+    assert not (tmp_path / "out.keras").exists()

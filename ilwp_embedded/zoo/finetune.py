@@ -10,7 +10,8 @@ one of the same kernel shape. Where D is measured matters:
 The int8 domain is the default: raw-domain similarity is undone by BN folding (each layer's
 per-channel gamma/sqrt(var) rescales its kernels differently). Measured on a ResNet-8 from scratch,
 one epoch over 2,048 images: lambda 50 at lr 0.01 halves the mean int8 residual (64 -> 32.5 quanta;
-plain fine-tuning: 63.3); lambda * lr much above 0.5 diverges (the per-channel scale is a max).
+plain fine-tuning: 63.3). On the trained ResNet-20, lambda 20 at lr 0.01 diverged before the scale
+floor below existed (near-dead channels); a diverging run now fails without writing anything.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.zoo.train import augment_batches, train_val_split
 
 
@@ -83,8 +85,18 @@ def pair_residual(model, p: Pair, domain: str):
     fl = folded_kernel(model, p.layer, p.layer_bn)
     fr = folded_kernel(model, p.ref, p.ref_bn)
     # Keras kernels are HWIO: the output channel is the last axis, as the per-channel scale is.
-    s = K.stop_gradient(K.max(K.abs(fl), axis=(0, 1, 2), keepdims=True) / 127.0 + 1e-12)
-    return (fl - fr) / s
+    s = K.max(K.abs(fl), axis=(0, 1, 2), keepdims=True) / 127.0
+    # Trained BN layers have near-dead channels (gamma ~ 0, scale ~ 0): unfloored, their quanta
+    # explode and the loss diverges. Floor each channel's scale at a tenth of the layer's median.
+    s = K.maximum(s, 0.1 * _median(s))
+    return (fl - fr) / K.stop_gradient(s)
+
+
+def _median(x):
+    import keras.ops as K
+
+    v = K.sort(K.reshape(x, (-1,)))
+    return v[K.shape(v)[0] // 2]
 
 
 def inter_layer_loss(model, pairs: list[Pair], domain: str = "int8", norm: str = "l1"):
@@ -148,6 +160,9 @@ def finetune(src: Path, out: Path, lam: float, epochs: int, domain: str = "int8"
             l, i = step(tf.constant(xb), tf.constant(yb))
             ls.append(float(l))
             ils.append(float(i))
+        if not np.isfinite(np.mean(ls)):
+            raise IlwpError(f"fine-tuning diverged in epoch {ep + 1} (loss {np.mean(ls)}): lower "
+                            f"--inter-layer-loss (now {lam}) or --lr (now {lr}); nothing was written")
         val = float(np.mean(np.argmax(model.predict(xva.astype(np.float32) / 255.0, batch_size=500, verbose=0), 1) == yva))
         log(f"finetune epoch {ep + 1}/{epochs}: loss {np.mean(ls):.4f} inter-layer {np.mean(ils):.4f} val {val:.4f} "
             f"({time.time() - t0:.0f} s)")
