@@ -44,8 +44,8 @@ def test_inter_layer_loss_shrinks_int8_residuals(tiny_model, tmp_path):
     from ilwp_embedded.zoo.finetune import finetune
 
     before = _pair_quanta(tiny_model)
-    plain = finetune(tiny_model, tmp_path / "plain.keras", 0.0, 1, lr=0.01, train_limit=2048, log=lambda m: None)
-    ilwp = finetune(tiny_model, tmp_path / "ilwp.keras", 50.0, 1, lr=0.01, train_limit=2048, log=lambda m: None)
+    plain = finetune(tiny_model, tmp_path / "plain.keras", 0.0, 1, domain="int8", lr=0.01, train_limit=2048, log=lambda m: None)
+    ilwp = finetune(tiny_model, tmp_path / "ilwp.keras", 50.0, 1, domain="int8", lr=0.01, train_limit=2048, log=lambda m: None)
     after_plain, after_ilwp = _pair_quanta(tmp_path / "plain.keras"), _pair_quanta(tmp_path / "ilwp.keras")
     assert plain.pairs == ilwp.pairs >= 1
     assert after_ilwp < 0.7 * before and after_ilwp < 0.7 * after_plain
@@ -56,5 +56,6 @@ def test_a_diverging_run_fails_and_writes_nothing(tiny_model, tmp_path):
     from ilwp_embedded.zoo.finetune import finetune
 
     with pytest.raises(IlwpError, match="diverged"):
-        finetune(tiny_model, tmp_path / "out.keras", 1e6, 1, lr=1e3, train_limit=512, log=lambda m: None)
+        finetune(tiny_model, tmp_path / "out.keras", 1e6, 1, domain="int8", lr=1e3, train_limit=512,
+                 log=lambda m: None)
     assert not (tmp_path / "out.keras").exists()

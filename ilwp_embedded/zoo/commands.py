@@ -15,8 +15,9 @@ def register(sub) -> None:
                    help="weight of the inter-layer loss (0 = plain fine-tuning)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--dataset", default="cifar10", help="training data (cifar10; a held-back validation split is kept)")
-    p.add_argument("--domain", default="int8", choices=("int8", "raw"),
-                   help="where residuals are measured: int8 quanta of BN-folded kernels, or raw kernels")
+    p.add_argument("--domain", default="raw", choices=("raw", "int8"),
+                   help="where residuals are measured: raw kernels (default, stable), or int8 quanta of "
+                        "BN-folded kernels (unstable on trained models)")
     p.add_argument("--norm", default="l1", choices=("l1", "l2"))
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=0)
