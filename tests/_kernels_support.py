@@ -5,17 +5,17 @@ Kept out of conftest.py so other branches' conftest files merge cleanly; test mo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
+    return DATA_DIR  # resolved once, in conftest.py
 
 
 @pytest.fixture(scope="session", params=["portable", "dsp-emulated"])

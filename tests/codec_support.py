@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
+from conftest import DATA_DIR
 
 from ilwp_embedded.ingest.graph import Graph, Operator, Quantization, Tensor
 
@@ -19,7 +19,7 @@ C_FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror"]
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
+    return DATA_DIR  # resolved once, in conftest.py
 
 
 def int8_models() -> list[Path]:
