@@ -200,8 +200,35 @@ def test_cli_json_reports_method_and_bits(tmp_path):
     (["--method", "tq", "--axis", "diagonal"], "--axis"),
     (["--method", "slq", "--epochs", "1", "--dataset", "mnist-test"], "cifar10"),
     (["--method", "dqc", "--bits", "3.5"], "whole number"),
+    (["--bits", "3"], "need --method"),
+    (["--method", "slq", "--epochs", "1", "--stages", "1", "--dataset", "cifar10"], "--stages >= 2"),
 ])
 def test_cli_refuses_bad_settings(tmp_path, args, needle):
     out = tmp_path / "x.ilwp"
     assert_one_line_error(run_cli("compress", RESNET8_INT8, "-o", out, *args), needle)
     assert not out.exists()
+
+
+def test_dqc_retraining_trains_the_codebook_and_keeps_its_size(r8):
+    """Quantizer-in-the-loop fine-tuning (zoo/graph_train.py) on a few training images: the
+    codebook entries move (straight-through gradients reach them), the pinned zero does not, and
+    each tensor still holds at most 2^bits values."""
+    pytest.importorskip("ilwp_embedded.zoo.graph_train")
+    from ilwp_embedded.compress.methods.retrain import codebook_quantizer
+    from ilwp_embedded.zoo.graph_train import qat_finetune
+
+    wts = weight_tensors(r8)
+    books = dqc.codebooks(r8, 3, True)
+    quantizers = {i: codebook_quantizer(cb, True) for i, cb in books.items()}
+    before = {i: q.codebook.numpy().copy() for i, q in quantizers.items()}
+    g, val = qat_finetune(r8, quantizers, epochs=1, lr=1e-2, batch=32, train_limit=96, log=lambda s: None)
+    assert 0.0 <= val <= 1.0
+    moved = 0
+    for wt in wts:
+        q = quantizers[wt.index]
+        after = q.codebook.numpy()
+        zero = books[wt.index] == 0
+        assert np.all(after[zero] == 0)
+        moved += int(np.any(np.abs(after - before[wt.index]) > 1e-6))
+        assert len(np.unique(g.tensors[wt.index].data)) <= 8
+    assert moved == len(wts)

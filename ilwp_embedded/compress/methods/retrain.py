@@ -10,6 +10,8 @@ from ilwp_embedded.compress.methods.common import Log, Options
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 
+FULL = 127.0  # int8 full scale in quanta
+
 
 def require_training_data(method: str, opts: Options) -> None:
     """Retraining reads the CIFAR-10 training split through the graph trainer: fail early, in one
@@ -63,11 +65,13 @@ def codebook_quantizer(codebook: np.ndarray, zero: bool):
     class CodebookQuantizer(tf.Module):
         def __init__(self):
             super().__init__()
-            self.codebook = tf.Variable(np.asarray(codebook, np.float32), name="codebook")
+            # held as fractions of the int8 full scale, like the trainer's weights, so that one
+            # learning rate moves entries and weights alike
+            self.codebook = tf.Variable(np.asarray(codebook, np.float32) / FULL, name="codebook")
             self.pinned = tf.constant(np.asarray(codebook) == 0 if zero else np.zeros(len(codebook), bool))
 
         def __call__(self, w):
-            cb = tf.where(self.pinned, tf.stop_gradient(self.codebook), self.codebook)
+            cb = FULL * tf.where(self.pinned, tf.stop_gradient(self.codebook), self.codebook)
             cb_sorted = tf.sort(tf.stop_gradient(cb))
             order = tf.argsort(tf.stop_gradient(cb))
             mid = (cb_sorted[1:] + cb_sorted[:-1]) / 2
