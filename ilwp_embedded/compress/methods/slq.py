@@ -7,7 +7,10 @@ part with the lowest quantization loss (SLQ: whole clusters ranked by their mean
 loss-based partition; MLQ: single weights, three clusters being too coarse) at its codebook value,
 and the rest compensates:
   - with retraining (--epochs > 0): the free weights are fine-tuned with the frozen ones fixed
-    (epochs split evenly over the rounds);
+    (epochs split evenly over the rounds); after the last round, with every weight frozen, the
+    biases alone are fine-tuned (the last, highest-loss part is snapped with no other remedy:
+    on ResNet-20 at 3 bits, 3 rounds, without this step validation 0.821 before the last snap
+    fell to 0.57 test top-1 after it);
   - post-training: each output channel's quantization error of the newly frozen weights is spread
     over that channel's free weights (error feedback; keeps each channel's weight sum, a data-free
     stand-in for retraining).
@@ -31,8 +34,6 @@ def check(method: str, opts: Options) -> None:
         raise IlwpError(f"slq takes --bits 1..7 (codebook entries per tensor = 2^bits), got {opts.bits:g}")
     if not 1 <= opts.stages <= 10:
         raise IlwpError(f"--stages must be 1..10, got {opts.stages}")
-    if opts.epochs > 0 and opts.stages < 2:
-        raise IlwpError(f"{method} retrains between rounds: --epochs needs --stages >= 2")
 
 
 def ternary_level(w: np.ndarray) -> int:
@@ -113,6 +114,7 @@ def quantize(graph: Graph, opts: Options, log: Log = print, method: str = "slq")
     w = {wt.index: wt.tensor.data.astype(np.float64) for wt in wts}
     frozen = {wt.index: np.zeros(wt.tensor.shape, bool) for wt in wts}
     val = None
+    current = graph  # the latest graph: its biases are the retrained ones after a round
     fr = fractions(opts.stages)
     for s, target in enumerate(fr):
         for wt in wts:
@@ -125,17 +127,19 @@ def quantize(graph: Graph, opts: Options, log: Log = print, method: str = "slq")
                 w[i] = compensate(wt, w[i], q, newly, new_mask)
             w[i] = np.where(newly, q, w[i])
             frozen[i] = new_mask
-        if opts.epochs > 0 and target < 1.0:
+        if opts.epochs > 0:  # after the last round every weight is frozen: only the biases train
             from ilwp_embedded.compress.methods.retrain import frozen_quantizer, retrain
 
-            g = with_weights(graph, {i: np.clip(np.rint(v), -127, 127) for i, v in w.items()})
+            g = with_weights(current, {i: np.clip(np.rint(v), -127, 127) for i, v in w.items()})
             quantizers = {i: frozen_quantizer(frozen[i], w[i]) for i in w}
-            stage_opts = _stage_opts(opts, len(fr) - 1)
-            log(f"{method}: round {s + 1}/{len(fr)}: {100 * target:.1f}% frozen, retraining the rest")
+            stage_opts = _stage_opts(opts, len(fr))
+            log(f"{method}: round {s + 1}/{len(fr)}: {100 * target:.1f}% frozen, retraining "
+                f"{'the rest' if target < 1.0 else 'the biases'}")
             g, val = retrain(g, quantizers, stage_opts, log)
+            current = g  # keeps the retrained biases
             for wt in wts:  # the free weights come back retrained (rounded to quanta)
                 w[wt.index] = np.where(frozen[wt.index], w[wt.index], g.tensors[wt.index].data.astype(np.float64))
-    out = with_weights(graph, {i: np.clip(np.rint(v), -127, 127) for i, v in w.items()})
+    out = with_weights(current, {i: np.clip(np.rint(v), -127, 127) for i, v in w.items()})
     info = {"bits": int(opts.bits) if method == "slq" else None, "zero": opts.zero if method == "slq" else True,
             "stages": opts.stages, "epochs": opts.epochs,
             "levels": {str(i): [int(x) for x in books[i]] for i in books} if method == "mlq" else

@@ -210,8 +210,9 @@ def quantize(graph: Graph, opts: Options, log: Log = print) -> Quantized:
             return lambda w: code_tensor(k, theta, np.clip(np.rint(w), -127, 127)).reconstruct().astype(np.float32)
 
         out, val = retrain(graph, {k.wt.index: rounding_quantizer(projector(k)) for k in klts}, opts, log)
+        # re-code the trained projection (so the stream and the weights agree); keep its biases
         coded = {k.wt.index: code_tensor(k, theta, out.tensors[k.wt.index].data) for k in klts}
-        out = with_weights(graph, {i: c.reconstruct() for i, c in coded.items()})
+        out = with_weights(out, {i: c.reconstruct() for i, c in coded.items()})
     weights = sum(int(k.wt.tensor.data.size) for k in klts)
     per = []
     coef = side = 0.0
