@@ -28,21 +28,21 @@ def register(subparsers) -> None:
                         "validation split stays within POINTS (needs --dataset)")
     p.add_argument("--dataset", default=None,
                    help="validation data for --accuracy-budget: cifar10 (its held-back training "
-                        "split, never the test set) or npz:PATH")
+                        "split, never the test set) or npz:PATH; training data (cifar10) when a "
+                        "--method retrains (--epochs)")
     p.add_argument("--golden-check", type=int, default=500, metavar="N",
                    help="confirm the chosen model with the golden interpreter on N validation images")
     p.add_argument("--finetune-epochs", type=float, default=0.0, metavar="E",
                    help="with --accuracy-budget: quantization-aware fine-tuning (E epochs of the "
                         "training split) of every candidate at its steps before it is measured")
-    p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (Adam)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="fine-tuning learning rate (Adam, fraction of the int8 full scale); also --method retraining")
     p.add_argument("--search-iterations", type=int, default=None, metavar="N",
                    help="bisection steps (default 12; 6 with --finetune-epochs)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--intra-only", action="store_true", help="disable inter-layer prediction")
     p.add_argument("--json", action="store_true", help="print sizes and per-tensor modes as JSON")
     add_method_arguments(p)
-    p.add_argument("--dataset", default=None, help="training data when a --method retrains (cifar10)")
-    p.add_argument("--data-dir", default=None)
     p.set_defaults(func=run_compress)
 
     d = subparsers.add_parser("decompress", help="rebuild the .tflite from an .ilwp blob")
@@ -55,8 +55,6 @@ def run_compress(args: argparse.Namespace) -> int:
     if args.method != "ilwp":
         return run_method(args, summarize)
     check_ilwp_args(args)
-    if args.dataset is not None:
-        raise IlwpError("--dataset is only used when a --method retrains")
     step = 1 if args.step is None else args.step
     if args.step is not None and not 2 <= step <= 127:
         raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")

@@ -14,7 +14,8 @@ from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The method options of `compress` (it defines --dataset and --data-dir itself)."""
+    """The method options of `compress` (it defines --dataset, --data-dir and --lr itself, shared
+    with --accuracy-budget)."""
     p.add_argument("--method", default="ilwp", choices=METHODS,
                    help="ilwp: the ILWP codec (default); tq: transform quantization (KLT + reverse "
                         "water-filling); dqc: trained k-means codebook; slq: incremental codebook "
@@ -27,7 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=float, default=0.0,
                    help="tq/dqc/slq/mlq: retrain with the quantizer in the loop for this many epochs "
                         "(default 0: post-training; needs --dataset cifar10)")
-    p.add_argument("--lr", type=float, default=1e-3, help="retraining learning rate (Adam, fraction of full scale)")
     p.add_argument("--train-limit", type=int, default=None, help="retrain on the first N training images only")
     p.add_argument("--seed", type=int, default=0)
 
@@ -43,6 +43,9 @@ def method_options(args: argparse.Namespace) -> Options:
         raise IlwpError("--no-zero applies to --method dqc and slq")
     if getattr(args, "intra_only", False):
         raise IlwpError("--intra-only is for --method ilwp")
+    if getattr(args, "accuracy_budget", None) is not None or getattr(args, "finetune_epochs", 0):
+        raise IlwpError("--accuracy-budget and --finetune-epochs search ILWP steps (--method ilwp); "
+                        f"--method {m} takes --bits and --epochs")
     if args.epochs > 0 and args.dataset is None:
         raise IlwpError(f"--method {m} --epochs {args.epochs:g} retrains: give --dataset cifar10 (its training split)")
     if args.dataset is not None and args.dataset != "cifar10":

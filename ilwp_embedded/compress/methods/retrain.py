@@ -50,13 +50,6 @@ def _tf():
     return tf
 
 
-def ste(w, q):
-    """Forward q, gradient of the identity to w."""
-    tf = _tf()
-
-    return w + tf.stop_gradient(q - w)
-
-
 def codebook_quantizer(codebook: np.ndarray, zero: bool):
     """DQC: forward = the nearest codebook entry; gradients reach both the entries (through the
     gather) and the weights (straight through). A zero entry, when asked for, stays exactly 0."""
@@ -98,10 +91,10 @@ def frozen_quantizer(frozen_mask: np.ndarray, frozen_values: np.ndarray):
 
 def rounding_quantizer(fn):
     """A numpy projection `fn` (float quanta -> quantized values) used as a straight-through quantizer."""
-    tf = _tf()
+    tf = _tf()  # imported here, not while the trainer traces the quantizer
 
     def quantizer(w):
         q = tf.numpy_function(lambda a: fn(a).astype(np.float32), [w], tf.float32)
-        return ste(w, tf.reshape(q, tf.shape(w)))
+        return w + tf.stop_gradient(tf.reshape(q, tf.shape(w)) - w)
 
     return quantizer
