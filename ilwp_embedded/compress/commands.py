@@ -72,7 +72,7 @@ def run_compress(args: argparse.Namespace) -> int:
     atomic_write_bytes(args.output, res.blob)
     if args.emit_tflite:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
-    summary = summarize(res)
+    summary = {"method": "ilwp", **summarize(res)}
     if search is not None:
         from ilwp_embedded.compress.search_command import search_summary
 
