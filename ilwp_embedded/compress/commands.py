@@ -7,6 +7,8 @@ import json
 
 from ilwp_embedded.compress.decoder import decompress_to_tflite
 from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded.compress.methods.command import add_arguments as add_method_arguments
+from ilwp_embedded.compress.methods.command import check_ilwp_args, run_method
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
@@ -26,18 +28,21 @@ def register(subparsers) -> None:
                         "validation split stays within POINTS (needs --dataset)")
     p.add_argument("--dataset", default=None,
                    help="validation data for --accuracy-budget: cifar10 (its held-back training "
-                        "split, never the test set) or npz:PATH")
+                        "split, never the test set) or npz:PATH; training data (cifar10) when a "
+                        "--method retrains (--epochs)")
     p.add_argument("--golden-check", type=int, default=500, metavar="N",
                    help="confirm the chosen model with the golden interpreter on N validation images")
     p.add_argument("--finetune-epochs", type=float, default=0.0, metavar="E",
                    help="with --accuracy-budget: quantization-aware fine-tuning (E epochs of the "
                         "training split) of every candidate at its steps before it is measured")
-    p.add_argument("--lr", type=float, default=1e-3, help="fine-tuning learning rate (Adam)")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="fine-tuning learning rate (Adam, fraction of the int8 full scale); also --method retraining")
     p.add_argument("--search-iterations", type=int, default=None, metavar="N",
                    help="bisection steps (default 12; 6 with --finetune-epochs)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--intra-only", action="store_true", help="disable inter-layer prediction")
     p.add_argument("--json", action="store_true", help="print sizes and per-tensor modes as JSON")
+    add_method_arguments(p)
     p.set_defaults(func=run_compress)
 
     d = subparsers.add_parser("decompress", help="rebuild the .tflite from an .ilwp blob")
@@ -47,6 +52,9 @@ def register(subparsers) -> None:
 
 
 def run_compress(args: argparse.Namespace) -> int:
+    if args.method != "ilwp":
+        return run_method(args, summarize)
+    check_ilwp_args(args)
     step = 1 if args.step is None else args.step
     if args.step is not None and not 2 <= step <= 127:
         raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")
@@ -64,7 +72,7 @@ def run_compress(args: argparse.Namespace) -> int:
     atomic_write_bytes(args.output, res.blob)
     if args.emit_tflite:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
-    summary = summarize(res)
+    summary = {"method": "ilwp", **summarize(res)}
     if search is not None:
         from ilwp_embedded.compress.search_command import search_summary
 
