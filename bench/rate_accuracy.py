@@ -45,7 +45,7 @@ MODELS = {
 # A model fine-tuned with the inter-layer loss (`ilwp-embed finetune`), next to its baseline.
 ILL_SUFFIX = "_ill_int8.tflite"
 LAMBDAS = tuple(10.0 ** e for e in (4.5, 5.0, 5.3, 5.6, 6.0, 6.5, 7.0))
-QAT_LAMBDAS = tuple(10.0 ** e for e in (3.0, 4.0, 4.7))
+QAT_LAMBDAS = "4.0,4.5"  # log10 lambda of the fine-tuned points
 
 
 @dataclass
@@ -106,19 +106,50 @@ def ilwp_points(name, g, score, xs_val, ys_val, inter: bool, method: str, lambda
     return out, (rates, errors, sens)
 
 
-def qat_points(name, g, score, alloc, epochs: float) -> list[Point]:
+def qat_points(name, g, score, alloc, epochs: float, lambdas, distill: float) -> list[Point]:
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     rates, errors, sens = alloc
     out = []
-    for lam in QAT_LAMBDAS:
+    for lam in lambdas:
         steps = ratesearch.allocate(rates, errors, sens, lam)
         tuned, val = qat_finetune(g, {t: ratesearch.step_quantizer(s) for t, s in steps.items()},
-                                  epochs=epochs, log=log)
+                                  epochs=epochs, distill=distill, log=log)
         res = encode_graph(tuned, steps, inter=False)
         out.append(Point(name, f"ILWP + QAT {epochs:g} ep", f"lambda 1e{np.log10(lam):.1f}",
                          8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes))
         log(f"  {name} QAT {out[-1].setting}: {out[-1].bits_per_weight:.3f} b/w top-1 {out[-1].top1:.4f} (val {val:.4f})")
+    return out
+
+
+METHOD_SETTINGS = {  # post-training unless epochs is given
+    "dqc": [{"bits": 3}, {"bits": 4}, {"bits": 5}, {"bits": 3, "epochs": 1.0}],
+    "slq": [{"bits": 3}, {"bits": 4}],
+    "mlq": [{}],
+    "tq": [{"bits": 1}, {"bits": 2}, {"bits": 3}],
+}
+
+
+def method_points(name, g, score, retrain: bool) -> list[Point]:
+    """The seeds' other quantizers (compress --method), coded by the same container."""
+    from ilwp_embedded.compress.methods import compress
+    from ilwp_embedded.compress.methods.common import Options
+
+    out = []
+    for meth, settings in METHOD_SETTINGS.items():
+        for st in settings:
+            if st.get("epochs") and not retrain:
+                continue
+            res = compress(g, meth, Options(**st), log=log)
+            label = meth.upper() + (f" retrained {st['epochs']:g} ep" if st.get("epochs") else " post-training")
+            setting = ", ".join(f"{k} {v}" for k, v in st.items() if k != "epochs") or "ternary"
+            acc = score(res.graph)
+            out.append(Point(name, label, setting, res.bits_per_weight, acc, res.encoded.coded_bytes))
+            ds = res.quantized.device_stream
+            if ds:  # TQ: the same weights as a transform-domain stream decoded on the device
+                out.append(Point(name, "TQ, device-decoded stream", setting, ds["bits_per_weight"], acc,
+                                 int(ds["bits_per_weight"] * res.encoded.weights / 8)))
+            log(f"  {name} {label} {setting}: {res.bits_per_weight:.3f} b/w top-1 {acc:.4f}")
     return out
 
 
@@ -176,7 +207,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="resnet20,resnet32")
     ap.add_argument("--limit", type=int, default=10000, help="test images scored per point")
-    ap.add_argument("--qat-epochs", type=float, default=1.0, help="0 skips the fine-tuned curve")
+    ap.add_argument("--qat-epochs", type=float, default=1.5, help="0 skips the fine-tuned curve")
+    ap.add_argument("--qat-lambdas", default=QAT_LAMBDAS, help="log10 multipliers of the fine-tuned points")
+    ap.add_argument("--distill", type=float, default=0.5, help="distillation weight during fine-tuning")
+    ap.add_argument("--parts", default="baselines,ilwp,qat,ill,methods",
+                    help="which curves to measure (comma list)")
+    ap.add_argument("--retrain-methods", action="store_true", help="also the retrained method points")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "rate-accuracy")
     a = ap.parse_args()
     from ilwp_embedded.tfquiet import import_keras
@@ -203,14 +239,22 @@ def main() -> int:
 
         log(f"{name}: {len(test)} test images")
         n = sum(t.data.size for t in weight_tensors(g))
+        parts = set(a.parts.split(","))
         points.append(Point(name, "int8", "reference", 8.0, score(g), n))
-        points += kmeans_points(name, g, score)
-        pts, alloc = ilwp_points(name, g, score, xs_val, yv, inter=True, method="ILWP post-training")
-        points += pts
-        if a.qat_epochs > 0:
-            points += qat_points(name, g, score, alloc, a.qat_epochs)
+        if "baselines" in parts:
+            points += kmeans_points(name, g, score)
+        if "methods" in parts:
+            points += method_points(name, g, score, a.retrain_methods)
+        if parts & {"ilwp", "qat"}:
+            pts, alloc = ilwp_points(name, g, score, xs_val, yv, inter=True, method="ILWP post-training")
+            points += pts
+        if "qat" in parts and a.qat_epochs > 0:
+            lams = [10.0 ** float(e) for e in a.qat_lambdas.split(",")]
+            points += qat_points(name, g, score, alloc, a.qat_epochs, lams, a.distill)
         ill = path.with_name(path.name.replace("_int8.tflite", ILL_SUFFIX))
-        if ill.is_file():
+        if "ill" not in parts:
+            pass
+        elif ill.is_file():
             gi = load_graph(ill)
             for inter, label in ((False, "ILWP + inter-layer loss, intra only"),
                                  (True, "ILWP + inter-layer loss, inter + alignment")):
