@@ -71,3 +71,24 @@ def test_search_refuses_bad_arguments(tmp_path, args, needle):
     p = run_cli("compress", str(RESNET8_INT8), "-o", str(out), *args)
     assert_one_line_error(p, needle)
     assert not out.exists()
+
+
+def test_budget_search_with_quantization_aware_fine_tuning(tmp_path):
+    """Each candidate is fine-tuned at its steps; the file holds the fine-tuned weights."""
+    out, tfl = tmp_path / "r8q.ilwp", tmp_path / "r8q.tflite"
+    p = run_cli("compress", str(RESNET8_INT8), "--accuracy-budget", "20", "--dataset", "cifar10",
+                "--finetune-epochs", "1", "--train-limit", "256", "--search-iterations", "2",
+                "--golden-check", "20", "-o", str(out), "--emit-tflite", str(tfl), "--json", timeout=1800)
+    assert p.returncode == 0, p.stderr[-2000:]
+    s = json.loads(p.stdout)["search"]
+    assert s["accuracy"] >= s["baseline_accuracy"] - 0.20 + 1e-9
+    tuned = load_graph(tfl)
+    orig = load_graph(RESNET8_INT8)
+    steps = {int(k): v for k, v in s["steps"].items()}
+    assert any(v > 1 for v in steps.values())
+    bias_moved = 0
+    for (op, a), (_, b) in zip(orig.weight_tensors(), tuned.weight_tensors()):
+        # every weight on the grid its step's intra decoder rebuilds
+        assert np.array_equal(ratesearch.quantize_intra(b.data, steps[a.index]), b.data.astype(np.int64))
+        bias_moved += int((orig.tensors[op.inputs[2]].data != tuned.tensors[op.inputs[2]].data).sum())
+    assert bias_moved > 0  # the emitted model is the fine-tuned one, not the post-training one

@@ -37,6 +37,8 @@ def register(subparsers) -> None:
                         "training split) of every candidate at its steps before it is measured")
     p.add_argument("--lr", type=float, default=1e-3,
                    help="fine-tuning learning rate (Adam, fraction of the int8 full scale); also --method retraining")
+    p.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="with --finetune-epochs: weight of distillation from the uncompressed model (0..1)")
     p.add_argument("--search-iterations", type=int, default=None, metavar="N",
                    help="bisection steps (default 12; 6 with --finetune-epochs)")
     p.add_argument("--data-dir", default=None)

@@ -43,6 +43,8 @@ def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
     refine, iters = None, args.search_iterations or 12
     if args.finetune_epochs < 0:
         raise IlwpError(f"--finetune-epochs must be >= 0 (got {args.finetune_epochs})")
+    if not 0.0 <= args.distill <= 1.0:
+        raise IlwpError(f"--distill must be within 0..1 (got {args.distill})")
     if args.finetune_epochs > 0:
         if args.dataset != "cifar10":
             raise IlwpError("--finetune-epochs trains on cifar10's training split: use --dataset cifar10")
@@ -66,6 +68,7 @@ def _qat_refine(graph: Graph, args):
     def refine(_cand: Graph, steps: dict[int, int]) -> Graph:
         out, _ = qat_finetune(graph, {t: step_quantizer(s) for t, s in steps.items()},
                               epochs=args.finetune_epochs, lr=args.lr, data_dir=args.data_dir,
+                              distill=args.distill, train_limit=getattr(args, "train_limit", None),
                               log=lambda m: None)
         return out
     return refine

@@ -61,13 +61,16 @@ def method_options(args: argparse.Namespace) -> Options:
 
 def check_ilwp_args(args: argparse.Namespace) -> None:
     """Method options given to the plain ilwp codec are mistakes, not silently ignored."""
+    # --train-limit also bounds the fine-tuning of `--accuracy-budget --finetune-epochs`.
+    limit = None if getattr(args, "finetune_epochs", 0) else args.train_limit
     given = [f for f, v in (("--bits", args.bits), ("--no-zero", args.no_zero or None),
-                            ("--epochs", args.epochs or None), ("--train-limit", args.train_limit))
+                            ("--epochs", args.epochs or None), ("--train-limit", limit))
              if v is not None]
     if args.axis != "auto":
         given.append("--axis")
     if given:
-        raise IlwpError(f"{', '.join(given)} need --method tq, dqc, slq or mlq")
+        raise IlwpError(f"{', '.join(given)} need --method tq, dqc, slq or mlq"
+                         + (" (or, for --train-limit, --finetune-epochs)" if limit is not None else ""))
 
 
 def run_method(args: argparse.Namespace, summarize) -> int:
