@@ -35,15 +35,6 @@ DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
 STEPS = (2, 3, 4)
 
 
-def int8_weights(g):
-    seen, out = set(), []
-    for _, t in g.weight_tensors():
-        if t.dtype == "int8" and t.index not in seen:
-            seen.add(t.index)
-            out.append(t)
-    return out
-
-
 def top1(model: bytes, x: np.ndarray, y: np.ndarray) -> float:
     from tflite_micro.python.tflite_micro import runtime
 
@@ -115,14 +106,14 @@ def main() -> int:
     models = []
     for p in sorted((DATA / "models").rglob("*.tflite")):
         g = read_tflite(p.read_bytes(), str(p))
-        if int8_weights(g):
+        if g.coded_weights():
             models.append((p, g))
     rows, m4rows = [], []
     tmp = Path(tempfile.mkdtemp(prefix="ilwp_bench_"))
     for p, g in models:
         image = "image_classification" in str(p)
         acc = (lambda gr: f"{top1(write_tflite(gr), x, y):.3f}") if image else (lambda gr: "n/a")
-        ts = int8_weights(g)
+        ts = [t for _, t in g.coded_weights()]
         n = sum(t.data.size for t in ts)
         raw = b"".join(t.data.tobytes() for t in ts)
         bound = sum(entropy_bits(t.data.reshape(-1).astype(np.int64)) for t in ts) / 8

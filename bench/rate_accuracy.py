@@ -62,17 +62,8 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def weight_tensors(g):
-    seen, out = set(), []
-    for _, t in g.weight_tensors():
-        if t.dtype == "int8" and t.index not in seen:
-            seen.add(t.index)
-            out.append(t)
-    return out
-
-
 def kmeans_points(name, g, score) -> list[Point]:
-    ts = weight_tensors(g)
+    ts = [t for _, t in g.coded_weights()]
     n = sum(t.data.size for t in ts)
     out = []
     for k in (16, 32):
@@ -238,7 +229,7 @@ def main() -> int:
             return fasteval.top1(graph, xs, test.y)
 
         log(f"{name}: {len(test)} test images")
-        n = sum(t.data.size for t in weight_tensors(g))
+        n = sum(t.data.size for _, t in g.coded_weights())
         parts = set(a.parts.split(","))
         points.append(Point(name, "int8", "reference", 8.0, score(g), n))
         if "baselines" in parts:

@@ -162,7 +162,7 @@ def test_tq_klt_decorrelates_and_meets_target_rate(r20):
 
 
 def test_tq_rate_falls_with_bits_and_host_decode_is_the_device_arithmetic(r20):
-    prev = None
+    prev = prev_container = None
     for bits in (3, 2, 1, 0.5):
         res = compress(r20, "tq", Options(bits=bits))
         ds = res.quantized.device_stream

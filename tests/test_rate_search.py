@@ -20,7 +20,7 @@ def resnet8():
 def test_intra_reconstruction_is_the_encoders(resnet8):
     for step in (1, 3, 16, 48):
         res = encode_graph(resnet8, step, inter=False, skeleton=False)
-        for _, t in ratesearch._tensors(resnet8):
+        for _, t in resnet8.coded_weights():
             assert np.array_equal(res.recon[t.index].astype(np.int64), ratesearch.quantize_intra(t.data, step))
 
 

@@ -8,21 +8,11 @@
 #include "itransform.h"
 
 void bench_puts(const char *s);
+void bench_put_u(const char *label, uint64_t v);
 void systick_start(void);
 uint64_t systick_ticks(void);
 
 static int8_t out[IT_WEIGHTS];
-
-static void put_u(const char *label, uint64_t v)
-{
-    char buf[40];
-    int i = 39;
-    buf[i] = 0;
-    buf[--i] = '\n';
-    do { buf[--i] = (char)('0' + v % 10u); v /= 10u; } while (v && i > 0);
-    bench_puts(label);
-    bench_puts(buf + i);
-}
 
 static void inverse(const it_tensor *t, int8_t *dst)
 {
@@ -52,8 +42,8 @@ int main(void)
     t_inv = t1 - t0;
     if (t1 < t0) { bench_puts("timer error\n"); return 1; }
     for (i = 0; i < IT_WEIGHTS; i++) sum = sum * 31u + (uint8_t)out[i];
-    put_u("weights ", IT_WEIGHTS);
-    put_u("checksum ", sum);
-    put_u("instr_inverse ", t_inv * 40u);
+    bench_put_u("weights ", IT_WEIGHTS);
+    bench_put_u("checksum ", sum);
+    bench_put_u("instr_inverse ", t_inv * 40u);
     return 0;
 }

@@ -72,15 +72,6 @@ class SearchResult:
     validation: str = ""  # what the accuracies were measured on
 
 
-def _tensors(graph: Graph) -> list:
-    seen, out = set(), []
-    for op, t in graph.weight_tensors():
-        if t.dtype == "int8" and t.index not in seen:
-            seen.add(t.index)
-            out.append((op, t))
-    return out
-
-
 def rate_table(graph: Graph, steps=STEPS) -> dict[int, dict[int, int]]:
     """R_t(s) in bytes: each tensor's intra record measured at every uniform step."""
     table: dict[int, dict[int, int]] = {}
@@ -97,7 +88,7 @@ def weight_error(graph: Graph, steps=STEPS) -> dict[int, dict[int, float]]:
     from ilwp_embedded.compress.predict import as_matrix
 
     out: dict[int, dict[int, float]] = {}
-    for op, t in _tensors(graph):
+    for op, t in graph.coded_weights():
         C, minor = channel_layout(t, op.op)
         W = as_matrix(t.data.reshape(-1).astype(np.int64), C, minor)
         sc = channel_scales(t, C)[:, None]
@@ -114,7 +105,7 @@ def sensitivities(graph: Graph, x_real: np.ndarray, probe_step: int = 8, log=pri
     out = {}
     from tqdm import tqdm
 
-    for op, t in tqdm(_tensors(graph), desc="sensitivity", unit="tensor", leave=False):
+    for op, t in tqdm(graph.coded_weights(), desc="sensitivity", unit="tensor", leave=False):
         m = GraphModel(graph, {t.index: step_quantizer(probe_step)})
         d = float(np.mean((m(x_real).numpy() - base) ** 2))
         e = err[t.index][probe_step]
@@ -130,7 +121,7 @@ def allocate(rates, errors, sens, lam: float) -> dict[int, int]:
 def intra_graph(graph: Graph, steps: dict[int, int]) -> Graph:
     """The model an intra-only encode at `steps` decodes to, without coding it (search speed)."""
     return graph.with_tensor_data({t.index: (quantize_intra(t.data, steps.get(t.index, 1)), None)
-                                   for _, t in _tensors(graph)})
+                                   for _, t in graph.coded_weights()})
 
 
 def search(graph: Graph, budget_points: float, evaluate: Callable[[Graph], float], x_sens: np.ndarray,
@@ -151,7 +142,7 @@ def search(graph: Graph, budget_points: float, evaluate: Callable[[Graph], float
     rates, errors = rate_table(graph), weight_error(graph)
     sens = sensitivities(graph, x_sens, log=log)
     floor = base - budget_points / 100.0
-    weights = sum(int(t.data.size) for _, t in _tensors(graph))
+    weights = sum(int(t.data.size) for _, t in graph.coded_weights())
     lossless = {t: 1 for t in rates}
     best = SearchPoint(0.0, lossless, sum(rates[t][1] for t in rates), 0.0, base)
     best.bits_per_weight = 8 * best.coded_bytes / weights

@@ -63,12 +63,7 @@ class WeightTensor:
 def weight_tensors(graph: Graph) -> list[WeightTensor]:
     """The int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights, each once, in graph order
     (the tensors the codec codes)."""
-    seen, out = set(), []
-    for op, t in graph.weight_tensors():
-        if t.dtype == "int8" and t.index not in seen:
-            seen.add(t.index)
-            c, minor = channel_layout(t, op.op)
-            out.append(WeightTensor(op, t, c, minor))
+    out = [WeightTensor(op, t, *channel_layout(t, op.op)) for op, t in graph.coded_weights()]
     if not out:
         raise IlwpError("the model has no int8 CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights "
                         "(float model?); quantise it to int8 first")
