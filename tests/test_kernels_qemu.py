@@ -51,3 +51,28 @@ def test_kws_on_qemu_cortex_m4(tmp_path):
     np.testing.assert_array_equal(res["out"], tflm_outputs(model, [x])[0].reshape(-1))
     total = sum(res["ticks"]) * INSTR_PER_TICK
     print(f"KWS on QEMU Cortex-M4: ~{total / 1e6:.2f} M instructions per inference")
+
+
+def _qemu_specs():
+    from test_kernels_ops import SPECS
+    return [s for s in SPECS if s["kind"] in ("conv", "dwconv", "dense")]  # one input (what qemu_bench feeds)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", _qemu_specs(), ids=lambda s: f"{s['kind']}-{s['seed']}")
+def test_single_op_on_qemu_cortex_m4(spec, tmp_path):
+    """The real DSP instructions (and the conv's inline-assembly loop, which the host never runs) on
+    every conv/depthwise/dense shape of test_kernels_ops: odd k, odd channel counts, groups, strides,
+    dilation, padding, activations."""
+    if not available():
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    from _singleop import build
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model, _ = build(spec)
+    graph = read_tflite(model, spec["kind"])
+    x = np.random.default_rng(spec["seed"]).integers(-128, 128, size=graph.tensor(graph.inputs[0]).shape,
+                                                      dtype=np.int8)
+    res = build_and_run(graph, x, tmp_path)
+    assert res["rc"] == 0, res["log"][-2000:]
+    np.testing.assert_array_equal(res["out"], tflm_outputs(model, [x])[0].reshape(-1))
