@@ -15,6 +15,12 @@
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
+#if defined(__GNUC__)
+#define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
+#else
+#define ILWP_ALIGNED4(ptr) (ptr)
+#endif
+
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 {
     return 2 * p->filter_h * p->filter_w * p->filter_c * (int32_t)sizeof(int16_t);
@@ -120,6 +126,42 @@ static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t si
     *end = t;
 }
 
+/* n blocks of 4 input bytes (+ offset) into this pixel's pair slots; returns the next block's slots.
+ * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
+static inline int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+{
+    uint32_t pair[2];
+    for (; n >= 2; n -= 2) {
+        const uint32_t x = ilwp_read_u32(src), y = ilwp_read_u32(src + 4);
+        pair[0] = ilwp_sxtab16(off2, x);
+        pair[1] = ilwp_sxtab16_ror8(off2, x);
+        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+        pair[0] = ilwp_sxtab16(off2, y);
+        pair[1] = ilwp_sxtab16_ror8(off2, y);
+        memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
+        dst += 16;
+        src += 8;
+    }
+    if (n > 0) {
+        const uint32_t x = ilwp_read_u32(src);
+        pair[0] = ilwp_sxtab16(off2, x);
+        pair[1] = ilwp_sxtab16_ror8(off2, x);
+        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+        dst += 8;
+    }
+    return dst;
+}
+
+static inline int16_t *zero_blocks(int16_t *dst, int32_t n)
+{
+    for (; n > 0; --n) {
+        ilwp_write_u32(dst, 0u);
+        ilwp_write_u32(dst + 2, 0u);
+        dst += 8;
+    }
+    return dst;
+}
+
 static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
@@ -129,31 +171,64 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
     const int32_t k = p->filter_h * fw * fc;
+    const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
     /* With dilation 1 and one group, the in-bounds taps of a window row are one contiguous run. */
     const int32_t row_run = (dil_w == 1 && fc == in_c);
     int32_t fy, fx, fx_s, fx_e;
-    col_writer w;
-    w.i = 0;
-    w.k4 = k & ~3;
-    w.blk = buf + 4 * s;
-    w.tail = buf + 2 * w.k4 + s * (k & 3);
-    w.off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
     tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
-    for (fy = 0; fy < p->filter_h; ++fy) {
-        const int32_t iy = iy0 + fy * p->dilation_h;
-        if (iy < 0 || iy >= p->input_h || fx_s >= fx_e) {
-            col_zeros(&w, fw * fc);
-            continue;
-        }
-        col_zeros(&w, fx_s * fc);
-        if (row_run) {
-            col_run(&w, in_batch + (iy * p->input_w + ix0 + fx_s) * in_c, (fx_e - fx_s) * fc);
-        } else {
-            for (fx = fx_s; fx < fx_e; ++fx) {
-                col_run(&w, in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0, fc);
+    if ((fc & 3) == 0) {
+        /* Every tap is whole blocks: straight into the pair slots, no entry-by-entry work. */
+        const int32_t cb = fc >> 2;
+        int16_t *dst = buf + 4 * s;
+        if (row_run && fx_s == 0 && fx_e == fw && iy0 >= 0 && iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
+            /* The whole window is inside the input: one run per window row, nothing to check. */
+            const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
+            const int32_t step = p->dilation_h * p->input_w * in_c, n = fw * cb;
+            for (fy = 0; fy < p->filter_h; ++fy) {
+                dst = copy_blocks(dst, src, n, off2);
+                src += step;
             }
+            return;
         }
-        col_zeros(&w, (fw - fx_e) * fc);
+        for (fy = 0; fy < p->filter_h; ++fy) {
+            const int32_t iy = iy0 + fy * p->dilation_h;
+            if (iy < 0 || iy >= p->input_h || fx_s >= fx_e) {
+                dst = zero_blocks(dst, fw * cb);
+                continue;
+            }
+            dst = zero_blocks(dst, fx_s * cb);
+            if (row_run) {
+                dst = copy_blocks(dst, in_batch + (iy * p->input_w + ix0 + fx_s) * in_c, (fx_e - fx_s) * cb, off2);
+            } else {
+                for (fx = fx_s; fx < fx_e; ++fx) {
+                    dst = copy_blocks(dst, in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0, cb, off2);
+                }
+            }
+            dst = zero_blocks(dst, (fw - fx_e) * cb);
+        }
+    } else {
+        col_writer w;
+        w.i = 0;
+        w.k4 = k & ~3;
+        w.blk = buf + 4 * s;
+        w.tail = buf + 2 * w.k4 + s * (k & 3);
+        w.off2 = off2;
+        for (fy = 0; fy < p->filter_h; ++fy) {
+            const int32_t iy = iy0 + fy * p->dilation_h;
+            if (iy < 0 || iy >= p->input_h || fx_s >= fx_e) {
+                col_zeros(&w, fw * fc);
+                continue;
+            }
+            col_zeros(&w, fx_s * fc);
+            if (row_run) {
+                col_run(&w, in_batch + (iy * p->input_w + ix0 + fx_s) * in_c, (fx_e - fx_s) * fc);
+            } else {
+                for (fx = fx_s; fx < fx_e; ++fx) {
+                    col_run(&w, in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0, fc);
+                }
+            }
+            col_zeros(&w, (fw - fx_e) * fc);
+        }
     }
 }
 
@@ -208,12 +283,7 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
         while (pc != end) {
             uint32_t blk[4];
             uint32_t a02, a13, b02, b13, r, lo, hi;
-#if defined(__GNUC__)
-            /* The scratch is 4-byte aligned (API contract): lets the compiler use LDRD/LDM. */
-            memcpy(blk, __builtin_assume_aligned(pc, 4), sizeof(blk));
-#else
-            memcpy(blk, pc, sizeof(blk));
-#endif
+            memcpy(blk, ILWP_ALIGNED4(pc), sizeof(blk)); /* scratch is 4-byte aligned: LDRD/LDM */
             a02 = blk[0];
             a13 = blk[1];
             b02 = blk[2];

@@ -29,6 +29,14 @@ static inline uint32_t ilwp_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+/* a + ilwp_sxtb16(x) and a + ilwp_sxtb16_ror8(x), per 16-bit half (wrapping): one SXTAB16. */
+static inline uint32_t ilwp_sxtab16(uint32_t a, uint32_t x) { return (uint32_t)__sxtab16(a, x); }
+static inline uint32_t ilwp_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
 /* acc + lo(a)*lo(b) + hi(a)*hi(b), halves signed 16-bit. */
 static inline int32_t ilwp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
 /* Two independent 16-bit additions (wrapping). */
@@ -59,6 +67,8 @@ static inline uint32_t ilwp_sadd16(uint32_t a, uint32_t b)
     const uint32_t hi = ((a >> 16) + (b >> 16)) & 0xffffu;
     return lo | (hi << 16);
 }
+static inline uint32_t ilwp_sxtab16(uint32_t a, uint32_t x) { return ilwp_sadd16(a, ilwp_sxtb16(x)); }
+static inline uint32_t ilwp_sxtab16_ror8(uint32_t a, uint32_t x) { return ilwp_sadd16(a, ilwp_sxtb16_ror8(x)); }
 static inline int32_t ilwp_sat_s8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #else
 #define ILWP_USE_DSP 0
