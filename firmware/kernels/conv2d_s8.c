@@ -28,90 +28,6 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 
 #if ILWP_USE_DSP
 
-/* Appends one pixel's column entries, in natural order, to its half of the DSP layout. */
-typedef struct {
-    int16_t *blk;    /* this pixel's 4 slots of the block holding entry i */
-    int16_t *tail;   /* this pixel's natural-order tail (entries k4..k-1) */
-    int32_t i, k4;   /* next entry; k rounded down to a multiple of 4 */
-    uint32_t off2;   /* input_offset in both halves */
-} col_writer;
-
-static inline void col_put(col_writer *w, int16_t v)
-{
-    if (w->i < w->k4) {
-        const int32_t j = w->i & 3;
-        w->blk[(j >> 1) | ((j & 1) << 1)] = v; /* entry order 0, 2, 1, 3 */
-        if (j == 3) {
-            w->blk += 8;
-        }
-    } else {
-        w->tail[w->i - w->k4] = v;
-    }
-    ++w->i;
-}
-
-/* n input bytes src[0..n) plus the input offset. Whole blocks go 4 (or 8) entries per step. */
-static void col_run(col_writer *w, const int8_t *src, int32_t n)
-{
-    const uint32_t off2 = w->off2;
-    const int16_t off = (int16_t)(off2 & 0xffffu);
-    int32_t m;
-    while (n > 0 && (w->i & 3) != 0) {
-        col_put(w, (int16_t)(*src++ + off));
-        --n;
-    }
-    m = w->k4 - w->i; /* <= 0 once in the tail */
-    m = (n < m ? n : m) & ~3;
-    if (m > 0) {
-        int16_t *dst = w->blk;
-        const int8_t *const end = src + m;
-        w->i += m;
-        w->blk += 2 * m;
-        n -= m;
-        if (m & 4) {
-            const uint32_t x = ilwp_read_u32(src);
-            ilwp_write_u32(dst, ilwp_sadd16(ilwp_sxtb16(x), off2));
-            ilwp_write_u32(dst + 2, ilwp_sadd16(ilwp_sxtb16_ror8(x), off2));
-            dst += 8;
-            src += 4;
-        }
-        while (src != end) {
-            const uint32_t x = ilwp_read_u32(src), y = ilwp_read_u32(src + 4);
-            ilwp_write_u32(dst, ilwp_sadd16(ilwp_sxtb16(x), off2));
-            ilwp_write_u32(dst + 2, ilwp_sadd16(ilwp_sxtb16_ror8(x), off2));
-            ilwp_write_u32(dst + 8, ilwp_sadd16(ilwp_sxtb16(y), off2));
-            ilwp_write_u32(dst + 10, ilwp_sadd16(ilwp_sxtb16_ror8(y), off2));
-            dst += 16;
-            src += 8;
-        }
-    }
-    while (n-- > 0) {
-        col_put(w, (int16_t)(*src++ + off));
-    }
-}
-
-/* n zero entries (taps in the padding). */
-static void col_zeros(col_writer *w, int32_t n)
-{
-    int32_t m;
-    while (n > 0 && (w->i & 3) != 0) {
-        col_put(w, 0);
-        --n;
-    }
-    m = w->k4 - w->i; /* <= 0 once in the tail */
-    m = m > 0 ? (n < m ? n : m) & ~3 : 0;
-    w->i += m;
-    n -= m;
-    for (; m > 0; m -= 4) {
-        ilwp_write_u32(w->blk, 0u);
-        ilwp_write_u32(w->blk + 2, 0u);
-        w->blk += 8;
-    }
-    while (n-- > 0) {
-        col_put(w, 0);
-    }
-}
-
 /* First and one-past-last filter tap whose input coordinate origin + t*dilation is in [0, size). */
 static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *start, int32_t *end)
 {
@@ -126,9 +42,9 @@ static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t si
     *end = t;
 }
 
-/* n blocks of 4 input bytes (+ offset) into this pixel's pair slots; returns the next block's slots.
+/* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
  * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
-static inline int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+static int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
 {
     uint32_t pair[2];
     for (; n >= 2; n -= 2) {
@@ -152,7 +68,7 @@ static inline int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, u
     return dst;
 }
 
-static inline int16_t *zero_blocks(int16_t *dst, int32_t n)
+static int16_t *zero_blocks(int16_t *dst, int32_t n)
 {
     for (; n > 0; --n) {
         ilwp_write_u32(dst, 0u);
@@ -162,6 +78,9 @@ static inline int16_t *zero_blocks(int16_t *dst, int32_t n)
     return dst;
 }
 
+/* Column entries gathered as int8 before conversion when filter_c % 4 != 0 (a multiple of 4). */
+#define ILWP_GATHER 64
+
 static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
@@ -170,65 +89,49 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     const int32_t ox = pix - oy * p->output_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t k = p->filter_h * fw * fc;
+    const int32_t k = p->filter_h * fw * fc, k4 = k & ~3, cb = fc >> 2, aligned = (fc & 3) == 0;
     const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
-    /* With dilation 1 and one group, the in-bounds taps of a window row are one contiguous run. */
-    const int32_t row_run = (dil_w == 1 && fc == in_c);
-    int32_t fy, fx, fx_s, fx_e;
+    const int8_t pad = (int8_t)(-p->input_offset); /* the input value the offset turns into 0 */
+    int16_t *dst = buf + 4 * s;
+    int8_t tmp[ILWP_GATHER];
+    int32_t fy, fx, fx_s, fx_e, t = 0, c;
     tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
-    if ((fc & 3) == 0) {
-        /* Every tap is whole blocks: straight into the pair slots, no entry-by-entry work. */
-        const int32_t cb = fc >> 2;
-        int16_t *dst = buf + 4 * s;
-        if (row_run && fx_s == 0 && fx_e == fw && iy0 >= 0 && iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
-            /* The whole window is inside the input: one run per window row, nothing to check. */
-            const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-            const int32_t step = p->dilation_h * p->input_w * in_c, n = fw * cb;
-            for (fy = 0; fy < p->filter_h; ++fy) {
-                dst = copy_blocks(dst, src, n, off2);
-                src += step;
-            }
-            return;
-        }
+    if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
+        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
+        /* The whole window is inside the input and a window row is one contiguous run. */
+        const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
+        const int32_t step = p->dilation_h * p->input_w * in_c;
         for (fy = 0; fy < p->filter_h; ++fy) {
-            const int32_t iy = iy0 + fy * p->dilation_h;
-            if (iy < 0 || iy >= p->input_h || fx_s >= fx_e) {
-                dst = zero_blocks(dst, fw * cb);
+            dst = copy_blocks(dst, src, fw * cb, off2);
+            src += step;
+        }
+        return;
+    }
+    for (fy = 0; fy < p->filter_h; ++fy) {
+        const int32_t iy = iy0 + fy * p->dilation_h;
+        for (fx = 0; fx < fw; ++fx) {
+            const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
+                                    ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
+            if (aligned) {
+                /* A tap is whole blocks: straight into the pair slots. */
+                dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
                 continue;
             }
-            dst = zero_blocks(dst, fx_s * cb);
-            if (row_run) {
-                dst = copy_blocks(dst, in_batch + (iy * p->input_w + ix0 + fx_s) * in_c, (fx_e - fx_s) * cb, off2);
-            } else {
-                for (fx = fx_s; fx < fx_e; ++fx) {
-                    dst = copy_blocks(dst, in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0, cb, off2);
+            /* Otherwise gather the entries as int8 and convert whole blocks. */
+            for (c = 0; c < fc; ++c) {
+                tmp[t++] = src != 0 ? src[c] : pad;
+                if (t == ILWP_GATHER) {
+                    dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
+                    t = 0;
                 }
             }
-            dst = zero_blocks(dst, (fw - fx_e) * cb);
         }
-    } else {
-        col_writer w;
-        w.i = 0;
-        w.k4 = k & ~3;
-        w.blk = buf + 4 * s;
-        w.tail = buf + 2 * w.k4 + s * (k & 3);
-        w.off2 = off2;
-        for (fy = 0; fy < p->filter_h; ++fy) {
-            const int32_t iy = iy0 + fy * p->dilation_h;
-            if (iy < 0 || iy >= p->input_h || fx_s >= fx_e) {
-                col_zeros(&w, fw * fc);
-                continue;
-            }
-            col_zeros(&w, fx_s * fc);
-            if (row_run) {
-                col_run(&w, in_batch + (iy * p->input_w + ix0 + fx_s) * in_c, (fx_e - fx_s) * fc);
-            } else {
-                for (fx = fx_s; fx < fx_e; ++fx) {
-                    col_run(&w, in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0, fc);
-                }
-            }
-            col_zeros(&w, (fw - fx_e) * fc);
-        }
+    }
+    if (t >= 4) {
+        dst = copy_blocks(dst, tmp, t >> 2, off2);
+    }
+    for (c = 0; c < (t & 3); ++c) { /* the k % 4 leftover: this pixel's natural-order tail */
+        buf[2 * k4 + s * (k & 3) + c] = (int16_t)(tmp[(t & ~3) + c] + p->input_offset);
     }
 }
 
@@ -412,12 +315,9 @@ static int32_t requant_generic(int32_t acc, int32_t mult, int32_t shift)
 
 /* Requantize a chunk's accumulators into out_a[0..n) and out_b[0..n). Channels with a right shift
  * of 2 or more take the one-multiply form; full: the clamp is [-128, 127] (SSAT). */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n, const int32_t *mult,
-                                 const int32_t *shift, int8_t *out_a, int8_t *out_b, int32_t out_off,
-                                 int32_t lo, int32_t hi, const int32_t full)
+static void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n, const int32_t *mult,
+                          const int32_t *shift, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
+                          int32_t hi, int32_t full)
 {
     int32_t i;
     for (i = 0; i < n; ++i) {
@@ -478,11 +378,7 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                     const int32_t n = (oc_end - c0 < ILWP_CONV_CHUNK) ? oc_end - c0 : ILWP_CONV_CHUNK;
                     int8_t *const ob = two ? out_b + c0 : sink;
                     dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b);
-                    if (full) {
-                        requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, 1);
-                    } else {
-                        requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, 0);
-                    }
+                    requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, full);
                 }
             }
         }
