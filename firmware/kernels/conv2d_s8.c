@@ -1,7 +1,8 @@
 /* CONV_2D int8, per-channel requantization (mirrors TFLM reference_integer_ops::ConvPerChannel,
  * including grouped convolution). Output pixels are processed two at a time through an int16
  * im2col buffer holding (input + input_offset), 0 for taps in the padding (TFLM skips those);
- * each pass computes 2 pixels x 2 output channels so every load feeds two MACs.
+ * each pass computes 2 pixels x 2 output channels so every load feeds two MACs. Output channels go
+ * in chunks: the chunk's accumulators first, then one requantization loop (docs/kernels.md).
  *
  * Buffer layouts (scratch = 2 * k int16, k = filter_h * filter_w * filter_c):
  *  - portable: pixel a's column in [0, k), pixel b's in [k, 2k), natural order.
