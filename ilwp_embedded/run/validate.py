@@ -26,9 +26,10 @@ class SampleRecord:
     device_class: int
     host_class: int
     bit_exact: bool
-    elapsed: int  # in Latency.unit
+    elapsed: int  # in Latency.unit (the receive interrupt's work during the run included)
     decode_ticks: int
     max_abs_diff: int
+    rx_in_run: int = 0  # bytes the board received while it ran (the next input, streamed)
 
 
 @dataclass(frozen=True)
@@ -95,19 +96,24 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
     golden = golden or Golden(graph)
     t0 = time.monotonic()
     records: list[SampleRecord] = []
-    for i, x in enumerate(xs):
-        want: list[np.ndarray] = []
-        out, elapsed, unit, dticks = device.infer(x, while_running=lambda: want.append(
-            golden.run(x).reshape(-1)))
-        if not want:
-            want.append(golden.run(x).reshape(-1))
-        ref = want[0].astype(np.int8)
+    want: dict[int, np.ndarray] = {}  # golden outputs, computed while the device runs
+
+    def run_golden(k: int) -> None:
+        want[k] = golden.run(xs[k]).reshape(-1)
+
+    # two inputs in flight: the next one uploads while the device runs this one
+    for i, r in enumerate(device.infer_many(xs, while_running=run_golden)):
+        if i not in want:
+            run_golden(i)
+        ref = want.pop(i).astype(np.int8)
+        out = r.output
         if ref.shape != out.shape:
             raise IlwpError(f"the device returned {out.size} output bytes, the golden model {ref.size}")
         diff = int(np.max(np.abs(out.astype(np.int16) - ref.astype(np.int16)))) if out.size else 0
         rec = SampleRecord(index=i, label=int(labels[i]), device_class=_predicted(out),
                            host_class=_predicted(ref), bit_exact=bool(np.array_equal(out, ref)),
-                           elapsed=elapsed, decode_ticks=dticks, max_abs_diff=diff)
+                           elapsed=r.elapsed, decode_ticks=r.decode_ticks, max_abs_diff=diff,
+                           rx_in_run=r.rx_in_run)
         records.append(rec)
         if on_sample is not None:
             on_sample(rec)
@@ -126,7 +132,8 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
         latency=latency, decode_ticks_median=float(np.median([r.decode_ticks for r in records])),
         seconds=seconds,
         link={"bytes_sent": st.bytes_sent, "bytes_received": st.bytes_received, "retries": st.retries,
-              "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts},
+              "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts,
+              "ahead_bytes": st.ahead_bytes, "rx_in_run_bytes": st.rx_in_run_bytes},
         records=records)
 
 
