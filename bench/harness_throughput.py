@@ -1,6 +1,8 @@
 """Harness throughput in QEMU: the serial link's rate, and the time to validate N CIFAR images
-(default 200) with the generated ResNet-8 (raw weights, portable kernels), uploads overlapping runs
-(protocol v2: two inputs in flight) and, side by side in blocks on the same firmware, in turn.
+(default 200) with the generated ResNet-8 (raw weights, portable kernels): inputs over serial with
+uploads overlapping runs (protocol v2: two inputs in flight), inputs by semihosting (what
+`ilwp-embed validate` does in QEMU by default), and, side by side in blocks on the same firmware,
+serial uploads in turn against overlapped.
 
     PYTHONPATH=. ILWP_DATA_DIR=../shared/data python bench/harness_throughput.py [--images 200] [--board qemu-m4]
 
@@ -8,9 +10,11 @@ Prints one JSON object:
 - upload: stop-and-wait uploads alone (each INPUT chunk ACKed before the next), us per payload byte;
 - link_stream: INPUT frames of `--upload-images` images written at once, the device idle: the
   link's own rate now (us per wire byte), the limit any upload scheme meets on this machine today;
-- validate: `validate()` of all images, as `ilwp-embed validate` runs it: seconds, input payload
-  us per byte over the whole run, efficiency against the 45 us/byte QEMU figure and against
-  link_stream, bytes the device received while it computed, bit-exactness, latency;
+- validate: `validate()` of all images with inputs over serial (`--inputs-via serial`): seconds,
+  input payload us per byte over the whole run, efficiency against the 45 us/byte QEMU figure and
+  against link_stream, bytes the device received while it computed, bit-exactness, latency;
+- validate_semihosting: the same images, inputs read by the board from a host file (the default
+  in QEMU): seconds, bit-exactness, latency;
 - in_turn_vs_overlapped: the first `--compare-images` images in blocks of `--block`, alternately
   uploaded-then-run (Device.infer, one input in flight) and overlapped (Device.infer_many),
   seconds of each and their ratio, measured in the same minutes (the machine's load drifts).
@@ -168,6 +172,16 @@ def main() -> None:
                         "min": r.latency.min, "max": r.latency.max,
                         "median_ms_at_clock": round(r.latency.median_ms, 1), "clock_hz": r.latency.clock_hz},
             "link": r.link,
+        }
+        dev.inputs_via = "semihosting"
+        t = time.monotonic()
+        r = validate(dev, graph, xs, ds.y, clock_hz=board.cpu_hz, expect_hash=gen.model_hash)
+        total = time.monotonic() - t
+        dev.inputs_via = "serial"
+        res["validate_semihosting"] = {
+            "images": r.count, "seconds": round(total, 2), "ms_per_image": round(total / r.count * 1e3),
+            "bit_exact": r.bit_exact, "accuracy_device": r.accuracy_device,
+            "latency": {"median": r.latency.median, "min": r.latency.min, "max": r.latency.max},
         }
         res["in_turn_vs_overlapped"] = in_turn_vs_overlapped(dev, xs[:args.compare_images], args.block)
     res["load_average_end"] = os.getloadavg()[0]

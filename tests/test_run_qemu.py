@@ -154,6 +154,48 @@ def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
     assert r.bit_exact and r.count == 3
 
 
+@pytest.mark.parametrize("board_id", ["qemu-m4", "qemu-stm32f4"])
+def test_inputs_by_semihosting_bit_exact_and_exactly_repeatable(board_id):
+    """inputs_via auto in QEMU: the board reads each input from a host file (semihosting); RUN's
+    CRC check and the OUTPUT frames over serial are unchanged.  Nothing arrives during a run, so
+    the instruction counts are the model's alone."""
+    g, gen = resnet8()
+    xs, ys = cifar(6)
+    board = resolve_board(board_id)
+    with QemuLink(board, firmware(board_id).elf) as link:
+        dev = Device(link, inputs_via="auto")
+        assert dev.connect().file_inputs and dev.resolved_inputs_via() == "semihosting"
+        r = validate(dev, g, xs, ys, clock_hz=board.cpu_hz, expect_hash=gen.model_hash)
+        assert r.bit_exact and r.count == 6 and r.link["inputs_via"] == "semihosting"
+        assert r.link["bytes_sent"] < 6 * 200  # small frames only: no input went over serial
+        assert all(rec.rx_in_run == 0 for rec in r.records)
+        assert r.latency.max - r.latency.min < 0.001 * r.latency.median
+        # a missing file, a read past its end: refused, never run, and the link goes on
+        with pytest.raises(P.DeviceError, match="semihosting file read failed.*detail -2"):
+            dev.load_from_file(str(link.host_dir / "none.bin").encode(), 0)
+        with pytest.raises(P.DeviceError, match="semihosting file read failed.*detail -4"):
+            dev.load_from_file(str(link.host_dir / "inputs.bin").encode(), 5 * gen.input_bytes + 1)
+        with pytest.raises(P.DeviceError, match="input incomplete"):
+            dev.run(P.crc32(xs[0].tobytes()))
+        # and infer() still uploads over serial in the same session
+        np.testing.assert_array_equal(dev.infer(xs[0])[0], Golden(g).run(xs[0]).reshape(-1))
+
+
+def test_inputs_by_semihosting_need_qemu():
+    with open_link("loop://") as link:
+        dev = Device(link, inputs_via="semihosting")
+        dev.hello_info = P.parse_hello(bytes([2, 0]) + struct.pack("<iIIHIII", 0, 4, 1, 1028, 10**9, 0, 4096)
+                                       + b"\x01b\x01u\x01h\x01r")
+        assert not dev.hello_info.file_inputs
+        with pytest.raises(IlwpError, match="cannot read inputs from host files"):
+            next(dev.infer_many([np.zeros(4, np.int8)]))
+        auto = Device(link, inputs_via="auto")
+        auto.hello_info = dev.hello_info
+        assert auto.resolved_inputs_via() == "serial"  # no host_dir on a serial link
+    with pytest.raises(IlwpError, match="inputs via 'usb'"):
+        Device(None, inputs_via="usb")
+
+
 def test_faulty_link_gives_only_correct_results():
     g, _ = resnet8()
     xs, _ = cifar(2)
@@ -262,9 +304,14 @@ def test_cli_validate_json_and_errors(tmp_path):
                 "--limit", "3", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["count"] == 3 and d["bit_exact"] is True
+    assert d["count"] == 3 and d["bit_exact"] is True and d["link"]["inputs_via"] == "semihosting"  # auto
     assert {"accuracy_device", "accuracy_host"} <= d.keys()
     assert d["latency"]["unit"] == "instructions" and d["latency"]["median"] > 0 and d["latency"]["p95"] > 0
+    r = run_cli("validate", "--board", "qemu-m4", "--elf", elf, "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
+                "--limit", "3", "--json", "--inputs-via", "serial")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["bit_exact"] is True and d["link"]["inputs_via"] == "serial" and d["link"]["ahead_bytes"] == 2 * 3072
     bad = run_cli("validate", "--board", "qemu-m4", "--elf", firmware("qemu-m4", "badblob").elf,
                   "--model", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "2", timeout=60)
     # the device reports which model it runs: another model's firmware is refused
@@ -277,6 +324,8 @@ def test_cli_validate_json_and_errors(tmp_path):
                           "--port")
     assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--port", "/dev/ttyNONE9",
                                   "--dataset", "cifar10-raw200", "--limit", "1"), "cannot open serial port")
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--port", "/dev/ttyNONE9", "--inputs-via",
+                                  "semihosting", "--dataset", "cifar10-raw200", "--limit", "1"), "need QEMU")
     f = run_cli("flash", "--board", "qemu-m4")
     assert f.returncode == 0 and "nothing to flash" in f.stdout
     # a real board: the firmware builds, the upload needs the board's drive

@@ -61,6 +61,11 @@ const char *timer_unit(void);
 /* Units per second (1e9 for QEMU instructions: 1 ns of virtual time each). */
 uint32_t timer_unit_hz(void);
 
+/* Semihosting (QEMU boards only): n bytes at `offset` of the host file `path` (path_len bytes,
+ * no NUL needed, at most 255) into dst.  Returns n, or < 0: -1 no semihosting on this board or
+ * path too long, -2 open failed, -3 seek failed, -4 fewer bytes than n. */
+int host_file_read(const char *path, uint32_t path_len, uint32_t offset, void *dst, uint32_t n);
+
 /* End the program: under QEMU a semihosting SYS_EXIT_EXTENDED that becomes
  * QEMU's exit status; on real boards the UART is flushed and the core sleeps. */
 void board_exit(int code) __attribute__((noreturn));

@@ -77,7 +77,7 @@ static void send_hello(uint8_t seq)
     static uint8_t p[27 + 4 * 256];
     size_t n = 0;
     p[n++] = (uint8_t)ILWP_PROTO_VERSION;
-    p[n++] = (uint8_t)(ILWP_PROTO_TEST_COMMANDS ? 1u : 0u);
+    p[n++] = (uint8_t)((ILWP_PROTO_TEST_COMMANDS ? 1u : 0u) | (BOARD_SEMIHOSTING ? 2u : 0u));
     ilwp_put_u32(&p[n], (uint32_t)init_status);
     n += 4;
     ilwp_put_u32(&p[n], ILWP_MODEL_INPUT_BYTES);
@@ -132,6 +132,33 @@ static void on_input(const ilwp_frame *f)
     ilwp_put_u32(ack, received);
     ilwp_proto_send(ILWP_MSG_ACK, f->seq, ack, sizeof ack, NULL, 0, NULL, 0);
 }
+
+#if BOARD_SEMIHOSTING
+/* The whole input from a host file by semihosting (QEMU only: about 50 us instead of 140 ms
+ * through the emulated UART); RUN's CRC check still decides what runs. */
+static void on_input_file(const ilwp_frame *f)
+{
+    if (init_status < 0) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        return;
+    }
+    if (f->len < 5u) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        return;
+    }
+    received = 0u;
+    int rc = host_file_read((const char *)&f->payload[4], (uint32_t)f->len - 4u, ilwp_get_u32(f->payload),
+                            ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
+    if (rc != (int)ILWP_MODEL_INPUT_BYTES) {
+        ilwp_proto_send_error(f->seq, ILWP_ERR_FILE_READ, rc);
+        return;
+    }
+    received = ILWP_MODEL_INPUT_BYTES;
+    uint8_t ack[4];
+    ilwp_put_u32(ack, received);
+    ilwp_proto_send(ILWP_MSG_ACK, f->seq, ack, sizeof ack, NULL, 0, NULL, 0);
+}
+#endif
 
 static void send_output(uint8_t seq)
 {
@@ -254,6 +281,11 @@ int main(void)
         case ILWP_MSG_RUN:
             on_run(&rx);
             break;
+#if BOARD_SEMIHOSTING
+        case ILWP_MSG_INPUT_FILE:
+            on_input_file(&rx);
+            break;
+#endif
         case ILWP_MSG_ECHO:
             ilwp_proto_send(ILWP_MSG_ECHO_REPLY, rx.seq, rx.payload, rx.len, NULL, 0, NULL, 0);
             break;

@@ -33,6 +33,7 @@ enum {
     ILWP_MSG_INPUT = 0x02,     /* u32 offset, bytes                   -> ACK or ERROR */
     ILWP_MSG_RUN = 0x03,       /* u32 input CRC-32                    -> ACK, OUTPUT; or ERROR */
     ILWP_MSG_ECHO = 0x04,      /* any bytes                           -> ECHO_REPLY */
+    ILWP_MSG_INPUT_FILE = 0x05, /* u32 offset, host path (QEMU only)  -> ACK or ERROR */
     ILWP_MSG_TEST = 0x7E,      /* u8 action (test firmware only)      -> see spec */
     ILWP_MSG_HELLO = 0x81,
     ILWP_MSG_ACK = 0x82,       /* u32 next offset expected */
@@ -50,7 +51,8 @@ enum {
     ILWP_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
     ILWP_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
     ILWP_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
-    ILWP_ERR_INPUT_MISMATCH = 8    /* detail: CRC-32 of the input held (not the one RUN names) */
+    ILWP_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
+    ILWP_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */

@@ -19,6 +19,7 @@ import struct
 import time
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -31,18 +32,22 @@ HEADER_BYTES = 7
 TRAILER_BYTES = 4
 
 # host -> device
-HELLO_REQ, INPUT, RUN, ECHO, TEST = 0x01, 0x02, 0x03, 0x04, 0x7E
+HELLO_REQ, INPUT, RUN, ECHO, INPUT_FILE, TEST = 0x01, 0x02, 0x03, 0x04, 0x05, 0x7E
 # device -> host
 HELLO, ACK, OUTPUT, ECHO_REPLY, ERROR = 0x81, 0x82, 0x83, 0x84, 0x8F
-TYPE_NAMES = {HELLO_REQ: "HELLO_REQ", INPUT: "INPUT", RUN: "RUN", ECHO: "ECHO", TEST: "TEST",
+TYPE_NAMES = {HELLO_REQ: "HELLO_REQ", INPUT: "INPUT", RUN: "RUN", ECHO: "ECHO", INPUT_FILE: "INPUT_FILE", TEST: "TEST",
               HELLO: "HELLO", ACK: "ACK", OUTPUT: "OUTPUT", ECHO_REPLY: "ECHO_REPLY", ERROR: "ERROR"}
 
 ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_TYPE, ERR_BAD_OFFSET = 1, 2, 3, 4
-ERR_INPUT_INCOMPLETE, ERR_MODEL_INIT, ERR_RUN_FAILED, ERR_INPUT_MISMATCH = 5, 6, 7, 8
+ERR_INPUT_INCOMPLETE, ERR_MODEL_INIT, ERR_RUN_FAILED, ERR_INPUT_MISMATCH, ERR_FILE_READ = 5, 6, 7, 8, 9
 ERROR_NAMES = {ERR_BAD_CRC: "bad CRC", ERR_BAD_LENGTH: "bad length", ERR_UNKNOWN_TYPE: "unknown type",
                ERR_BAD_OFFSET: "bad offset", ERR_INPUT_INCOMPLETE: "input incomplete",
                ERR_MODEL_INIT: "model init failed", ERR_RUN_FAILED: "model run failed",
-               ERR_INPUT_MISMATCH: "input held is not the one named"}
+               ERR_INPUT_MISMATCH: "input held is not the one named",
+               ERR_FILE_READ: "semihosting file read failed"}
+# how Device.infer_many moves inputs to the board; auto: semihosting where the link and the
+# firmware offer it (QEMU), else serial
+INPUTS_VIA = ("auto", "serial", "semihosting")
 OUTPUT_HEAD = struct.Struct("<iQIII")  # status, elapsed, decode ticks, input CRC-32, bytes received in the run
 TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN = 1, 2, 3, 4
 
@@ -168,6 +173,7 @@ class Hello:
     timer_unit: str
     model_hash: str
     decode_mode: str
+    file_inputs: bool = False  # INPUT_FILE understood (semihosting: QEMU boards)
 
     @property
     def init_ok(self) -> bool:
@@ -194,7 +200,8 @@ def parse_hello(p: bytes) -> Hello:
                 raise IndexError
     except (IndexError, struct.error):
         raise IlwpError(f"malformed HELLO payload ({len(p)} bytes)") from None
-    return Hello(version, bool(flags & 1), init_status, nin, nout, maxp, hz, dticks, ring, *strings)
+    return Hello(version, bool(flags & 1), init_status, nin, nout, maxp, hz, dticks, ring, *strings,
+                 file_inputs=bool(flags & 2))
 
 
 @dataclass(frozen=True)
@@ -245,7 +252,10 @@ class Device:
     """The host's side of one board running the inference firmware."""
 
     def __init__(self, link, timeout_s: float = 1.0, run_timeout_s: float = 60.0, retries: int = 8,
-                 chunk_bytes: int | None = None):
+                 chunk_bytes: int | None = None, inputs_via: str = "serial"):
+        if inputs_via not in INPUTS_VIA:
+            raise IlwpError(f"inputs via {inputs_via!r}: expected one of {', '.join(INPUTS_VIA)}")
+        self.inputs_via = inputs_via
         self.link = link
         self.timeout_s = timeout_s
         self.run_timeout_s = run_timeout_s
@@ -545,10 +555,14 @@ class Device:
         return r.output, r.elapsed, r.unit, r.decode_ticks
 
     def infer_many(self, xs, while_running=None) -> Iterator[Inference]:
-        """The checked Inference of every input of xs, in order, with two inputs in flight:
-        input k+1 is streamed (send_ahead) while the device runs input k.
+        """The checked Inference of every input of xs, in order.  Over serial with two inputs in
+        flight: input k+1 is streamed (send_ahead) while the device runs input k.  With
+        inputs_via="semihosting" (QEMU) each input is read by the board from a host file.
 
         while_running(k): called once while the device computes input k."""
+        if self.resolved_inputs_via() == "semihosting":
+            yield from self._infer_many_from_file(xs, while_running)
+            return
         ahead = None
         for k, x in enumerate(xs):
             nxt = xs[k + 1] if k + 1 < len(xs) else None
@@ -556,17 +570,49 @@ class Device:
             result, ahead = self._infer_one(x, ahead, nxt, work)
             yield result
 
+    def resolved_inputs_via(self) -> str:
+        """"serial" or "semihosting": inputs_via with "auto" decided by the link and the HELLO."""
+        info = self._info()
+        can = getattr(self.link, "host_dir", None) is not None and info.file_inputs
+        if self.inputs_via == "semihosting" and not can:
+            raise IlwpError(f"{info.board} cannot read inputs from host files (semihosting: QEMU boards "
+                            "only); use the serial link")
+        if self.inputs_via == "auto":
+            return "semihosting" if can else "serial"
+        return self.inputs_via
+
+    def _infer_many_from_file(self, xs, while_running) -> Iterator[Inference]:
+        info = self._info()
+        path = Path(self.link.host_dir) / "inputs.bin"
+        path.write_bytes(b"".join(self._input_bytes(x) for x in xs))  # input k at k * input_bytes
+        name = str(path.resolve()).encode()
+        for k, x in enumerate(xs):
+            work = (lambda k=k: while_running(k)) if while_running is not None else None
+            load = (lambda k=k: self.load_from_file(name, k * info.input_bytes))
+            result, _ = self._infer_one(x, None, None, work, load=load)
+            yield result
+
+    def load_from_file(self, path: bytes, offset: int) -> None:
+        """INPUT_FILE: the board reads a whole input at `offset` of the host file `path`."""
+        f = self.request(INPUT_FILE, struct.pack("<I", offset) + path, (ACK,))
+        (got,) = struct.unpack_from("<I", f.payload) if len(f.payload) >= 4 else (-1,)
+        if got != self._info().input_bytes:
+            raise DeviceError("INPUT_FILE", ERR_INPUT_INCOMPLETE, got)
+
     def _infer_one(self, x: np.ndarray, ahead: "Ahead | None", nxt: np.ndarray | None,
-                   while_running) -> tuple[Inference, "Ahead | None"]:
+                   while_running, load=None) -> tuple[Inference, "Ahead | None"]:
         """One checked inference of x; `ahead`: x's first chunks, already streamed; `nxt`: the
-        next input, to stream during this run.  Returns x's Inference and the Ahead of nxt."""
+        next input, to stream during this run; `load`: moves x to the board another way (a
+        file).  Returns x's Inference and the Ahead of nxt."""
         info = self._info()
         if not info.init_ok:
             raise IlwpError(f"the board refuses to run: {info.init_problem()}")
         data = self._input_bytes(x)
         want_crc = crc32(data)
         for attempt in range(3):
-            if ahead is not None and ahead.data == data:
+            if load is not None:
+                load()
+            elif ahead is not None and ahead.data == data:
                 self.finish_ahead(ahead)
             else:
                 self.send_input(x)

@@ -133,19 +133,25 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
         seconds=seconds,
         link={"bytes_sent": st.bytes_sent, "bytes_received": st.bytes_received, "retries": st.retries,
               "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts,
-              "ahead_bytes": st.ahead_bytes, "rx_in_run_bytes": st.rx_in_run_bytes},
+              "ahead_bytes": st.ahead_bytes, "rx_in_run_bytes": st.rx_in_run_bytes,
+              "inputs_via": device.resolved_inputs_via()},
         records=records)
 
 
 def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, elf=None,
                    port: str | None = None, baud: int = 115200, run_timeout_s: float = 60.0,
-                   on_sample=None) -> ValidationResult:
+                   on_sample=None, inputs_via: str = "auto") -> ValidationResult:
     """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
-    (built by build.firmware). The device must report this graph's hash."""
+    (built by build.firmware). The device must report this graph's hash.  inputs_via: "serial"
+    (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
+    board reads them from a host file; results still come over serial, checked the same) or
+    "auto" (semihosting where the firmware offers it, else serial)."""
     from ilwp_embedded.generate.codegen import graph_hash
     from ilwp_embedded.run.link import open_link
 
     if port is not None:
+        if inputs_via == "semihosting":
+            raise IlwpError(f"inputs via {inputs_via} need QEMU; a board on a serial port gets them over serial")
         link = open_link(port, baud=baud)
     else:
         if not board.emulated:
@@ -155,7 +161,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
             raise IlwpError("no firmware to run: build one (ilwp-embed build) or give --elf")
         link = open_link(f"qemu:{board.id}", elf=elf)
     try:
-        device = Device(link, run_timeout_s=run_timeout_s)
+        device = Device(link, run_timeout_s=run_timeout_s, inputs_via=inputs_via)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
         return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
                         on_sample=on_sample)

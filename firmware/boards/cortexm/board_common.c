@@ -125,6 +125,43 @@ static int semihost_call(uint32_t op, const void *arg)
 }
 #endif
 
+int host_file_read(const char *path, uint32_t path_len, uint32_t offset, void *dst, uint32_t n)
+{
+#if BOARD_SEMIHOSTING
+    char name[256];
+    if (path_len >= sizeof name) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < path_len; ++i) {
+        name[i] = path[i];
+    }
+    name[path_len] = '\0';
+    const uint32_t open_args[3] = {(uint32_t)(uintptr_t)name, 1u /* "rb" */, path_len};
+    int fd = semihost_call(0x01u /* SYS_OPEN */, open_args);
+    if (fd < 0) {
+        return -2;
+    }
+    int rc = (int)n;
+    const uint32_t seek_args[2] = {(uint32_t)fd, offset};
+    const uint32_t read_args[3] = {(uint32_t)fd, (uint32_t)(uintptr_t)dst, n};
+    if (semihost_call(0x0Au /* SYS_SEEK */, seek_args) != 0) {
+        rc = -3;
+    } else if (semihost_call(0x06u /* SYS_READ: returns the bytes NOT read */, read_args) != 0) {
+        rc = -4;
+    }
+    const uint32_t close_args[1] = {(uint32_t)fd};
+    (void)semihost_call(0x02u /* SYS_CLOSE */, close_args);
+    return rc;
+#else
+    (void)path;
+    (void)path_len;
+    (void)offset;
+    (void)dst;
+    (void)n;
+    return -1;
+#endif
+}
+
 void board_exit(int code)
 {
     board_uart_flush();
