@@ -15,9 +15,10 @@ Prints one JSON object:
   against link_stream, bytes the device received while it computed, bit-exactness, latency;
 - validate_semihosting: the same images, inputs read by the board from a host file (the default
   in QEMU): seconds, bit-exactness, latency;
-- in_turn_vs_overlapped: the first `--compare-images` images in blocks of `--block`, alternately
-  uploaded-then-run (Device.infer, one input in flight) and overlapped (Device.infer_many),
-  seconds of each and their ratio, measured in the same minutes (the machine's load drifts).
+- side_by_side: the first `--compare-images` images in blocks of `--block`, rotating between
+  serial uploads in turn with the runs (Device.infer, one input in flight), serial overlapped
+  (Device.infer_many) and semihosting: ms per image of each and the speed-ups, measured in the same
+  minutes (the machine's load drifts too much for runs minutes apart to be compared).
 """
 
 from __future__ import annotations
@@ -64,27 +65,35 @@ def stream_rate(dev: Device, link, x, images: int) -> dict:
             "us_per_payload_byte": round(s / (images * len(data)) * 1e6, 1)}
 
 
-def in_turn_vs_overlapped(dev: Device, xs, block: int) -> dict:
-    """Alternate blocks: infer() one image at a time, then infer_many() over the next block."""
-    turn = over = 0.0
-    n_turn = n_over = 0
+def side_by_side(dev: Device, xs, block: int) -> dict:
+    """Blocks of `block` images in rotation (the machine's load drifts; rotating blocks measures
+    the three in the same minutes): serial uploads in turn with runs (Device.infer, one input in
+    flight), serial overlapped (infer_many), and semihosting (infer_many, inputs from a file)."""
+    modes = ("serial_in_turn", "serial_overlapped", "semihosting")
+    secs = dict.fromkeys(modes, 0.0)
+    count = dict.fromkeys(modes, 0)
     for b, start in enumerate(range(0, len(xs), block)):
-        part = xs[start:start + block]
+        mode, part = modes[b % len(modes)], xs[start:start + block]
         t = time.monotonic()
-        if b % 2 == 0:
+        if mode == "serial_in_turn":
             for x in part:
                 dev.infer(x)
-            turn += time.monotonic() - t
-            n_turn += len(part)
         else:
+            dev.inputs_via = "semihosting" if mode == "semihosting" else "serial"
             for _ in dev.infer_many(part):
                 pass
-            over += time.monotonic() - t
-            n_over += len(part)
-    res = {"images_in_turn": n_turn, "images_overlapped": n_over, "block": block}
-    if n_turn and n_over:
-        res |= {"ms_per_image_in_turn": round(turn / n_turn * 1e3), "ms_per_image_overlapped": round(over / n_over * 1e3),
-                "speedup": round((turn / n_turn) / (over / n_over), 2)}
+            dev.inputs_via = "serial"
+        secs[mode] += time.monotonic() - t
+        count[mode] += len(part)
+    res: dict = {"block": block}
+    for m in modes:
+        if count[m]:
+            res[m] = {"images": count[m], "ms_per_image": round(secs[m] / count[m] * 1e3)}
+    if count["serial_in_turn"] and count["serial_overlapped"]:
+        ms = {m: secs[m] / count[m] for m in modes if count[m]}
+        res["speedup_overlapped_vs_in_turn"] = round(ms["serial_in_turn"] / ms["serial_overlapped"], 2)
+        if "semihosting" in ms:
+            res["speedup_semihosting_vs_in_turn"] = round(ms["serial_in_turn"] / ms["semihosting"], 2)
     return res
 
 
@@ -93,8 +102,8 @@ def main() -> None:
     ap.add_argument("--board", default="qemu-m4")
     ap.add_argument("--images", type=int, default=200)
     ap.add_argument("--upload-images", type=int, default=10, help="uploads timed without RUN")
-    ap.add_argument("--compare-images", type=int, default=80, help="images in the in-turn/overlapped blocks")
-    ap.add_argument("--block", type=int, default=20)
+    ap.add_argument("--compare-images", type=int, default=90, help="images in the side-by-side blocks")
+    ap.add_argument("--block", type=int, default=10)
     ap.add_argument("--model", default=os.path.join(os.environ.get("ILWP_DATA_DIR", "../shared/data"),
                                                     "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"))
     ap.add_argument("--build-dir", default=None)
@@ -183,7 +192,7 @@ def main() -> None:
             "bit_exact": r.bit_exact, "accuracy_device": r.accuracy_device,
             "latency": {"median": r.latency.median, "min": r.latency.min, "max": r.latency.max},
         }
-        res["in_turn_vs_overlapped"] = in_turn_vs_overlapped(dev, xs[:args.compare_images], args.block)
+        res["side_by_side"] = side_by_side(dev, xs[:args.compare_images], args.block)
     res["load_average_end"] = os.getloadavg()[0]
     print(json.dumps(res, indent=2))
 
