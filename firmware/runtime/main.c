@@ -39,7 +39,8 @@
 #define ILWP_PROTO_RX_RING_BYTES                                                                   \
     (RX_NEED <= 2048u ? 2048u : RX_NEED <= 4096u ? 4096u : RX_NEED <= 8192u ? 8192u : 16384u)
 #endif
-typedef char rx_ring_is_a_power_of_two[(ILWP_PROTO_RX_RING_BYTES & (ILWP_PROTO_RX_RING_BYTES - 1u)) == 0u ? 1 : -1];
+typedef char rx_ring_is_a_power_of_two
+    [(ILWP_PROTO_RX_RING_BYTES & (ILWP_PROTO_RX_RING_BYTES - 1u)) == 0u ? 1 : -1];
 
 #ifndef ILWP_PROTO_TEST_COMMANDS
 #define ILWP_PROTO_TEST_COMMANDS 0

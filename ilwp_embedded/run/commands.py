@@ -100,10 +100,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elf", default=None, help="run this firmware in QEMU instead of building one")
     p.add_argument("--build-dir", default=None, help="where the firmware is built (default build/validate/BOARD)")
     p.add_argument("--run-timeout", type=float, default=60.0, help="seconds one inference may take")
-    p.add_argument("--inputs-via", default="auto", choices=("auto", "serial", "semihosting"),  # = protocol.INPUTS_VIA
-                   help="how inputs reach the board: serial (as on a real board; the next input uploads while "
-                        "one runs), semihosting (QEMU only: the board reads them from a host file, ~50 us each), "
-                        "auto (default: semihosting in QEMU, serial on a real board)")
+    p.add_argument("--inputs-via", default="auto", choices=("auto", "serial", "semihosting"),  # INPUTS_VIA
+                   help="serial (as on a real board; the next input uploads while one runs), semihosting "
+                        "(QEMU only: the board reads them from a host file), auto (default: semihosting in "
+                        "QEMU, serial on a real board)")
     p.add_argument("--data-dir", default=None, help="where datasets live (default: $ILWP_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")

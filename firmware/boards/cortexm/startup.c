@@ -1,7 +1,7 @@
 /*
  * Cortex-M startup: vector table (core exceptions, SysTick, and the external interrupts up
- * to the console UART's, BOARD_UART_IRQ, the only one used) and the reset handler, which enables the FPU
- * for hard-float builds, copies .data from flash, zeroes .bss and runs main().
+ * to the console UART's, BOARD_UART_IRQ, the only one used) and the reset handler, which
+ * enables the FPU for hard-float builds, copies .data from flash, zeroes .bss and runs main().
  * Symbols _sidata/_sdata/_edata/_sbss/_ebss/_estack come from the generated
  * linker script (firmware/boards/cortexm/linker.ld.j2).
  */
