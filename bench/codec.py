@@ -11,7 +11,6 @@ the image models. Then the C decoder's cost on a Cortex-M4 (QEMU mps2-an386, -ic
 from __future__ import annotations
 
 import argparse
-import heapq
 import lzma
 import os
 import re
@@ -28,20 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ilwp_embedded.compress import decode_blob, encode_graph  # noqa: E402
+from ilwp_embedded.compress.baselines import huffman_coded_bits, kmeans  # noqa: E402
 from ilwp_embedded.compress.encoder import entropy_bits  # noqa: E402
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite  # noqa: E402
 
 DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
 STEPS = (2, 3, 4)
-
-
-def int8_weights(g):
-    seen, out = set(), []
-    for _, t in g.weight_tensors():
-        if t.dtype == "int8" and t.index not in seen:
-            seen.add(t.index)
-            out.append(t)
-    return out
 
 
 def top1(model: bytes, x: np.ndarray, y: np.ndarray) -> float:
@@ -56,40 +47,11 @@ def top1(model: bytes, x: np.ndarray, y: np.ndarray) -> float:
     return hits / len(x)
 
 
-def huffman_bits(counts: np.ndarray) -> int:
-    """Code length of the symbols under an optimal Huffman code (lengths from the usual merge)."""
-    c = [int(v) for v in counts if v > 0]
-    if len(c) == 1:
-        return c[0]
-    heap = [(v, i, [i]) for i, v in enumerate(c)]
-    depth = [0] * len(c)
-    heapq.heapify(heap)
-    uid = len(c)
-    while len(heap) > 1:
-        a, _, la = heapq.heappop(heap)
-        b, _, lb = heapq.heappop(heap)
-        for i in la + lb:
-            depth[i] += 1
-        heapq.heappush(heap, (a + b, uid, la + lb))
-        uid += 1
-    return sum(v * d for v, d in zip(c, depth))
-
-
-def kmeans16(w: np.ndarray, iters: int = 30) -> tuple[np.ndarray, int]:
-    """Deep-Compression-style weight sharing on one tensor: 16 centroids (linear init), then
-    Huffman-coded 4-bit indices. Clustered in the int8 domain so the shared values are int8
-    and the model runs as is. Returns (int8 weights, coded bits incl. codebook + code lengths)."""
-    v = w.reshape(-1).astype(np.float64)
-    cent = np.linspace(v.min(), v.max(), 16)
-    for _ in range(iters):
-        idx = np.abs(v[:, None] - cent[None, :]).argmin(1)
-        for k in range(16):
-            if np.any(idx == k):
-                cent[k] = v[idx == k].mean()
-    cent = np.clip(np.rint(cent), -127, 127)
-    idx = np.abs(v[:, None] - cent[None, :]).argmin(1)
-    bits = huffman_bits(np.bincount(idx, minlength=16)) + 16 * 8 + 16 * 5
-    return cent[idx].astype(np.int8).reshape(w.shape), bits
+def kmeans16(w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Deep-Compression-style weight sharing on one tensor: 16 int8 centroids, Huffman-coded
+    4-bit indices. Returns (int8 weights, coded bits incl. codebook + code lengths)."""
+    shared, idx = kmeans(w, 16)
+    return shared, huffman_coded_bits(idx, 16)
 
 
 def m4_cost(blob: bytes, weights: int, work: Path) -> dict:
@@ -144,14 +106,14 @@ def main() -> int:
     models = []
     for p in sorted((DATA / "models").rglob("*.tflite")):
         g = read_tflite(p.read_bytes(), str(p))
-        if int8_weights(g):
+        if g.coded_weights():
             models.append((p, g))
     rows, m4rows = [], []
     tmp = Path(tempfile.mkdtemp(prefix="ilwp_bench_"))
     for p, g in models:
         image = "image_classification" in str(p)
         acc = (lambda gr: f"{top1(write_tflite(gr), x, y):.3f}") if image else (lambda gr: "n/a")
-        ts = int8_weights(g)
+        ts = [t for _, t in g.coded_weights()]
         n = sum(t.data.size for t in ts)
         raw = b"".join(t.data.tobytes() for t in ts)
         bound = sum(entropy_bits(t.data.reshape(-1).astype(np.int64)) for t in ts) / 8

@@ -133,7 +133,7 @@ def generate_c(graph, x: np.ndarray) -> str:
             calls.append(f"ilwp_reshape_s8({src}, {dst}, {p.size})")
         else:
             raise Q.UnsupportedOp(op.op)
-    out.append(f"static int16_t scratch[{(scratch + 1) // 2}] __attribute__((aligned(4)));\n")
+    out.append(f"static int16_t scratch[{(scratch + 1) // 2}] __attribute__((aligned(4), unused));\n")
     out.append("static int32_t add_scratch[512] __attribute__((unused));\n")
     out.append(r"""
 static void put_int(long v) {

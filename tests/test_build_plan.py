@@ -46,3 +46,49 @@ def test_flash_estimate_counts_each_byte_once(resnet8):
     coded = plan_weights(resolve_board("qemu-m4"), g, cont, "once")
     assert coded.const_flash_bytes == raw.const_flash_bytes  # biases and multipliers: the same either way
     assert coded.weights_flash_bytes < raw.weights_flash_bytes
+
+
+@pytest.fixture(scope="module")
+def kws():
+    from conftest import KWS_INT8
+    g = load_graph(KWS_INT8)
+    return g, encode_graph(g, 1).container
+
+
+def test_auto_keeps_raw_weights_when_coding_does_not_save_flash(kws):
+    """KWS: the blob saves 1.9 KB over the int8 weights, less than the decoder costs."""
+    from ilwp_embedded.build.firmware import plan_weights_explained
+
+    g, cont = kws
+    plan = plan_weights_explained(resolve_board("qemu-m4"), g, cont, "auto")
+    assert plan.gen.decode_mode == "raw"
+    assert "would not make the firmware smaller" in plan.reason and "raw int8 weights 46048 B" in plan.reason
+    assert plan_weights_explained(resolve_board("qemu-m4"), g, cont, "once").gen.decode_mode == "once"  # asked for
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["kws", "resnet8"])
+def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
+    """Real builds on qemu-m4: the mode `auto` picks takes no more flash than raw int8 weights, and the
+    planner's flash estimate of each coded mode is within 128 B of what the linker made of it."""
+    from _boards_helpers import core_dir
+
+    from ilwp_embedded.build.firmware import CODED_MIN_SAVING, build_model_firmware, coded_flash_estimate, raw_flash
+    from ilwp_embedded.generate.codegen import generate
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g, cont = kws if model == "kws" else resnet8
+    board = resolve_board("qemu-m4")
+    core_dir()  # the offline PlatformIO core, prepared once
+    fw = {m: build_model_firmware(board, g, cont, tmp_path / m, decode_mode=m) for m in ("auto", "raw", "once", "layer")}
+    assert fw["auto"].flash_bytes <= fw["raw"].flash_bytes
+    for m in ("once", "layer"):
+        estimate = coded_flash_estimate(generate(g, coded_weights(cont, m)), len(cont.records)) - raw_flash(g)
+        assert abs(estimate - (fw[m].flash_bytes - fw["raw"].flash_bytes)) <= 128, (m, estimate)
+    if model == "kws":  # coded weights would cost more flash: raw, and the build says why
+        assert fw["auto"].decode_mode == "raw" and fw["once"].flash_bytes > fw["raw"].flash_bytes
+        assert "would not make the firmware smaller" in fw["auto"].decode_reason
+    else:
+        assert fw["auto"].decode_mode == "once"
+        assert fw["raw"].flash_bytes - fw["auto"].flash_bytes >= CODED_MIN_SAVING
+        assert "saves ~" in fw["auto"].decode_reason

@@ -32,8 +32,14 @@ int main(void) {
     static const int32_t edge[] = {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MIN + 1, 1 << 30, -(1 << 30),
                                    (1 << 30) + 1, 12345, -12345, 65536, -65536};
     long bad = 0; int i, j, e;
-    for (i = 0; i < 15; ++i) for (j = 0; j < 15; ++j)
+    for (i = 0; i < 15; ++i) for (j = 0; j < 15; ++j) {
         bad += ilwp_sat_round_doubling_high_mul(edge[i], edge[j]) != ref_srdhm(edge[i], edge[j]);
+        for (e = 2; e <= 31; ++e) {
+            if (edge[j] >= 0) {
+                bad += ilwp_requantize_rshift(edge[i], edge[j], -e) != ref_mbqm(edge[i], edge[j], -e);
+            }
+        }
+    }
     for (i = 0; i < 2000000; ++i) {
         int32_t a = (int32_t)rnd(), b = (int32_t)rnd();
         if (i & 1) a >>= (rnd() % 31);
@@ -47,6 +53,23 @@ int main(void) {
             if ((i & 7) == 0) m = (i & 8) ? INT32_MAX : 0;
             bad += ilwp_requantize(x, m, sh) != ref_mbqm(x, m, sh);
             bad += ilwp_multiply_by_quantized_multiplier(x, m, sh) != ref_mbqm(x, m, sh);
+            if (sh <= -2) {
+                bad += ilwp_requantize_rshift(x, m, sh) != ref_mbqm(x, m, sh);
+            }
+        }
+        {   /* the right-shift form over the whole int32 range of x, ties and multipliers near the ends */
+            int32_t x = (int32_t)rnd(), m = (int32_t)(rnd() >> 1);
+            int sh = -2 - (int)(rnd() % 30);
+            if ((i & 3) == 1) m = (int32_t)(1u << 30) + (int32_t)(rnd() % 4u);
+            if ((i & 3) == 2) x = (int32_t)((uint32_t)x >> (rnd() % 32)) * (((i >> 2) & 1) ? -1 : 1);
+            if ((i & 15) == 3) m = (i & 16) ? INT32_MAX : 0;
+            bad += ilwp_requantize_rshift(x, m, sh) != ref_mbqm(x, m, sh);
+        }
+        {   /* exact ties of the second rounding: m = 2^30 makes high = floor((x + 1) / 2) */
+            int r = 2 + (int)(rnd() % 29);
+            int32_t q = (int32_t)rnd() >> (r + 1), high = (int32_t)((uint32_t)q << r) + (1 << (r - 1));
+            int32_t x = (int32_t)((uint32_t)high * 2u) - (int32_t)(rnd() & 1u);
+            bad += ilwp_requantize_rshift(x, 1 << 30, -r) != ref_mbqm(x, 1 << 30, -r);
         }
     }
     printf("%ld\n", bad);

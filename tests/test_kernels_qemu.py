@@ -51,3 +51,47 @@ def test_kws_on_qemu_cortex_m4(tmp_path):
     np.testing.assert_array_equal(res["out"], tflm_outputs(model, [x])[0].reshape(-1))
     total = sum(res["ticks"]) * INSTR_PER_TICK
     print(f"KWS on QEMU Cortex-M4: ~{total / 1e6:.2f} M instructions per inference")
+
+
+def _qemu_specs():
+    from test_kernels_ops import SPECS
+    return [s for s in SPECS if s["kind"] in ("conv", "dwconv", "dense")]  # one input (what qemu_bench feeds)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", _qemu_specs(), ids=lambda s: f"{s['kind']}-{s['seed']}")
+def test_single_op_on_qemu_cortex_m4(spec, tmp_path):
+    """The real DSP instructions (and the conv's inline-assembly loop, which the host never runs) on
+    every conv/depthwise/dense shape of test_kernels_ops: odd k, odd channel counts, groups, strides,
+    dilation, padding, activations."""
+    if not available():
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    from _singleop import build
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model, _ = build(spec)
+    graph = read_tflite(model, spec["kind"])
+    x = np.random.default_rng(spec["seed"]).integers(-128, 128, size=graph.tensor(graph.inputs[0]).shape,
+                                                      dtype=np.int8)
+    res = build_and_run(graph, x, tmp_path)
+    assert res["rc"] == 0, res["log"][-2000:]
+    np.testing.assert_array_equal(res["out"], tflm_outputs(model, [x])[0].reshape(-1))
+
+
+@pytest.mark.slow
+def test_per_step_hook_times_every_layer(tmp_path):
+    """bench_model(step_hook=True) (bench/firmware_layers.py): the generated model reports the timer
+    after every step; the ends rise step by step up to the whole inference, and the outputs stay exact."""
+    if not available():
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
+    from ilwp_embedded.build.model_bench import bench_model
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model = KWS.read_bytes()
+    graph = read_tflite(model, KWS.name)
+    x = np.random.default_rng(78).integers(-128, 128, size=(1, 30, 1, 40), dtype=np.int8)
+    r = bench_model(graph, x, "portable", tmp_path, step_hook=True)
+    np.testing.assert_array_equal(r.outputs[0], tflm_outputs(model, [x])[0].reshape(-1))
+    ends = np.array(r.step_end[0])
+    assert len(ends) == len(graph.operators) and np.all(np.diff(ends) >= 0) and ends[0] > 0
+    assert ends[-1] <= r.elapsed and ends[-1] > 0.99 * r.elapsed

@@ -7,6 +7,7 @@
 #include "ilwp_decode.h"
 
 void bench_puts(const char *s);
+void bench_put_u(const char *label, uint64_t v);
 void systick_start(void);
 uint64_t systick_ticks(void);
 
@@ -14,17 +15,6 @@ uint64_t systick_ticks(void);
 static int8_t out[BLOB_WEIGHTS];
 static uint32_t offsets[MAX_RECORDS + 1], ids[MAX_RECORDS];
 static ilwp_work work;
-
-static void put_u(const char *label, uint64_t v)
-{
-    char buf[40];
-    int i = 39;
-    buf[i] = 0;
-    buf[--i] = '\n';
-    do { buf[--i] = (char)('0' + v % 10u); v /= 10u; } while (v && i > 0);
-    bench_puts(label);
-    bench_puts(buf + i);
-}
 
 int main(void)
 {
@@ -38,17 +28,17 @@ int main(void)
     t0 = systick_ticks();
     rc = ilwp_open(&r, blob, sizeof blob, 0);
     t_crc = systick_ticks() - t0;
-    if (rc) { put_u("open error ", (uint64_t)(-rc)); return 1; }
+    if (rc) { bench_put_u("open error ", (uint64_t)(-rc)); return 1; }
     t0 = systick_ticks();
     rc = ilwp_decode_all(blob, sizeof blob, ILWP_FLAG_SKIP_CRC, out, sizeof out, offsets, ids, MAX_RECORDS, &work);
     t_dec = systick_ticks() - t0;
-    if (rc < 0) { put_u("decode error ", (uint64_t)(-rc)); return 1; }
+    if (rc < 0) { bench_put_u("decode error ", (uint64_t)(-rc)); return 1; }
     for (i = 0; i < sizeof out; i++) sum = sum * 31u + (uint8_t)out[i];
-    put_u("records ", (uint64_t)rc);
-    put_u("weights ", offsets[rc]);
-    put_u("checksum ", sum);
-    put_u("ticks_overhead ", t_empty);
-    put_u("instr_open_crc ", t_crc * 40u);
-    put_u("instr_decode ", t_dec * 40u);
+    bench_put_u("records ", (uint64_t)rc);
+    bench_put_u("weights ", offsets[rc]);
+    bench_put_u("checksum ", sum);
+    bench_put_u("ticks_overhead ", t_empty);
+    bench_put_u("instr_open_crc ", t_crc * 40u);
+    bench_put_u("instr_decode ", t_dec * 40u);
     return 0;
 }

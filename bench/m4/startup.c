@@ -22,6 +22,18 @@ static void semihost(uint32_t op, const void *arg)
 
 void bench_puts(const char *s) { semihost(0x04u, s); } /* SYS_WRITE0 */
 
+/* "label<decimal>\n" without printf (no newlib stdio in the bench images). */
+void bench_put_u(const char *label, uint64_t v)
+{
+    char buf[40];
+    int i = 39;
+    buf[i] = 0;
+    buf[--i] = '\n';
+    do { buf[--i] = (char)('0' + v % 10u); v /= 10u; } while (v && i > 0);
+    bench_puts(label);
+    bench_puts(buf + i);
+}
+
 void bench_exit(uint32_t code)
 {
     uint32_t block[2] = {0x20026u, code}; /* ADP_Stopped_ApplicationExit, exit code */

@@ -1,4 +1,5 @@
 /* ADD int8, same shapes (mirrors TFLM reference_integer_ops::AddElementwise). */
+#include "ilwp_dsp.h"
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
@@ -33,6 +34,14 @@ int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8
         for (i = -128; i < 128; ++i) {
             t1[i] = rescale(i, off1, ls, m1, s1);
             t2[i] = rescale(i, off2, ls, m2, s2);
+        }
+        if (out_shift <= -2 && out_shift >= -31 && lo == -128 && hi == 127) {
+            /* The common case: one-multiply requantization and a plain saturation (SSAT). */
+            for (i = 0; i < size; ++i) {
+                const int32_t r = ilwp_requantize_rshift(t1[input1[i]] + t2[input2[i]], out_mult, out_shift);
+                output[i] = (int8_t)ilwp_sat_s8(r + out_off);
+            }
+            return ILWP_OK;
         }
         for (i = 0; i < size; ++i) {
             const int32_t r = ilwp_requantize(t1[input1[i]] + t2[input2[i]], out_mult, out_shift) + out_off;

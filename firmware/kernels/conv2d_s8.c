@@ -1,7 +1,8 @@
 /* CONV_2D int8, per-channel requantization (mirrors TFLM reference_integer_ops::ConvPerChannel,
  * including grouped convolution). Output pixels are processed two at a time through an int16
  * im2col buffer holding (input + input_offset), 0 for taps in the padding (TFLM skips those);
- * each pass computes 2 pixels x 2 output channels so every load feeds two MACs.
+ * each pass computes 2 pixels x 2 output channels so every load feeds two MACs. Output channels go
+ * in chunks: the chunk's accumulators first, then one requantization loop (docs/kernels.md).
  *
  * Buffer layouts (scratch = 2 * k int16, k = filter_h * filter_w * filter_c):
  *  - portable: pixel a's column in [0, k), pixel b's in [k, 2k), natural order.
@@ -15,6 +16,12 @@
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
+#if defined(__GNUC__)
+#define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
+#else
+#define ILWP_ALIGNED4(ptr) (ptr)
+#endif
+
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 {
     return 2 * p->filter_h * p->filter_w * p->filter_c * (int32_t)sizeof(int16_t);
@@ -22,122 +29,191 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 
 #if ILWP_USE_DSP
 
-/* Position of column entry i of pixel s (0 or 1) in the DSP layout. */
-static int32_t dsp_pos(int32_t i, int32_t k4, int32_t tail, int32_t s)
+/* First and one-past-last filter tap whose input coordinate origin + t*dilation is in [0, size). */
+static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *start, int32_t *end)
 {
-    static const int8_t perm[4] = {0, 2, 1, 3};
-    if (i < k4) {
-        return ((i >> 2) << 3) + (s << 2) + perm[i & 3];
+    int32_t t = 0;
+    while (t < taps && origin + t * dilation < 0) {
+        ++t;
     }
-    return 2 * k4 + s * tail + (i - k4);
+    *start = t;
+    while (t < taps && origin + t * dilation < size) {
+        ++t;
+    }
+    *end = t;
 }
+
+/* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
+ * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
+static int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+{
+    uint32_t pair[2];
+    for (; n >= 2; n -= 2) {
+        const uint32_t x = ilwp_read_u32(src), y = ilwp_read_u32(src + 4);
+        pair[0] = ilwp_sxtab16(off2, x);
+        pair[1] = ilwp_sxtab16_ror8(off2, x);
+        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+        pair[0] = ilwp_sxtab16(off2, y);
+        pair[1] = ilwp_sxtab16_ror8(off2, y);
+        memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
+        dst += 16;
+        src += 8;
+    }
+    if (n > 0) {
+        const uint32_t x = ilwp_read_u32(src);
+        pair[0] = ilwp_sxtab16(off2, x);
+        pair[1] = ilwp_sxtab16_ror8(off2, x);
+        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+        dst += 8;
+    }
+    return dst;
+}
+
+static int16_t *zero_blocks(int16_t *dst, int32_t n)
+{
+    for (; n > 0; --n) {
+        ilwp_write_u32(dst, 0u);
+        ilwp_write_u32(dst + 2, 0u);
+        dst += 8;
+    }
+    return dst;
+}
+
+/* Column entries gathered as int8 before conversion when filter_c % 4 != 0 (a multiple of 4). */
+#define ILWP_GATHER 64
 
 static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
-    const int32_t fc = p->filter_c;
-    const int16_t off = (int16_t)p->input_offset;
+    const int32_t fc = p->filter_c, fw = p->filter_w, in_c = p->input_c, dil_w = p->dilation_w;
     const int32_t oy = pix / p->output_w;
     const int32_t ox = pix - oy * p->output_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t k = p->filter_h * p->filter_w * fc;
-    int32_t fy, fx, c;
-
-    if ((fc & 3) == 0) {
-        /* Every block of 4 lies inside one tap: 4 channels per step, straight into the pair layout. */
-        const uint32_t off2 = ((uint32_t)(uint16_t)off << 16) | (uint32_t)(uint16_t)off;
-        int16_t *dst = buf + 4 * s;
+    const int32_t k = p->filter_h * fw * fc, k4 = k & ~3, cb = fc >> 2, aligned = (fc & 3) == 0;
+    const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
+    const int8_t pad = (int8_t)(-p->input_offset); /* the input value the offset turns into 0 */
+    int16_t *dst = buf + 4 * s;
+    int8_t tmp[ILWP_GATHER];
+    int32_t fy, fx, fx_s, fx_e, t = 0, c;
+    tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
+    if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
+        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
+        /* The whole window is inside the input and a window row is one contiguous run. */
+        const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
+        const int32_t step = p->dilation_h * p->input_w * in_c;
         for (fy = 0; fy < p->filter_h; ++fy) {
-            const int32_t iy = iy0 + fy * p->dilation_h;
-            const int32_t row_in = (iy >= 0 && iy < p->input_h);
-            for (fx = 0; fx < p->filter_w; ++fx) {
-                const int32_t ix = ix0 + fx * p->dilation_w;
-                if (row_in && ix >= 0 && ix < p->input_w) {
-                    const int8_t *src = in_batch + ((iy * p->input_w + ix) * p->input_c + ch0);
-                    for (c = 0; c < fc; c += 4) {
-                        const uint32_t w = ilwp_read_u32(src + c);
-                        ilwp_write_u32(dst, ilwp_sadd16(ilwp_sxtb16(w), off2));
-                        ilwp_write_u32(dst + 2, ilwp_sadd16(ilwp_sxtb16_ror8(w), off2));
-                        dst += 8;
-                    }
-                } else {
-                    for (c = 0; c < fc; c += 4) {
-                        ilwp_write_u32(dst, 0u);
-                        ilwp_write_u32(dst + 2, 0u);
-                        dst += 8;
-                    }
+            dst = copy_blocks(dst, src, fw * cb, off2);
+            src += step;
+        }
+        return;
+    }
+    for (fy = 0; fy < p->filter_h; ++fy) {
+        const int32_t iy = iy0 + fy * p->dilation_h;
+        for (fx = 0; fx < fw; ++fx) {
+            const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
+                                    ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
+            if (aligned) {
+                /* A tap is whole blocks: straight into the pair slots. */
+                dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
+                continue;
+            }
+            /* Otherwise gather the entries as int8 and convert whole blocks. */
+            for (c = 0; c < fc; ++c) {
+                tmp[t++] = src != 0 ? src[c] : pad;
+                if (t == ILWP_GATHER) {
+                    dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
+                    t = 0;
                 }
             }
         }
-    } else {
-        const int32_t k4 = k & ~3;
-        const int32_t tail = k - k4;
-        int32_t i = 0;
-        for (fy = 0; fy < p->filter_h; ++fy) {
-            const int32_t iy = iy0 + fy * p->dilation_h;
-            const int32_t row_in = (iy >= 0 && iy < p->input_h);
-            for (fx = 0; fx < p->filter_w; ++fx) {
-                const int32_t ix = ix0 + fx * p->dilation_w;
-                if (row_in && ix >= 0 && ix < p->input_w) {
-                    const int8_t *src = in_batch + ((iy * p->input_w + ix) * p->input_c + ch0);
-                    for (c = 0; c < fc; ++c, ++i) {
-                        buf[dsp_pos(i, k4, tail, s)] = (int16_t)(src[c] + off);
-                    }
-                } else {
-                    for (c = 0; c < fc; ++c, ++i) {
-                        buf[dsp_pos(i, k4, tail, s)] = 0;
-                    }
-                }
-            }
-        }
+    }
+    if (t >= 4) {
+        dst = copy_blocks(dst, tmp, t >> 2, off2);
+    }
+    for (c = 0; c < (t & 3); ++c) { /* the k % 4 leftover: this pixel's natural-order tail */
+        buf[2 * k4 + s * (k & 3) + c] = (int16_t)(tmp[(t & ~3) + c] + p->input_offset);
     }
 }
 
-/* acc[0..3] = {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. */
-static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
+/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. */
+static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
 {
-    const int32_t k4 = k & ~3;
-    const int32_t tail = k - k4;
+    int32_t nblk = k >> 2;
+    const int32_t tail = k & 3;
     const int16_t *pc = buf;
-    const int16_t *const end = buf + 2 * k4;
-    const int16_t *ta, *tb;
-    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, i;
-    while (pc != end) {
-        uint32_t blk[4];
-        uint32_t a02, a13, b02, b13;
-#if defined(__GNUC__)
-        /* The scratch is 4-byte aligned (API contract): lets the compiler use LDRD/LDM. */
-        memcpy(blk, __builtin_assume_aligned(pc, 4), sizeof(blk));
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], i;
+    if (nblk > 0) {
+#if ILWP_DSP_ASM
+        /* 16 MACs in 16 instructions (LDM of both pixels' pairs, two weight words, 4 SXTB16, 8 SMLAD),
+         * unrolled twice; an odd count enters at the second copy. GCC spills around it if it must. */
+        register uint32_t a02 __asm__("r2");
+        register uint32_t a13 __asm__("r3");
+        register uint32_t b02 __asm__("r4");
+        register uint32_t b13 __asm__("r5");
+        uint32_t lo, r;
+#define ILWP_CONV_BLOCK                                          \
+        "ldmia %[pc]!, {%[a02], %[a13], %[b02], %[b13]}\n\t"     \
+        "ldr %[r], [%[w0]], #4\n\t"                              \
+        "sxtb16 %[lo], %[r]\n\t"                                 \
+        "sxtb16 %[r], %[r], ror #8\n\t"                          \
+        "smlad %[s00], %[a02], %[lo], %[s00]\n\t"                \
+        "smlad %[s10], %[b02], %[lo], %[s10]\n\t"                \
+        "smlad %[s00], %[a13], %[r], %[s00]\n\t"                 \
+        "smlad %[s10], %[b13], %[r], %[s10]\n\t"                 \
+        "ldr %[r], [%[w1]], #4\n\t"                              \
+        "sxtb16 %[lo], %[r]\n\t"                                 \
+        "sxtb16 %[r], %[r], ror #8\n\t"                          \
+        "smlad %[s01], %[a02], %[lo], %[s01]\n\t"                \
+        "smlad %[s11], %[b02], %[lo], %[s11]\n\t"                \
+        "smlad %[s01], %[a13], %[r], %[s01]\n\t"                 \
+        "smlad %[s11], %[b13], %[r], %[s11]\n\t"
+        __asm__ volatile(
+            "adds %[n], %[n], #1\n\t"
+            "lsrs %[n], %[n], #1\n\t"
+            "bcc 2f\n"
+            "1:\n\t" ILWP_CONV_BLOCK
+            "2:\n\t" ILWP_CONV_BLOCK
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [pc] "+r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(nblk), [s00] "+r"(s00), [s01] "+r"(s01),
+              [s10] "+r"(s10), [s11] "+r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
+              [b13] "=&r"(b13), [lo] "=&r"(lo), [r] "=&r"(r)
+            :
+            : "cc", "memory");
+#undef ILWP_CONV_BLOCK
 #else
-        memcpy(blk, pc, sizeof(blk));
+        const int16_t *const end = buf + 8 * nblk;
+        while (pc != end) {
+            uint32_t blk[4];
+            uint32_t a02, a13, b02, b13, r, lo, hi;
+            memcpy(blk, ILWP_ALIGNED4(pc), sizeof(blk)); /* scratch is 4-byte aligned: LDRD/LDM */
+            a02 = blk[0];
+            a13 = blk[1];
+            b02 = blk[2];
+            b13 = blk[3];
+            r = ilwp_read_u32(w0);
+            pc += 8;
+            w0 += 4;
+            lo = ilwp_sxtb16(r);
+            hi = ilwp_sxtb16_ror8(r);
+            s00 = ilwp_smlad(a02, lo, s00);
+            s10 = ilwp_smlad(b02, lo, s10);
+            s00 = ilwp_smlad(a13, hi, s00);
+            s10 = ilwp_smlad(b13, hi, s10);
+            r = ilwp_read_u32(w1);
+            w1 += 4;
+            lo = ilwp_sxtb16(r);
+            hi = ilwp_sxtb16_ror8(r);
+            s01 = ilwp_smlad(a02, lo, s01);
+            s11 = ilwp_smlad(b02, lo, s11);
+            s01 = ilwp_smlad(a13, hi, s01);
+            s11 = ilwp_smlad(b13, hi, s11);
+        }
 #endif
-        a02 = blk[0];
-        a13 = blk[1];
-        b02 = blk[2];
-        b13 = blk[3];
-        uint32_t r = ilwp_read_u32(w0), lo, hi;
-        pc += 8;
-        w0 += 4;
-        lo = ilwp_sxtb16(r);
-        hi = ilwp_sxtb16_ror8(r);
-        s00 = ilwp_smlad(a02, lo, s00);
-        s10 = ilwp_smlad(b02, lo, s10);
-        s00 = ilwp_smlad(a13, hi, s00);
-        s10 = ilwp_smlad(b13, hi, s10);
-        r = ilwp_read_u32(w1);
-        w1 += 4;
-        lo = ilwp_sxtb16(r);
-        hi = ilwp_sxtb16_ror8(r);
-        s01 = ilwp_smlad(a02, lo, s01);
-        s11 = ilwp_smlad(b02, lo, s11);
-        s01 = ilwp_smlad(a13, hi, s01);
-        s11 = ilwp_smlad(b13, hi, s11);
     }
-    ta = end;
-    tb = end + tail;
     for (i = 0; i < tail; ++i) {
-        const int32_t va = ta[i], vb = tb[i], x0 = w0[i], x1 = w1[i];
+        const int32_t va = pc[i], vb = pc[tail + i], x0 = w0[i], x1 = w1[i];
         s00 += va * x0;
         s01 += va * x1;
         s10 += vb * x0;
@@ -184,11 +260,11 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     }
 }
 
-/* acc[0..3] = {a.w0, a.w1, b.w0, b.w1} over k terms, portable layout. */
+/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, portable layout. */
 static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
 {
     const int16_t *a = buf, *b = buf + k;
-    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, i;
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], i;
     for (i = 0; i < k; ++i) {
         const int32_t va = a[i], vb = b[i], x0 = w0[i], x1 = w1[i];
         s00 += va * x0;
@@ -204,26 +280,79 @@ static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_
 
 #endif
 
-/* Requantize one accumulator. Arguments are locals of the caller: output stores are int8_t, which may
- * alias anything, so reading the constants through `p` would reload them after every store. */
-static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_off, int32_t lo, int32_t hi)
+/* Output channels per chunk: the accumulators of a chunk (both pixels) wait on the stack, so the
+ * dot-product loop and the requantization loop each keep their few values in registers. */
+#define ILWP_CONV_CHUNK 16
+
+static const int32_t zero_bias[ILWP_CONV_CHUNK];
+
+/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. */
+static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const int32_t *bias, int32_t n,
+                      int32_t *acc_a, int32_t *acc_b)
 {
-    acc = ilwp_requantize(acc, mult, shift) + out_off;
-    return (int8_t)ilwp_clamp_i32(acc, lo, hi);
+    int32_t oc;
+    for (oc = 0; oc < n; oc += 2) {
+        const int32_t second = (oc + 1 < n); /* an odd last channel is paired with itself */
+        int32_t s[4];
+        s[0] = s[2] = bias[oc];
+        s[1] = s[3] = bias[oc + second];
+        dot_2x2(scratch, k, w, w + second * k, s);
+        acc_a[oc] = s[0];
+        acc_b[oc] = s[2];
+        acc_a[oc + second] = s[1];
+        acc_b[oc + second] = s[3];
+        w += 2 * k;
+    }
+}
+
+/* TFLM's requantization for the channels the one-multiply form does not cover. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int32_t requant_generic(int32_t acc, int32_t mult, int32_t shift)
+{
+    return ilwp_requantize(acc, mult, shift);
+}
+
+/* Requantize a chunk's accumulators into out_a[0..n) and out_b[0..n). Channels with a right shift
+ * of 2 or more take the one-multiply form; full: the clamp is [-128, 127] (SSAT). */
+static void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n, const int32_t *mult,
+                          const int32_t *shift, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
+                          int32_t hi, int32_t full)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t m = mult[i], sh = shift[i];
+        int32_t va, vb;
+        if (sh <= -2 && sh >= -31) {
+            va = ilwp_requantize_rshift(acc_a[i], m, sh);
+            vb = ilwp_requantize_rshift(acc_b[i], m, sh);
+        } else {
+            va = requant_generic(acc_a[i], m, sh);
+            vb = requant_generic(acc_b[i], m, sh);
+        }
+        va += out_off;
+        vb += out_off;
+        out_a[i] = (int8_t)(full ? ilwp_sat_s8(va) : ilwp_clamp_i32(va, lo, hi));
+        out_b[i] = (int8_t)(full ? ilwp_sat_s8(vb) : ilwp_clamp_i32(vb, lo, hi));
+    }
 }
 
 int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
                        const int32_t *bias, int8_t *output, int16_t *scratch)
 {
-    int32_t b, pix, g, oc;
+    int32_t b, pix, g, c0;
     int32_t groups, oc_per_group;
     const int32_t k = p->filter_h * p->filter_w * p->filter_c;
     const int32_t npix = p->output_h * p->output_w;
     const int32_t out_c = p->output_c;
     const int32_t out_off = p->output_offset;
     const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t full = (lo == -128 && hi == 127);
     const int32_t *const mult = p->multiplier;
     const int32_t *const shift = p->shift;
+    int32_t acc_a[ILWP_CONV_CHUNK], acc_b[ILWP_CONV_CHUNK];
+    int8_t sink[ILWP_CONV_CHUNK]; /* pixel b's outputs when there is no pixel b */
 
     if (p->filter_c <= 0 || p->input_c % p->filter_c != 0 || k <= 0) {
         return ILWP_ERR_ARG;
@@ -246,22 +375,11 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                 im2col_pixel(p, in_batch, pix, g * p->filter_c, scratch, 0);
                 /* A lone last pixel is computed twice (its copy's results are dropped). */
                 im2col_pixel(p, in_batch, two ? pix + 1 : pix, g * p->filter_c, scratch, 1);
-                for (oc = g * oc_per_group; oc < oc_end; oc += 2) {
-                    const int32_t oc1 = (oc + 1 < oc_end) ? oc + 1 : oc;
-                    int32_t acc[4];
-                    dot_2x2(scratch, k, filter + oc * k, filter + oc1 * k, acc);
-                    if (bias != 0) {
-                        acc[0] += bias[oc];
-                        acc[2] += bias[oc];
-                        acc[1] += bias[oc1];
-                        acc[3] += bias[oc1];
-                    }
-                    out_a[oc] = requant(acc[0], mult[oc], shift[oc], out_off, lo, hi);
-                    out_a[oc1] = requant(acc[1], mult[oc1], shift[oc1], out_off, lo, hi);
-                    if (two) {
-                        out_b[oc] = requant(acc[2], mult[oc], shift[oc], out_off, lo, hi);
-                        out_b[oc1] = requant(acc[3], mult[oc1], shift[oc1], out_off, lo, hi);
-                    }
+                for (c0 = g * oc_per_group; c0 < oc_end; c0 += ILWP_CONV_CHUNK) {
+                    const int32_t n = (oc_end - c0 < ILWP_CONV_CHUNK) ? oc_end - c0 : ILWP_CONV_CHUNK;
+                    int8_t *const ob = two ? out_b + c0 : sink;
+                    dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b);
+                    requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, full);
                 }
             }
         }

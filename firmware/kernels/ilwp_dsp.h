@@ -6,6 +6,10 @@
  * ILWP_EMULATE_DSP on any other target selects the same code path with portable C
  * definitions of the intrinsics, so the host tests exercise the fast path's data
  * layout and loop structure bit for bit.
+ *
+ * ILWP_DSP_ASM is 1 on top of that where the conv inner loop may be GCC inline assembly (a real
+ * Thumb-2 DSP target, GCC or clang, optimising build: the loop needs 14 registers, so not at -O0,
+ * where r7 is the frame pointer). Otherwise the same loop is compiled from C.
  */
 #ifndef ILWP_DSP_H
 #define ILWP_DSP_H
@@ -25,10 +29,23 @@ static inline uint32_t ilwp_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+/* a + ilwp_sxtb16(x) and a + ilwp_sxtb16_ror8(x), per 16-bit half (wrapping): one SXTAB16. */
+static inline uint32_t ilwp_sxtab16(uint32_t a, uint32_t x) { return (uint32_t)__sxtab16(a, x); }
+static inline uint32_t ilwp_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
 /* acc + lo(a)*lo(b) + hi(a)*hi(b), halves signed 16-bit. */
 static inline int32_t ilwp_smlad(uint32_t a, uint32_t b, int32_t acc) { return __smlad(a, b, acc); }
 /* Two independent 16-bit additions (wrapping). */
 static inline uint32_t ilwp_sadd16(uint32_t a, uint32_t b) { return (uint32_t)__sadd16(a, b); }
+/* Saturate to [-128, 127] (SSAT). */
+static inline int32_t ilwp_sat_s8(int32_t x) { return __ssat(x, 8); }
+#if defined(__GNUC__) && defined(__OPTIMIZE__) && defined(__thumb2__)
+#define ILWP_DSP_ASM 1
+#endif
 #elif defined(ILWP_EMULATE_DSP)
 #define ILWP_USE_DSP 1
 static inline uint32_t ilwp_sxtb16(uint32_t x)
@@ -50,8 +67,15 @@ static inline uint32_t ilwp_sadd16(uint32_t a, uint32_t b)
     const uint32_t hi = ((a >> 16) + (b >> 16)) & 0xffffu;
     return lo | (hi << 16);
 }
+static inline uint32_t ilwp_sxtab16(uint32_t a, uint32_t x) { return ilwp_sadd16(a, ilwp_sxtb16(x)); }
+static inline uint32_t ilwp_sxtab16_ror8(uint32_t a, uint32_t x) { return ilwp_sadd16(a, ilwp_sxtb16_ror8(x)); }
+static inline int32_t ilwp_sat_s8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
 #else
 #define ILWP_USE_DSP 0
+static inline int32_t ilwp_sat_s8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
+#endif
+#ifndef ILWP_DSP_ASM
+#define ILWP_DSP_ASM 0
 #endif
 
 /* Unaligned-safe 32-bit loads and stores (single LDR/STR on Cortex-M3 and later). */

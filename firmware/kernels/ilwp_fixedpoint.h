@@ -81,6 +81,19 @@ ILWP_INLINE int32_t ilwp_requantize(int32_t x, int32_t multiplier, int32_t shift
     return ilwp_rounding_divide_by_pot(high, right);
 }
 
+/* ilwp_requantize for a right shift of 2 or more (-31 <= shift <= -2) in one 64-bit multiply-add,
+ * equal for every x when 0 <= multiplier. Why: with r = -shift and high = floor((x*m + 2^30) / 2^31)
+ * (the doubling high multiply), TFLM's rounding division by 2^r (ties away from zero) is
+ * floor((high + 2^(r-1) - [high < 0]) / 2^r), and nested floors merge:
+ * floor((x*m + 2^30 - [high < 0] * 2^31) / 2^32 + 2^(r-2)) >> (r-1). [high < 0] may be replaced by
+ * [x < 0]: they differ only when high == 0, where both give 0. The high word is within +-2^30, so
+ * adding 2^(r-2) cannot overflow. On Cortex-M: SMLAL, AND, SUBS, SBC, ADD, ASR. */
+ILWP_INLINE int32_t ilwp_requantize_rshift(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t v = (int64_t)x * multiplier + ((int64_t)1 << 30) - ((int64_t)(x < 0) << 31);
+    return ((int32_t)(v >> 32) + (int32_t)(1u << (-shift - 2))) >> (-shift - 1);
+}
+
 /* Multiplier >= 1 form used by softmax: the shift is a non-negative left shift. */
 ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier_gt_one(int32_t x, int32_t multiplier, int32_t left_shift)
 {

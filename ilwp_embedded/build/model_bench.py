@@ -4,6 +4,7 @@
     r.elapsed  # instructions of the first inference (qemu-m4: mps2-an386, -icount shift=0; SysTick
                # resolution: 40 instructions)
     r.outputs  # [len(xs), output bytes] int8: what the board computed (compare with the golden model)
+    bench_model(..., step_hook=True).step_end  # per input, the count at the end of each step (per-layer cost)
 
 The firmware is firmware/examples/bench_model/bench_model.c + the generated model + the backend's
 kernels, built offline with PlatformIO like every ilwp-embed firmware.
@@ -28,6 +29,7 @@ from ilwp_embedded.generate.codegen import generate, write_sources
 from ilwp_embedded.ingest.graph import Graph
 
 LINE_RE = re.compile(r"ILWP bench board=(\S+) unit=(\S+) init=(-?\d+) run=(-?\d+) elapsed=(\d+) out=([-\d,]+)")
+STEPS_RE = re.compile(r"ILWP steps ([\d,]+)")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class BenchResult:
     outputs: np.ndarray  # [inputs, output bytes]
     build: BuildResult
     scratch_bytes: int
+    step_end: tuple[tuple[int, ...], ...] = ()  # with step_hook: per input, count at the end of each step
 
 
 def _input_header(xs: np.ndarray) -> str:
@@ -54,7 +57,7 @@ def _input_header(xs: np.ndarray) -> str:
 
 def bench_model(graph: Graph, xs: np.ndarray, kernels: str, out_dir: Path, cmsis_nn_path=None,
                 board: Board | str = "qemu-m4", opt: str = "-O2", core_dir: Path | None = None,
-                timeout_s: float = 120.0) -> BenchResult:
+                timeout_s: float = 120.0, step_hook: bool = False) -> BenchResult:
     out_dir = Path(out_dir)
     board = board if isinstance(board, Board) else resolve_board(board)
     gen = generate(graph, kernels=kernels)
@@ -67,7 +70,8 @@ def bench_model(graph: Graph, xs: np.ndarray, kernels: str, out_dir: Path, cmsis
     ksrc, kinc = kernel_sources(kernels, cmsis_nn_path)
     main = firmware_dir() / "examples" / "bench_model" / "bench_model.c"
     build = build_firmware(board, [main, src_dir / "ilwp_model.c", *ksrc], [src_dir, *kinc],
-                           out_dir=out_dir / "pio", opt=opt, core_dir=core_dir, timeout_s=600)
+                           out_dir=out_dir / "pio", defines={"ILWP_STEP_HOOK": 1} if step_hook else None,
+                           opt=opt, core_dir=core_dir, timeout_s=600)
     cmd = qemu_command(board, build.elf, "stdio")
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
@@ -83,7 +87,10 @@ def bench_model(graph: Graph, xs: np.ndarray, kernels: str, out_dir: Path, cmsis
             raise IlwpError(f"model failed on {board.id}: init={m[2]} run={m[3]} (QEMU status {r.returncode})")
     outs = np.array([[int(v) for v in m[5].split(",")] for m in lines], dtype=np.int8)
     elapsed = tuple(int(m[4]) for m in lines)
-    return BenchResult(lines[0][0], lines[0][1], elapsed[0], elapsed, outs, build, gen.scratch_bytes)
+    steps = tuple(tuple(int(v) for v in m.split(",")) for m in STEPS_RE.findall(text)) if step_hook else ()
+    if step_hook and len(steps) != len(xs):
+        raise IlwpError(f"{len(steps)} of {len(xs)} per-step lines from {board.id}: {text[-200:]!r}")
+    return BenchResult(lines[0][0], lines[0][1], elapsed[0], elapsed, outs, build, gen.scratch_bytes, steps)
 
 
 __all__ = ["BenchResult", "bench_model"]

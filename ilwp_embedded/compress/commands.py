@@ -7,6 +7,8 @@ import json
 
 from ilwp_embedded.compress.decoder import decompress_to_tflite
 from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded.compress.methods.command import add_arguments as add_method_arguments
+from ilwp_embedded.compress.methods.command import check_ilwp_args, run_method
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
@@ -21,8 +23,28 @@ def register(subparsers) -> None:
     g.add_argument("--step", type=int, default=None, help="lossy: residual quantisation step (>= 2)")
     p.add_argument("--emit-tflite", default=None, metavar="PATH",
                    help="also write the .tflite whose weights the decoder reconstructs (lossy)")
+    g.add_argument("--accuracy-budget", type=float, default=None, metavar="POINTS",
+                   help="lossy: search per-tensor steps for the fewest bits whose top-1 drop on a "
+                        "validation split stays within POINTS (needs --dataset)")
+    p.add_argument("--dataset", default=None,
+                   help="validation data for --accuracy-budget: cifar10 (its held-back training "
+                        "split, never the test set) or npz:PATH; training data (cifar10) when a "
+                        "--method retrains (--epochs)")
+    p.add_argument("--golden-check", type=int, default=500, metavar="N",
+                   help="confirm the chosen model with the golden interpreter on N validation images")
+    p.add_argument("--finetune-epochs", type=float, default=0.0, metavar="E",
+                   help="with --accuracy-budget: quantization-aware fine-tuning (E epochs of the "
+                        "training split) of every candidate at its steps before it is measured")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="fine-tuning learning rate (Adam, fraction of the int8 full scale); also --method retraining")
+    p.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="with --finetune-epochs: weight of distillation from the uncompressed model (0..1)")
+    p.add_argument("--search-iterations", type=int, default=None, metavar="N",
+                   help="bisection steps (default 12; 6 with --finetune-epochs)")
+    p.add_argument("--data-dir", default=None)
     p.add_argument("--intra-only", action="store_true", help="disable inter-layer prediction")
     p.add_argument("--json", action="store_true", help="print sizes and per-tensor modes as JSON")
+    add_method_arguments(p)
     p.set_defaults(func=run_compress)
 
     d = subparsers.add_parser("decompress", help="rebuild the .tflite from an .ilwp blob")
@@ -32,21 +54,42 @@ def register(subparsers) -> None:
 
 
 def run_compress(args: argparse.Namespace) -> int:
+    if args.method != "ilwp":
+        return run_method(args, summarize)
+    check_ilwp_args(args)
     step = 1 if args.step is None else args.step
     if args.step is not None and not 2 <= step <= 127:
         raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")
     graph = read_tflite(read_input_file(args.model, "model"), args.model)
-    res = encode_graph(graph, step, inter=not args.intra_only)
+    search = None
+    if args.accuracy_budget is not None:
+        from ilwp_embedded.compress.search_command import budget_search
+
+        search = budget_search(graph, args)
+        res = search.result
+    else:
+        if args.dataset is not None:
+            raise IlwpError("--dataset is only used with --accuracy-budget")
+        res = encode_graph(graph, step, inter=not args.intra_only)
     atomic_write_bytes(args.output, res.blob)
     if args.emit_tflite:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
-    summary = summarize(res)
+    summary = {"method": "ilwp", **summarize(res)}
+    if search is not None:
+        from ilwp_embedded.compress.search_command import search_summary
+
+        summary["search"] = search_summary(search)
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
         print(f"{args.output}: {summary['weights']} weights, {summary['int8_bytes']} B int8 -> "
               f"{summary['coded_bytes']} B coded ({summary['bits_per_weight']:.3f} bits/weight, "
               f"order-0 bound {summary['entropy_bound_bits'] / 8:.0f} B), skeleton {summary['skeleton_bytes']} B")
+        if search is not None:
+            s = summary["search"]
+            print(f"  accuracy budget {s['budget_points']} points on {s['validation']}: top-1 "
+                  f"{s['baseline_accuracy']:.4f} -> {s['accuracy']:.4f} (fast evaluator); golden "
+                  f"interpreter on {s['golden_count']} images: {s['golden_baseline']:.4f} -> {s['golden_accuracy']:.4f}")
     return 0
 
 

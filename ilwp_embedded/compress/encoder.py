@@ -194,11 +194,7 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
     ref_window: how many of the previously coded tensors may be references; a firmware that
     decodes layer by layer must keep that many decoded tensors (1: only the previous one).
     """
-    seen, todo = set(), []
-    for op, t in graph.weight_tensors():
-        if t.index not in seen and t.dtype == "int8":
-            seen.add(t.index)
-            todo.append((op, t))
+    todo = graph.coded_weights()
     if not todo:
         raise IlwpError("the model has no int8 CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights "
                         "(float model?); quantise it to int8 first")

@@ -77,6 +77,15 @@ class Graph:
                     out.append((op, t))
         return out
 
+    def coded_weights(self) -> list[tuple[Operator, Tensor]]:
+        """The int8 weight tensors the codec codes: each once (shared weights), in graph order."""
+        seen, out = set(), []
+        for op, t in self.weight_tensors():
+            if t.dtype == "int8" and t.index not in seen:
+                seen.add(t.index)
+                out.append((op, t))
+        return out
+
     def const_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors)
 

@@ -6,6 +6,8 @@
  *   "ILWP bench board=<id> unit=<unit> init=<rc> run=<rc> elapsed=<count> out=<v0>,<v1>,..."
  * then exits with 0 (every call returned 0) or 1. Under QEMU -icount shift=0 the count is
  * instructions (SysTick resolution: 40 instructions on mps2-an386).
+ * Built with ILWP_STEP_HOOK, each line is followed by
+ *   "ILWP steps <t1>,<t2>,..." : the timer count at the end of each step, from the start of the run.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,18 @@
 #include "bench_input.h"
 #include "board.h"
 #include "ilwp_model.h"
+
+#ifdef ILWP_STEP_HOOK
+static uint64_t step_end[ILWP_MODEL_STEPS];
+static uint64_t run_start;
+void ilwp_step_done(uint32_t step);
+void ilwp_step_done(uint32_t step)
+{
+    if (step < (uint32_t)ILWP_MODEL_STEPS) {
+        step_end[step] = timer_now() - run_start;
+    }
+}
+#endif
 
 static void put_i64(int64_t v)
 {
@@ -40,6 +54,9 @@ static int run_one(int32_t rc_init, uint32_t n)
         ilwp_model_input()[i] = bench_input[n][i];
     }
     t0 = timer_now();
+#ifdef ILWP_STEP_HOOK
+    run_start = t0;
+#endif
     if (rc_init == 0) {
         rc_run = ilwp_model_run();
     }
@@ -59,6 +76,13 @@ static int run_one(int32_t rc_init, uint32_t n)
         put_i64(ilwp_model_output()[i]);
         uart_puts(i + 1u < ILWP_MODEL_OUTPUT_BYTES ? "," : "\n");
     }
+#ifdef ILWP_STEP_HOOK
+    uart_puts("ILWP steps ");
+    for (i = 0; i < (uint32_t)ILWP_MODEL_STEPS; i++) {
+        put_i64((int64_t)step_end[i]);
+        uart_puts(i + 1u < (uint32_t)ILWP_MODEL_STEPS ? "," : "\n");
+    }
+#endif
     return rc_init == 0 && rc_run == 0 ? 0 : 1;
 }
 

@@ -1,0 +1,89 @@
+"""`compress --accuracy-budget`: the rate-accuracy search on a validation split, then a golden check."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from ilwp_embedded import fasteval
+from ilwp_embedded.compress.ratesearch import SearchResult, search
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.golden import Golden, prepare_inputs
+from ilwp_embedded.ingest.graph import Graph
+
+SENSITIVITY_IMAGES = 500
+
+
+def validation_set(graph: Graph, dataset: str | None, data_dir=None):
+    """(inputs in the model's dtype, labels, name): never the test set."""
+    from ilwp_embedded.datasets import Dataset, load_dataset
+
+    if dataset is None:
+        raise IlwpError("--accuracy-budget needs --dataset (cifar10 or npz:PATH) to measure accuracy on")
+    if dataset == "cifar10":
+        from ilwp_embedded.zoo.train import train_val_split
+
+        _, (xv, yv) = train_val_split(data_dir)
+        ds, name = Dataset("cifar10-val", xv, yv), "cifar10 validation split (5,000 held-back training images)"
+    elif dataset.startswith("npz:"):
+        ds, name = load_dataset(dataset, data_dir), dataset
+    else:
+        raise IlwpError(f"--accuracy-budget measures on a validation split: use --dataset cifar10 (its "
+                        f"held-back training images) or npz:PATH, not {dataset!r} (a test set)")
+    return prepare_inputs(ds, graph.tensors[graph.inputs[0]]), np.asarray(ds.y), name
+
+
+def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
+    xs, ys, name = validation_set(graph, args.dataset, args.data_dir)
+    t_in = graph.tensors[graph.inputs[0]]
+    # The float emulation takes real values: dequantise the int8 inputs.
+    x_real = ((xs[:SENSITIVITY_IMAGES].astype(np.float32) - float(t_in.quant.zero_point[0]))
+              * float(t_in.quant.scale[0]))
+    refine, iters = None, args.search_iterations or 12
+    if args.finetune_epochs < 0:
+        raise IlwpError(f"--finetune-epochs must be >= 0 (got {args.finetune_epochs})")
+    if not 0.0 <= args.distill <= 1.0:
+        raise IlwpError(f"--distill must be within 0..1 (got {args.distill})")
+    if args.finetune_epochs > 0:
+        if args.dataset != "cifar10":
+            raise IlwpError("--finetune-epochs trains on cifar10's training split: use --dataset cifar10")
+        refine, iters = _qat_refine(graph, args), args.search_iterations or 6
+    res = search(graph, args.accuracy_budget, lambda g: fasteval.top1(g, xs, ys), x_real,
+                 iterations=iters, inter=not args.intra_only, refine=refine, log=print)
+    res.validation = name
+    n = max(0, min(args.golden_check, len(xs)))
+    if n:
+        res.golden_count = n
+        res.golden_baseline = _golden_top1(graph, xs[:n], ys, "golden: int8")
+        res.golden_accuracy = _golden_top1(res.result.graph, xs[:n], ys, "golden: chosen")
+    return res
+
+
+def _qat_refine(graph: Graph, args):
+    """Each candidate fine-tuned from the original model with its steps' quantizers in the loop."""
+    from ilwp_embedded.compress.ratesearch import step_quantizer
+    from ilwp_embedded.zoo.graph_train import qat_finetune
+
+    def refine(_cand: Graph, steps: dict[int, int]) -> Graph:
+        out, _ = qat_finetune(graph, {t: step_quantizer(s) for t, s in steps.items()},
+                              epochs=args.finetune_epochs, lr=args.lr, data_dir=args.data_dir,
+                              distill=args.distill, train_limit=getattr(args, "train_limit", None),
+                              log=lambda m: None)
+        return out
+    return refine
+
+
+def _golden_top1(graph: Graph, xs, ys, desc: str) -> float:
+    out = Golden(graph).run_batch(xs, progress=True, desc=desc)
+    return float((out.reshape(len(xs), -1).argmax(1) == ys[:len(xs)]).mean())
+
+
+def search_summary(r: SearchResult) -> dict:
+    return {"validation": r.validation, "budget_points": r.budget_points,
+            "baseline_accuracy": r.baseline_accuracy, "accuracy": r.chosen.accuracy,
+            "golden_count": r.golden_count, "golden_baseline": r.golden_baseline,
+            "golden_accuracy": r.golden_accuracy, "lambda": r.chosen.lam,
+            "steps": {str(k): v for k, v in r.chosen.steps.items()},
+            "tried": [{"lambda": p.lam, "bits_per_weight": round(p.bits_per_weight, 4),
+                       "accuracy": p.accuracy} for p in r.tried]}
