@@ -39,8 +39,10 @@ def _out_root() -> Path:
 
 @functools.cache
 def firmware(board_id: str, variant: str = "test") -> BuildResult:
-    """variant: 'test' (TEST commands built in), 'badblob' (init reports a corrupt blob)."""
-    defines = {"ILWP_FORCE_INIT_STATUS": -50} if variant == "badblob" else {}
+    """variant: 'test' (TEST commands built in), 'badblob' (init reports a corrupt blob),
+    'smallring' (a 256-byte receive ring, which a run fills)."""
+    defines = {"badblob": {"ILWP_FORCE_INIT_STATUS": -50},
+               "smallring": {"ILWP_PROTO_RX_RING_BYTES": 256}}.get(variant, {})
     with no_network():
         return build_inference_firmware(board_id, resnet8()[1], _out_root() / f"{board_id}-{variant}",
                                         defines=defines, test_commands=True, core_dir=core_dir(),

@@ -18,9 +18,11 @@ RUNTIME = REPO / "firmware" / "runtime"
 SHIM = REPO / "tests" / "run_shim" / "proto_host_shim.c"
 MAX_PAYLOAD = 1028
 
-# docs/serial-protocol.md, "Example": HELLO_REQ seq 1, and ACK seq 7 of next offset 1024.
+# docs/serial-protocol.md, "Example": HELLO_REQ seq 1, ACK seq 7 of next offset 1024, and RUN seq 9
+# of the input whose CRC-32 is 0x12345678.
 EXAMPLE_HELLO_REQ = bytes.fromhex("a55a01010000" "7d" "49b44a6d")
 EXAMPLE_ACK = bytes.fromhex("a55a82070400" "5f" "00040000" "abe16aed")
+EXAMPLE_RUN = bytes.fromhex("a55a03090400" "54" "78563412" "96263e77")
 
 
 class CFrame(C.Structure):
@@ -94,6 +96,7 @@ def test_stored_examples_decode():
     assert P.encode_frame(P.ACK, 7, struct.pack("<I", 1024)) == EXAMPLE_ACK
     (f,) = py_parse(EXAMPLE_ACK)
     assert (f.type, f.seq, struct.unpack("<I", f.payload)[0]) == (P.ACK, 7, 1024)
+    assert P.encode_frame(P.RUN, 9, struct.pack("<I", 0x12345678)) == EXAMPLE_RUN
 
 
 def test_c_and_python_encode_the_same_frames(cproto):
@@ -169,13 +172,14 @@ def test_python_parser_never_accepts_a_damaged_frame():
 
 
 def test_hello_payload_round_trip():
-    p = bytes([1, 1]) + struct.pack("<iIIHII", -50, 3072, 10, 1028, 10**9, 7)
+    p = bytes([2, 1]) + struct.pack("<iIIHIII", -50, 3072, 10, 1028, 10**9, 7, 4096)
     for s in (b"qemu-m4", b"instructions", b"4c87e92c9285b7e3", b"raw"):
         p += bytes([len(s)]) + s
     h = P.parse_hello(p)
     assert (h.board, h.timer_unit, h.model_hash, h.decode_mode) == ("qemu-m4", "instructions", "4c87e92c9285b7e3", "raw")
     assert not h.init_ok and "-50" in h.init_problem() and h.test_commands
-    with pytest.raises(P.IlwpError, match="v2"):
-        P.parse_hello(bytes([2]) + p[1:])
+    assert (h.version, h.rx_buffer, h.max_payload) == (2, 4096, 1028)
+    with pytest.raises(P.IlwpError, match="v1"):  # a version 1 device is refused by name
+        P.parse_hello(bytes([1]) + p[1:])
     with pytest.raises(P.IlwpError, match="malformed"):
         P.parse_hello(p[:20])

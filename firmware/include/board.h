@@ -6,8 +6,8 @@
  * Board constants (BOARD_NAME, clocks, UART base, timer unit) come from the
  * generated board_config.h, rendered from boards/<id>.json by the build.
  *
- * C99, no heap, no stdio.  All calls are blocking polling calls; the only
- * interrupt used is SysTick (timer wrap counting).
+ * C99, no heap, no stdio.  All calls are blocking calls.  Interrupts: SysTick (timer wrap
+ * counting) and, once uart_rx_use_ring() was called, the UART's receive interrupt.
  */
 #ifndef ILWP_BOARD_H
 #define ILWP_BOARD_H
@@ -44,6 +44,14 @@ int uart_rx_ready(void);
  * board time (virtual time under QEMU -icount).  0 polls once;
  * UART_WAIT_FOREVER never times out. */
 int uart_read_byte(uint32_t timeout_ms);
+/* Interrupt-driven reception: from this call on, the UART's receive interrupt moves every byte
+ * into ring (size a power of two, >= 2; the caller owns the memory), and uart_rx_ready() /
+ * uart_read_byte() read from it, so bytes keep arriving while the program computes.  A full ring
+ * masks the interrupt until the next read: the byte waits in the UART (QEMU holds further input;
+ * a real UART overruns and loses bytes, which the serial protocol's CRCs catch). */
+void uart_rx_use_ring(uint8_t *ring, uint32_t size);
+/* Bytes the receive interrupt has stored since uart_rx_use_ring() (wraps at 2^32). */
+uint32_t uart_rx_count(void);
 
 /* Free-running 64-bit count in timer_unit() units since board_init():
  * "instructions" under QEMU -icount shift=0 (SysTick with wrap counting),
@@ -52,6 +60,11 @@ uint64_t timer_now(void);
 const char *timer_unit(void);
 /* Units per second (1e9 for QEMU instructions: 1 ns of virtual time each). */
 uint32_t timer_unit_hz(void);
+
+/* Semihosting (QEMU boards only): n bytes at `offset` of the host file `path` (path_len bytes,
+ * no NUL needed, at most 255) into dst.  Returns n, or < 0: -1 no semihosting on this board or
+ * path too long, -2 open failed, -3 seek failed, -4 fewer bytes than n. */
+int host_file_read(const char *path, uint32_t path_len, uint32_t offset, void *dst, uint32_t n);
 
 /* End the program: under QEMU a semihosting SYS_EXIT_EXTENDED that becomes
  * QEMU's exit status; on real boards the UART is flushed and the core sleeps. */
@@ -62,6 +75,8 @@ void board_family_init(void);
 void board_uart_putc(uint8_t c);
 int board_uart_getc_nonblocking(void); /* byte or -1 */
 void board_uart_flush(void);
+void board_uart_rx_irq_enable(void); /* the UART raises BOARD_UART_IRQ when a byte arrives */
+void board_uart_irq_handler(void);   /* that interrupt: bytes into the ring (cortexm.h) */
 
 #ifdef __cplusplus
 }

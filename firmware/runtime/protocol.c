@@ -1,5 +1,5 @@
 /*
- * protocol.c - framing, CRCs and the receive state machine of the ilwp serial protocol v1.
+ * protocol.c - framing, CRCs and the receive state machine of the ilwp serial protocol v2.
  * Spec: docs/serial-protocol.md.  Reads with uart_read_byte() (timeouts in board time),
  * writes with uart_write().  No heap, no stdio; state is one small pushback buffer.
  */
@@ -63,35 +63,12 @@ uint32_t ilwp_get_u32(const uint8_t *p)
 static uint8_t pb[ILWP_PROTO_HEADER_BYTES];
 static size_t pb_len, pb_pos;
 
-/* Waits for a byte, polling the UART every ILWP_PROTO_POLL_SPIN idle iterations (default 0:
- * flat out; spacing the register reads out made no measurable difference to QEMU's ~45 us/byte). */
-static int wait_byte(uint32_t timeout_ms)
-{
-    if (uart_rx_ready()) {
-        return uart_read_byte(0u);
-    }
-    const int forever = (timeout_ms == UART_WAIT_FOREVER);
-    const uint64_t deadline = forever ? 0u : timer_now() + (uint64_t)timeout_ms * (timer_unit_hz() / 1000u);
-    for (;;) {
-#if ILWP_PROTO_POLL_SPIN > 0
-        for (volatile uint32_t spin = ILWP_PROTO_POLL_SPIN; spin != 0u; --spin) {
-        }
-#endif
-        if (uart_rx_ready()) {
-            return uart_read_byte(0u);
-        }
-        if (!forever && timer_now() >= deadline) {
-            return UART_TIMEOUT;
-        }
-    }
-}
-
 static int next_byte(uint32_t timeout_ms)
 {
     if (pb_pos < pb_len) {
         return pb[pb_pos++];
     }
-    return wait_byte(timeout_ms);
+    return uart_read_byte(timeout_ms); /* the board waits (on its receive ring) */
 }
 
 static void push_back(const uint8_t *bytes, size_t n)

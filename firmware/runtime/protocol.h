@@ -1,5 +1,5 @@
 /*
- * protocol.h - the ilwp serial protocol, version 1, firmware side (spec: docs/serial-protocol.md).
+ * protocol.h - the ilwp serial protocol, version 2, firmware side (spec: docs/serial-protocol.md).
  *
  * Frame:  A5 5A | type | seq | len (u16 LE) | hcrc | payload[len] | crc32 (u32 LE)
  *   hcrc  = CRC-8 (poly 0x07, init 0) over type, seq, len   (rejects bad lengths at once)
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ILWP_PROTO_VERSION 1u
+#define ILWP_PROTO_VERSION 2u
 #define ILWP_PROTO_SYNC0 0xA5u
 #define ILWP_PROTO_SYNC1 0x5Au
 #define ILWP_PROTO_HEADER_BYTES 7u  /* sync x2, type, seq, len x2, hcrc */
@@ -27,17 +27,13 @@
 #define ILWP_PROTO_BYTE_TIMEOUT_MS 100u
 #endif
 
-/* Idle iterations between two UART polls while waiting for a byte (0: poll flat out). */
-#ifndef ILWP_PROTO_POLL_SPIN
-#define ILWP_PROTO_POLL_SPIN 0u
-#endif
-
 /* Message types: host -> device below 0x80, device -> host from 0x80. */
 enum {
     ILWP_MSG_HELLO_REQ = 0x01, /* empty                               -> HELLO */
     ILWP_MSG_INPUT = 0x02,     /* u32 offset, bytes                   -> ACK or ERROR */
-    ILWP_MSG_RUN = 0x03,       /* empty                               -> OUTPUT or ERROR */
+    ILWP_MSG_RUN = 0x03,       /* u32 input CRC-32                    -> ACK, OUTPUT; or ERROR */
     ILWP_MSG_ECHO = 0x04,      /* any bytes                           -> ECHO_REPLY */
+    ILWP_MSG_INPUT_FILE = 0x05, /* u32 offset, host path (QEMU only)  -> ACK or ERROR */
     ILWP_MSG_TEST = 0x7E,      /* u8 action (test firmware only)      -> see spec */
     ILWP_MSG_HELLO = 0x81,
     ILWP_MSG_ACK = 0x82,       /* u32 next offset expected */
@@ -54,7 +50,9 @@ enum {
     ILWP_ERR_BAD_OFFSET = 4,       /* detail: the offset expected next */
     ILWP_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
     ILWP_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
-    ILWP_ERR_RUN_FAILED = 7        /* detail: ilwp_model_run()'s status */
+    ILWP_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
+    ILWP_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
+    ILWP_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */

@@ -55,6 +55,7 @@ def config_defines(board: Board) -> list[tuple[str, str]]:
         ("BOARD_RAM_ORIGIN", f"0x{board.ram.origin:08X}u"),
         ("BOARD_RAM_SIZE", f"{board.ram.size}u"),
         ("BOARD_UART_BASE", f"0x{u.base:08X}u"),
+        ("BOARD_UART_IRQ", f"{u.irq}u"),
         ("BOARD_UART_BAUD", f"{u.baud}u"),
         ("BOARD_UART_CLOCK_HZ", f"{u.clock_hz}u"),
         (f"BOARD_UART_INSTANCE_{u.instance.upper()}", "1"),

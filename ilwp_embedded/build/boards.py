@@ -42,6 +42,7 @@ class Uart:
     kind: str
     instance: str
     base: int
+    irq: int  # NVIC interrupt number of the UART (receive interrupt)
     baud: int
     clock_hz: int
     tx: Pin | None = None
@@ -93,6 +94,13 @@ def _int(value: Any, where: str) -> int:
     raise ValueError(f"{where}: expected an integer or a hex string")
 
 
+def _irq(value: Any) -> int:
+    irq = _int(value, "uart.irq")
+    if not 0 <= irq < 240:  # ARMv7-M: at most 240 external interrupts
+        raise ValueError("uart.irq: expected an NVIC interrupt number 0..239")
+    return irq
+
+
 def _pin(value: Any, where: str) -> Pin | None:
     if value is None:
         return None
@@ -132,6 +140,7 @@ def parse_board(data: dict[str, Any], manifest: Path) -> Board:
             kind=_choice(uart["kind"], UART_KINDS, "uart.kind"),
             instance=str(uart["instance"]),
             base=_int(uart["base"], "uart.base"),
+            irq=_irq(uart["irq"]),
             baud=_int(uart["baud"], "uart.baud"),
             clock_hz=_int(uart["clock_hz"], "uart.clock_hz"),
             tx=_pin(uart.get("tx"), "uart.tx"),

@@ -49,7 +49,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         bar = tqdm(total=len(xs), desc=f"validate {board.id}", unit="img", leave=False)
         on_sample = lambda rec: bar.update(1)  # noqa: E731
     result = validate_model(board, graph, xs, ds.y, elf=args.elf or (fw.elf if fw else None), port=args.port,
-                            baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample)
+                            baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
+                            inputs_via=args.inputs_via)
     if args.html:
         from ilwp_embedded.report import write_report
         from ilwp_embedded.run.summary import report_data
@@ -99,6 +100,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--elf", default=None, help="run this firmware in QEMU instead of building one")
     p.add_argument("--build-dir", default=None, help="where the firmware is built (default build/validate/BOARD)")
     p.add_argument("--run-timeout", type=float, default=60.0, help="seconds one inference may take")
+    p.add_argument("--inputs-via", default="auto", choices=("auto", "serial", "semihosting"),  # INPUTS_VIA
+                   help="serial (as on a real board; the next input uploads while one runs), semihosting "
+                        "(QEMU only: the board reads them from a host file), auto (default: semihosting in "
+                        "QEMU, serial on a real board)")
     p.add_argument("--data-dir", default=None, help="where datasets live (default: $ILWP_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")

@@ -115,6 +115,9 @@ class QemuLink(Link):
         self.banner_timeout_s = 10.0
         self.proxy = proxy
         self._stderr = tempfile.TemporaryFile()
+        # files the firmware may read by semihosting (Device inputs_via="semihosting")
+        self._host_dir = tempfile.TemporaryDirectory(prefix="ilwp-qemu-")
+        self.host_dir = Path(self._host_dir.name)
         last = ""
         for _ in range(3):  # a port taken between free_port() and QEMU's bind: try another
             qport = free_port()
@@ -202,6 +205,7 @@ class QemuLink(Link):
         if self.proxy is not None:
             self.proxy.stop()
         self._stderr.close()
+        self._host_dir.cleanup()
 
 
 def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None) -> Link:

@@ -1,4 +1,4 @@
-"""The ilwp serial protocol v1, host side (spec: docs/serial-protocol.md; firmware:
+"""The ilwp serial protocol v2, host side (spec: docs/serial-protocol.md; firmware:
 firmware/runtime/protocol.c).  Framing and CRCs are identical to the firmware's.
 
 Frame: A5 5A | type | seq | len u16 LE | hcrc | payload | crc32 u32 LE
@@ -8,36 +8,47 @@ Frame: A5 5A | type | seq | len u16 LE | hcrc | payload | crc32 u32 LE
 timeout, a request is retried (same seq) on timeout or a BAD_CRC error, and answers with another
 seq (late duplicates) are dropped.  A result is returned only from frames whose CRCs hold and
 whose echo of the input's CRC-32 matches what was sent: never a wrong result, or an IlwpError.
+`Device.infer_many` keeps two inputs in flight: the next input streams into the device's receive
+ring while it runs the current one.
 """
 
 from __future__ import annotations
 
+import collections
 import struct
 import time
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ilwp_embedded.errors import IlwpError
 
-VERSION = 1
+VERSION = 2
 SYNC = b"\xA5\x5A"
 HEADER_BYTES = 7
 TRAILER_BYTES = 4
 
 # host -> device
-HELLO_REQ, INPUT, RUN, ECHO, TEST = 0x01, 0x02, 0x03, 0x04, 0x7E
+HELLO_REQ, INPUT, RUN, ECHO, INPUT_FILE, TEST = 0x01, 0x02, 0x03, 0x04, 0x05, 0x7E
 # device -> host
 HELLO, ACK, OUTPUT, ECHO_REPLY, ERROR = 0x81, 0x82, 0x83, 0x84, 0x8F
-TYPE_NAMES = {HELLO_REQ: "HELLO_REQ", INPUT: "INPUT", RUN: "RUN", ECHO: "ECHO", TEST: "TEST",
+TYPE_NAMES = {HELLO_REQ: "HELLO_REQ", INPUT: "INPUT", RUN: "RUN", ECHO: "ECHO", INPUT_FILE: "INPUT_FILE", TEST: "TEST",
               HELLO: "HELLO", ACK: "ACK", OUTPUT: "OUTPUT", ECHO_REPLY: "ECHO_REPLY", ERROR: "ERROR"}
 
 ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_TYPE, ERR_BAD_OFFSET = 1, 2, 3, 4
-ERR_INPUT_INCOMPLETE, ERR_MODEL_INIT, ERR_RUN_FAILED = 5, 6, 7
+ERR_INPUT_INCOMPLETE, ERR_MODEL_INIT, ERR_RUN_FAILED, ERR_INPUT_MISMATCH, ERR_FILE_READ = 5, 6, 7, 8, 9
 ERROR_NAMES = {ERR_BAD_CRC: "bad CRC", ERR_BAD_LENGTH: "bad length", ERR_UNKNOWN_TYPE: "unknown type",
                ERR_BAD_OFFSET: "bad offset", ERR_INPUT_INCOMPLETE: "input incomplete",
-               ERR_MODEL_INIT: "model init failed", ERR_RUN_FAILED: "model run failed"}
+               ERR_MODEL_INIT: "model init failed", ERR_RUN_FAILED: "model run failed",
+               ERR_INPUT_MISMATCH: "input held is not the one named",
+               ERR_FILE_READ: "semihosting file read failed"}
+# how Device.infer_many moves inputs to the board; auto: semihosting where the link and the
+# firmware offer it (QEMU), else serial
+INPUTS_VIA = ("auto", "serial", "semihosting")
+OUTPUT_HEAD = struct.Struct("<iQIII")  # status, elapsed, decode ticks, input CRC-32, bytes received in the run
 TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN = 1, 2, 3, 4
 
 # ilwp_model_init() statuses with a known meaning (templates/ilwp_model.h.j2)
@@ -78,13 +89,31 @@ class Frame:
 
 class FrameParser:
     """Streaming decoder: feed bytes, take frames.  Skips garbage and frames with a bad CRC
-    (scanning again from the byte after their sync), counting what it dropped."""
+    (scanning again from the byte after their sync), counting what it dropped: damaged frames
+    whose header held are counted by seq (whose answer was lost), the others as unknown."""
 
     def __init__(self, max_payload: int = 0xFFFF):
         self.buf = bytearray()
         self.max_payload = max_payload
         self.dropped_bytes = 0
         self.bad_frames = 0
+        self.bad_unknown = 0
+        self.bad_seqs: collections.Counter[int] = collections.Counter()
+
+    def _bad(self, seq: int | None) -> None:
+        self.bad_frames += 1
+        if seq is None:
+            self.bad_unknown += 1
+        else:
+            self.bad_seqs[seq] += 1
+
+    def _header_seq(self) -> int | None:
+        """The seq of the frame at the start of the buffer if its header is intact."""
+        if len(self.buf) < HEADER_BYTES or not self.buf.startswith(SYNC):
+            return None
+        head = bytes(self.buf[2:7])
+        ok = crc8(head[:4]) == head[4] and struct.unpack("<H", head[2:4])[0] <= self.max_payload
+        return head[1] if ok else None
 
     def feed(self, data: bytes) -> None:
         self.buf += data
@@ -107,7 +136,7 @@ class FrameParser:
             head = bytes(self.buf[2:7])
             type_, seq, n = struct.unpack("<BBH", head[:4])
             if crc8(head[:4]) != head[4] or n > self.max_payload:
-                self.bad_frames += 1
+                self._bad(None)
                 self._drop(1)
                 continue
             total = HEADER_BYTES + n + TRAILER_BYTES
@@ -116,7 +145,7 @@ class FrameParser:
             payload = bytes(self.buf[7:7 + n])
             (crc,) = struct.unpack("<I", self.buf[7 + n:total])
             if crc != crc32(head + payload):
-                self.bad_frames += 1
+                self._bad(seq)
                 self._drop(1)
                 continue
             del self.buf[:total]
@@ -125,6 +154,7 @@ class FrameParser:
     def abandon_partial(self) -> None:
         """After a timeout: a partial frame in the buffer will not complete; rescan past its sync."""
         if self.buf.startswith(SYNC):
+            self._bad(self._header_seq())
             self._drop(1)
 
 
@@ -138,10 +168,12 @@ class Hello:
     max_payload: int
     timer_unit_hz: int
     init_decode_ticks: int
+    rx_buffer: int  # bytes the device's receive ring holds while it computes
     board: str
     timer_unit: str
     model_hash: str
     decode_mode: str
+    file_inputs: bool = False  # INPUT_FILE understood (semihosting: QEMU boards)
 
     @property
     def init_ok(self) -> bool:
@@ -157,8 +189,8 @@ def parse_hello(p: bytes) -> Hello:
         version = p[0]
         if version != VERSION:
             raise IlwpError(f"device speaks serial protocol v{version}; this host speaks v{VERSION}")
-        flags, init_status, nin, nout, maxp, hz, dticks = struct.unpack_from("<BiIIHII", p, 1)
-        pos = 1 + struct.calcsize("<BiIIHII")
+        flags, init_status, nin, nout, maxp, hz, dticks, ring = struct.unpack_from("<BiIIHIII", p, 1)
+        pos = 1 + struct.calcsize("<BiIIHIII")
         strings = []
         for _ in range(4):
             n = p[pos]
@@ -168,15 +200,17 @@ def parse_hello(p: bytes) -> Hello:
                 raise IndexError
     except (IndexError, struct.error):
         raise IlwpError(f"malformed HELLO payload ({len(p)} bytes)") from None
-    return Hello(version, bool(flags & 1), init_status, nin, nout, maxp, hz, dticks, *strings)
+    return Hello(version, bool(flags & 1), init_status, nin, nout, maxp, hz, dticks, ring, *strings,
+                 file_inputs=bool(flags & 2))
 
 
 @dataclass(frozen=True)
 class Inference:
     output: np.ndarray  # int8, flat
-    elapsed: int
+    elapsed: int  # timer count of the run (unit: `unit`), the receive interrupt's work included
     unit: str
     decode_ticks: int
+    rx_in_run: int  # bytes the device received (by interrupt) while it ran: the overlap
 
 
 @dataclass
@@ -188,6 +222,8 @@ class LinkStats:
     timeouts: int = 0
     nak_bad_crc: int = 0
     input_restarts: int = 0
+    ahead_bytes: int = 0  # input bytes streamed while the device ran the previous input
+    rx_in_run_bytes: int = 0  # bytes the device received during its runs (its OUTPUTs say)
     events: list[str] = field(default_factory=list)
 
     def note(self, what: str) -> None:
@@ -216,7 +252,10 @@ class Device:
     """The host's side of one board running the inference firmware."""
 
     def __init__(self, link, timeout_s: float = 1.0, run_timeout_s: float = 60.0, retries: int = 8,
-                 chunk_bytes: int | None = None):
+                 chunk_bytes: int | None = None, inputs_via: str = "serial"):
+        if inputs_via not in INPUTS_VIA:
+            raise IlwpError(f"inputs via {inputs_via!r}: expected one of {', '.join(INPUTS_VIA)}")
+        self.inputs_via = inputs_via
         self.link = link
         self.timeout_s = timeout_s
         self.run_timeout_s = run_timeout_s
@@ -227,6 +266,7 @@ class Device:
         self.hello_info: Hello | None = None
         self._seq = 0
         self._chunk = 0  # the INPUT chunk size now in use (adapts to the link's error rate)
+        self._ahead: dict[int, Frame | None] = {}  # seq of a chunk sent ahead -> its answer
         self._slowest_run_s = 0.0
 
     # -- frames -----------------------------------------------------------------------------
@@ -242,34 +282,37 @@ class Device:
         self.stats.frames_sent += 1
         self.stats.bytes_sent += len(data)
 
-    def read_frame(self, timeout_s: float, stop_on_damage: bool = False) -> Frame | None:
+    def read_frame(self, timeout_s: float, stop_on_damage: bool = False, seq: int | None = None) -> Frame | None:
         """The next valid frame, or None after timeout_s; IlwpError if the link died.
 
         stop_on_damage: return None as soon as a damaged frame was seen (a bad CRC, or a frame
-        whose bytes stopped coming for STALL_S): the answer it carried is lost, resend now."""
+        whose bytes stopped coming for STALL_S): the answer it carried is lost, resend now.  With
+        `seq`, only a damaged frame that may have been seq's answer counts (its header was
+        damaged too, or said seq): answers to other requests in flight are no reason to resend."""
         deadline = time.monotonic() + timeout_s
-        bad0 = self.parser.bad_frames
+        p = self.parser
+        bad0, unknown0, ours0 = p.bad_frames, p.bad_unknown, p.bad_seqs[seq] if seq is not None else 0
         last_rx = time.monotonic()
         while True:
-            f = self.parser.next()
+            f = p.next()
             if f is not None:
                 return f
             now = time.monotonic()
-            if self.parser.buf.startswith(SYNC) and now - last_rx > STALL_S:
-                self.parser.abandon_partial()  # a frame that lost bytes: it will never complete
-                self.parser.bad_frames += 1
+            if p.buf.startswith(SYNC) and now - last_rx > STALL_S:
+                p.abandon_partial()  # a frame that lost bytes: it will never complete
                 continue
-            if stop_on_damage and self.parser.bad_frames > bad0:
+            if stop_on_damage and (p.bad_frames > bad0 if seq is None else
+                                   p.bad_unknown > unknown0 or p.bad_seqs[seq] > ours0):
                 return None
             left = deadline - now
             if left <= 0:
-                self.parser.abandon_partial()
+                p.abandon_partial()
                 return None
-            data = self.link.read(4096, min(left, 0.05 if self.parser.buf else 0.25))
+            data = self.link.read(4096, min(left, 0.05 if p.buf else 0.25))
             if data:
                 last_rx = time.monotonic()
                 self.stats.bytes_received += len(data)
-                self.parser.feed(data)
+                p.feed(data)
             else:
                 self.link.check_alive()
 
@@ -278,7 +321,10 @@ class Device:
         if f.type == HELLO and f.seq == 0:
             raise IlwpError(f"the device restarted while answering {name} ({self.link.describe_state()})")
         if f.seq != seq:
-            self.stats.note(f"dropped a late {f.name} seq {f.seq} (waiting for seq {seq})")
+            if f.seq in self._ahead and self._ahead[f.seq] is None:
+                self._ahead[f.seq] = f  # the answer to a chunk sent ahead: finish_ahead() reads it
+            else:
+                self.stats.note(f"dropped a late {f.name} seq {f.seq} (waiting for seq {seq})")
             return "ignore"
         if f.type == ERROR:
             code, detail = struct.unpack("<Bi", f.payload[:5]) if len(f.payload) >= 5 else (0, 0)
@@ -304,7 +350,7 @@ class Device:
             self._send(type_, seq, payload)
             deadline = time.monotonic() + timeout_s
             while True:
-                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True)
+                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True, seq=seq)
                 if f is None:
                     self.stats.timeouts += 1
                     self.stats.note(f"no answer to {name} seq {seq} (timeout or damaged)")
@@ -347,15 +393,26 @@ class Device:
         assert self.hello_info is not None
         return self.hello_info
 
-    def send_input(self, x: np.ndarray) -> None:
-        info = self._info()
+    def _input_bytes(self, x: np.ndarray) -> bytes:
         data = np.ascontiguousarray(x).tobytes()
-        if len(data) != info.input_bytes:
-            raise IlwpError(f"input has {len(data)} bytes; the firmware's model takes {info.input_bytes}")
-        top = min(self.chunk_bytes or info.max_payload - 4, info.max_payload - 4)
+        if len(data) != self._info().input_bytes:
+            raise IlwpError(f"input has {len(data)} bytes; the firmware's model takes {self._info().input_bytes}")
+        return data
+
+    def _top_chunk(self) -> int:
+        info = self._info()
+        return min(self.chunk_bytes or info.max_payload - 4, info.max_payload - 4)
+
+    def send_input(self, x: np.ndarray) -> None:
+        """Upload x chunk by chunk, each ACKed before the next."""
+        self._upload(self._input_bytes(x), 0)
+
+    def _upload(self, data: bytes, start: int) -> None:
+        """Stop-and-wait upload from byte `start` (the device holds the bytes before it)."""
+        top = self._top_chunk()
         chunk = min(self._chunk or top, top)
         for restart in range(3):
-            off = 0
+            off = start if restart == 0 else 0
             good = 0
             try:
                 while off < len(data):
@@ -374,7 +431,7 @@ class Device:
                     (nxt,) = struct.unpack("<I", f.payload[:4])
                     if not off + len(part) <= nxt <= len(data):
                         # (more than this part: an earlier, longer send of the same bytes whose
-                        # ACK was lost had been stored; the input CRC echo checks it all)
+                        # ACK was lost had been stored; the input CRC checks it all)
                         raise DeviceError("INPUT", ERR_BAD_OFFSET, nxt)
                     off = nxt
                     good += 1
@@ -388,33 +445,95 @@ class Device:
                 self.stats.input_restarts += 1
                 self.stats.note(f"input upload restarted: {e}")
 
-    def run(self, on_sent=None, retries: int | None = None) -> Frame:
-        """RUN -> ACK (the run started), then OUTPUT.  The ACK is awaited the ordinary timeout,
-        the OUTPUT the run timeout: run_timeout_s or, once runs have been seen, 10x the slowest
-        (at least 5 s).  A lost or damaged answer makes the host resend RUN with the same seq:
-        the device answers a repeated RUN from its cached OUTPUT without running again."""
+    def send_ahead(self, x: np.ndarray) -> "Ahead":
+        """Stream the first chunks of x without waiting for answers, while the device runs the
+        previous input: as many as its receive ring holds (HELLO rx_buffer) beside a resent RUN.
+        They are answered once the run is over; finish_ahead() collects the answers."""
+        data = self._input_bytes(x)
+        top = self._top_chunk()
+        chunk = min(self._chunk or top, top)
+        budget = self._info().rx_buffer - (HEADER_BYTES + 4 + TRAILER_BYTES)
+        chunks = []
+        off = 0
+        while off < len(data):
+            part = data[off:off + chunk]
+            wire = HEADER_BYTES + 4 + len(part) + TRAILER_BYTES
+            if wire > budget:
+                break
+            seq = self._next_seq()
+            self._send(INPUT, seq, struct.pack("<I", off) + part)
+            chunks.append((seq, off, off + len(part)))
+            budget -= wire
+            off += len(part)
+        self._ahead = {seq: None for seq, _, _ in chunks}
+        self.stats.ahead_bytes += off
+        return Ahead(data, tuple(chunks))
+
+    def finish_ahead(self, ahead: "Ahead") -> None:
+        """Collect the answers to the chunks send_ahead() streamed, then upload the rest of the
+        input stop-and-wait from the furthest offset an ACK reported (from byte 0 if none did)."""
+        if ahead.chunks:
+            last = ahead.chunks[-1][0]
+            wires = [end - off + HEADER_BYTES + 4 + TRAILER_BYTES for _, off, end in ahead.chunks]
+            deadline = time.monotonic() + self.timeout_s + sum(wires) * 0.0005
+            gap = self.timeout_s + max(wires) * 0.0005  # one chunk's arrival and answer
+            lost0 = self.parser.bad_seqs[last]
+            # the device answers in order: the last chunk's answer ends the wait, and so does
+            # its damage or a silence longer than one chunk takes (a chunk was lost)
+            while self._ahead.get(last) is None and self.parser.bad_seqs[last] == lost0:
+                f = self.read_frame(max(0.0, min(gap, deadline - time.monotonic())),
+                                    stop_on_damage=True, seq=last)
+                if f is None:
+                    break
+                self._answer(f, -1, "INPUT", b"")  # files it in self._ahead (or drops it)
+        # `received` on the device only grows after chunk 0, so the furthest ACK is where it
+        # stands (were it wrong, BAD_OFFSET restarts the upload; the input CRC checks it all)
+        start = 0
+        for seq, _, end in ahead.chunks:
+            f = self._ahead.get(seq)
+            if f is not None and f.type == ACK and len(f.payload) >= 4:
+                (nxt,) = struct.unpack_from("<I", f.payload)
+                if end <= nxt <= len(ahead.data):
+                    start = max(start, nxt)
+        self._ahead = {}
+        if start < len(ahead.data):
+            self.stats.note(f"input sent ahead ACKed up to {start} of {len(ahead.data)}")
+        self._upload(ahead.data, start)
+
+    def run(self, input_crc: int, on_sent=None, retries: int | None = None) -> Frame:
+        """RUN (naming the input's CRC-32) -> ACK (the run started), then OUTPUT.  The ACK is
+        awaited the ordinary timeout, the OUTPUT the run timeout: run_timeout_s or, once runs have
+        been seen, 10x the slowest (at least 5 s).  A lost or damaged answer makes the host resend
+        RUN with the same seq: the device answers a repeated RUN from its cached OUTPUT without
+        running again.  A resend is answered after the run in progress and the bytes streamed
+        since the first send: it waits that much longer.  on_sent: called once, after the first
+        send (host work that overlaps the run, e.g. send_ahead)."""
         retries = self.retries if retries is None else retries
         run_wait = self.run_timeout_s
         if self._slowest_run_s:
             run_wait = min(run_wait, max(5.0, 10 * self._slowest_run_s))
         seq = self._next_seq()
+        payload = struct.pack("<I", input_crc)
         t0 = time.monotonic()
+        behind = 0.0  # extra wait for a resend's answer
         for attempt in range(retries + 1):
             if attempt:
                 self.stats.retries += 1
-            self._send(RUN, seq)
+            sent0 = self.stats.bytes_sent
+            self._send(RUN, seq, payload)
             if on_sent is not None:
-                on_sent()  # host work that overlaps the device's (e.g. the golden model)
+                on_sent()
                 on_sent = None
-            deadline = time.monotonic() + self.timeout_s
+                behind = self._slowest_run_s + (self.stats.bytes_sent - sent0) * 0.0005
+            deadline = time.monotonic() + self.timeout_s + (behind if attempt else 0.0)
             started = False
             while True:
-                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True)
+                f = self.read_frame(max(0.0, deadline - time.monotonic()), stop_on_damage=True, seq=seq)
                 if f is None:
                     self.stats.timeouts += 1
                     self.stats.note(f"no {'OUTPUT' if started else 'ACK'} for RUN seq {seq}")
                     break
-                verdict = self._answer(f, seq, "RUN", b"")
+                verdict = self._answer(f, seq, "RUN", payload)
                 if verdict == "resend":
                     break
                 if verdict == "ignore":
@@ -432,32 +551,115 @@ class Device:
         """(output int8 flat, elapsed, timer unit, decode ticks) for one input; checked end to end.
 
         while_running: called once while the device computes (host work to overlap)."""
+        r, _ = self._infer_one(x, None, None, while_running)
+        return r.output, r.elapsed, r.unit, r.decode_ticks
+
+    def infer_many(self, xs, while_running=None) -> Iterator[Inference]:
+        """The checked Inference of every input of xs, in order.  Over serial with two inputs in
+        flight: input k+1 is streamed (send_ahead) while the device runs input k.  With
+        inputs_via="semihosting" (QEMU) each input is read by the board from a host file.
+
+        while_running(k): called once while the device computes input k."""
+        if self.resolved_inputs_via() == "semihosting":
+            yield from self._infer_many_from_file(xs, while_running)
+            return
+        ahead = None
+        for k, x in enumerate(xs):
+            nxt = xs[k + 1] if k + 1 < len(xs) else None
+            work = (lambda k=k: while_running(k)) if while_running is not None else None
+            result, ahead = self._infer_one(x, ahead, nxt, work)
+            yield result
+
+    def resolved_inputs_via(self) -> str:
+        """"serial" or "semihosting": inputs_via with "auto" decided by the link and the HELLO."""
+        info = self._info()
+        can = getattr(self.link, "host_dir", None) is not None and info.file_inputs
+        if self.inputs_via == "semihosting" and not can:
+            raise IlwpError(f"{info.board} cannot read inputs from host files (semihosting: QEMU boards "
+                            "only); use the serial link")
+        if self.inputs_via == "auto":
+            return "semihosting" if can else "serial"
+        return self.inputs_via
+
+    def _infer_many_from_file(self, xs, while_running) -> Iterator[Inference]:
+        info = self._info()
+        path = Path(self.link.host_dir) / "inputs.bin"
+        path.write_bytes(b"".join(self._input_bytes(x) for x in xs))  # input k at k * input_bytes
+        name = str(path.resolve()).encode()
+        for k, x in enumerate(xs):
+            work = (lambda k=k: while_running(k)) if while_running is not None else None
+            load = (lambda k=k: self.load_from_file(name, k * info.input_bytes))
+            result, _ = self._infer_one(x, None, None, work, load=load)
+            yield result
+
+    def load_from_file(self, path: bytes, offset: int) -> None:
+        """INPUT_FILE: the board reads a whole input at `offset` of the host file `path`."""
+        f = self.request(INPUT_FILE, struct.pack("<I", offset) + path, (ACK,))
+        (got,) = struct.unpack_from("<I", f.payload) if len(f.payload) >= 4 else (-1,)
+        if got != self._info().input_bytes:
+            raise DeviceError("INPUT_FILE", ERR_INPUT_INCOMPLETE, got)
+
+    def _infer_one(self, x: np.ndarray, ahead: "Ahead | None", nxt: np.ndarray | None,
+                   while_running, load=None) -> tuple[Inference, "Ahead | None"]:
+        """One checked inference of x; `ahead`: x's first chunks, already streamed; `nxt`: the
+        next input, to stream during this run; `load`: moves x to the board another way (a
+        file).  Returns x's Inference and the Ahead of nxt."""
         info = self._info()
         if not info.init_ok:
             raise IlwpError(f"the board refuses to run: {info.init_problem()}")
-        want_crc = crc32(np.ascontiguousarray(x).tobytes())
+        data = self._input_bytes(x)
+        want_crc = crc32(data)
         for attempt in range(3):
-            self.send_input(x)
+            if load is not None:
+                load()
+            elif ahead is not None and ahead.data == data:
+                self.finish_ahead(ahead)
+            else:
+                self.send_input(x)
+            ahead = None
+            sent: list[Ahead] = []
+
+            def overlap() -> None:
+                nonlocal while_running
+                if nxt is not None:
+                    sent.append(self.send_ahead(nxt))
+                if while_running is not None:
+                    work, while_running = while_running, None
+                    work()
+
             try:
-                f = self.run(on_sent=while_running)
-                while_running = None
+                f = self.run(want_crc, on_sent=overlap)
             except DeviceError as e:
-                if e.code == ERR_INPUT_INCOMPLETE and attempt < 2:
+                if e.code in (ERR_INPUT_INCOMPLETE, ERR_INPUT_MISMATCH) and attempt < 2:
+                    # (e.g. a damaged RUN, then the next input streamed over this one)
                     self.stats.input_restarts += 1
+                    self.stats.note(f"RUN refused ({e}): uploading the input again")
+                    self._ahead = {}
                     continue
                 raise
             p = f.payload
-            if len(p) != 20 + info.output_bytes:
-                raise IlwpError(f"OUTPUT has {len(p)} bytes; expected {20 + info.output_bytes}")
-            status, elapsed, dticks, in_crc = struct.unpack_from("<iQII", p, 0)
+            if len(p) != OUTPUT_HEAD.size + info.output_bytes:
+                raise IlwpError(f"OUTPUT has {len(p)} bytes; expected {OUTPUT_HEAD.size + info.output_bytes}")
+            status, elapsed, dticks, in_crc, rx_in_run = OUTPUT_HEAD.unpack_from(p, 0)
             if status != 0:
                 raise IlwpError(f"the model failed on the device with status {status}")
             if in_crc != want_crc:
                 # the device ran on other bytes than sent: never report that result
                 self.stats.input_restarts += 1
                 self.stats.note(f"input CRC echo 0x{in_crc:08X} != 0x{want_crc:08X}: re-sending")
+                self._ahead = {}
                 continue
-            out = np.frombuffer(p[20:], dtype=np.int8).copy()
-            return out, int(elapsed), info.timer_unit, int(dticks)
+            self.stats.rx_in_run_bytes += rx_in_run
+            out = np.frombuffer(p[OUTPUT_HEAD.size:], dtype=np.int8).copy()
+            return (Inference(out, int(elapsed), info.timer_unit, int(dticks), int(rx_in_run)),
+                    sent[0] if sent else None)
         raise IlwpError("the device kept running on an input other than the one sent "
                         f"(input CRC mismatch 3 times): {self.link.describe_state()}")
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """The first INPUT chunks of an input, streamed while the device ran the previous one: they
+    wait in its receive ring and are answered after that run."""
+    data: bytes
+    chunks: tuple[tuple[int, int, int], ...]  # (seq, offset, end)

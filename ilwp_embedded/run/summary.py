@@ -23,6 +23,7 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         "latency median at the board clock": f"{lat.median_ms:.2f} ms at {lat.clock_hz / 1e6:g} MHz",
         "weights decoded": result.decode_mode,
         "decode per run (median)": f"{result.decode_ticks_median:.0f} {lat.unit}",
+        "input bytes received during runs (upload overlapped)": str(sum(r.rx_in_run for r in result.records)),
     }
     d = ReportData(title=title, summary=summary, latencies=[r.elapsed for r in result.records],
                    latency_unit=lat.unit, labels=[r.label for r in result.records],

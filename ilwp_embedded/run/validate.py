@@ -26,9 +26,10 @@ class SampleRecord:
     device_class: int
     host_class: int
     bit_exact: bool
-    elapsed: int  # in Latency.unit
+    elapsed: int  # in Latency.unit (the receive interrupt's work during the run included)
     decode_ticks: int
     max_abs_diff: int
+    rx_in_run: int = 0  # bytes the board received while it ran (the next input, streamed)
 
 
 @dataclass(frozen=True)
@@ -95,19 +96,24 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
     golden = golden or Golden(graph)
     t0 = time.monotonic()
     records: list[SampleRecord] = []
-    for i, x in enumerate(xs):
-        want: list[np.ndarray] = []
-        out, elapsed, unit, dticks = device.infer(x, while_running=lambda: want.append(
-            golden.run(x).reshape(-1)))
-        if not want:
-            want.append(golden.run(x).reshape(-1))
-        ref = want[0].astype(np.int8)
+    want: dict[int, np.ndarray] = {}  # golden outputs, computed while the device runs
+
+    def run_golden(k: int) -> None:
+        want[k] = golden.run(xs[k]).reshape(-1)
+
+    # two inputs in flight: the next one uploads while the device runs this one
+    for i, r in enumerate(device.infer_many(xs, while_running=run_golden)):
+        if i not in want:
+            run_golden(i)
+        ref = want.pop(i).astype(np.int8)
+        out = r.output
         if ref.shape != out.shape:
             raise IlwpError(f"the device returned {out.size} output bytes, the golden model {ref.size}")
         diff = int(np.max(np.abs(out.astype(np.int16) - ref.astype(np.int16)))) if out.size else 0
         rec = SampleRecord(index=i, label=int(labels[i]), device_class=_predicted(out),
                            host_class=_predicted(ref), bit_exact=bool(np.array_equal(out, ref)),
-                           elapsed=elapsed, decode_ticks=dticks, max_abs_diff=diff)
+                           elapsed=r.elapsed, decode_ticks=r.decode_ticks, max_abs_diff=diff,
+                           rx_in_run=r.rx_in_run)
         records.append(rec)
         if on_sample is not None:
             on_sample(rec)
@@ -126,19 +132,26 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
         latency=latency, decode_ticks_median=float(np.median([r.decode_ticks for r in records])),
         seconds=seconds,
         link={"bytes_sent": st.bytes_sent, "bytes_received": st.bytes_received, "retries": st.retries,
-              "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts},
+              "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts,
+              "ahead_bytes": st.ahead_bytes, "rx_in_run_bytes": st.rx_in_run_bytes,
+              "inputs_via": device.resolved_inputs_via()},
         records=records)
 
 
 def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, elf=None,
                    port: str | None = None, baud: int = 115200, run_timeout_s: float = 60.0,
-                   on_sample=None) -> ValidationResult:
+                   on_sample=None, inputs_via: str = "auto") -> ValidationResult:
     """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
-    (built by build.firmware). The device must report this graph's hash."""
+    (built by build.firmware). The device must report this graph's hash.  inputs_via: "serial"
+    (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
+    board reads them from a host file; results still come over serial, checked the same) or
+    "auto" (semihosting where the firmware offers it, else serial)."""
     from ilwp_embedded.generate.codegen import graph_hash
     from ilwp_embedded.run.link import open_link
 
     if port is not None:
+        if inputs_via == "semihosting":
+            raise IlwpError(f"inputs via {inputs_via} need QEMU; a board on a serial port gets them over serial")
         link = open_link(port, baud=baud)
     else:
         if not board.emulated:
@@ -148,7 +161,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
             raise IlwpError("no firmware to run: build one (ilwp-embed build) or give --elf")
         link = open_link(f"qemu:{board.id}", elf=elf)
     try:
-        device = Device(link, run_timeout_s=run_timeout_s)
+        device = Device(link, run_timeout_s=run_timeout_s, inputs_via=inputs_via)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
         return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
                         on_sample=on_sample)

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "board.h"
+
 #define REG32(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
 #define SCB_CPACR   REG32(0xE000ED88u) /* coprocessor access: CP10/CP11 full = 0xF << 20 */
@@ -17,6 +19,9 @@
 #define SYST_CSR REG32(0xE000E010u) /* ENABLE bit0, TICKINT bit1, CLKSOURCE bit2 */
 #define SYST_RVR REG32(0xE000E014u)
 #define SYST_CVR REG32(0xE000E018u)
+
+#define NVIC_ISER(n) REG32(0xE000E100u + 4u * ((n) >> 5)) /* set-enable, bit n % 32 */
+#define NVIC_ICER(n) REG32(0xE000E180u + 4u * ((n) >> 5)) /* clear-enable, bit n % 32 */
 
 #define DEMCR      REG32(0xE000EDFCu) /* TRCENA bit 24 */
 #define DWT_CTRL   REG32(0xE0001000u) /* CYCCNTENA bit 0 */
@@ -37,6 +42,39 @@ static inline uint32_t cm_irq_save(void)
 static inline void cm_irq_restore(uint32_t primask)
 {
     __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+/* The receive ring filled by the UART interrupt (board_common.c).  Single producer (the
+ * interrupt), single consumer (uart_read_byte); head and tail run free, size is a power of two,
+ * so head - tail is the fill level.  buf == NULL: reception is polled. */
+typedef struct {
+    uint8_t *buf;
+    uint32_t mask;            /* size - 1 */
+    volatile uint32_t head;   /* written by the interrupt only */
+    volatile uint32_t tail;   /* written by the reader only */
+    volatile uint32_t stalled; /* the ring was full: the interrupt is masked until a read */
+} board_rx_ring;
+
+extern board_rx_ring board_rx;
+
+/* For the family's UART interrupt: 1 if a byte can be stored.  When the ring is full the
+ * interrupt is masked in the NVIC (the byte stays in the UART) and 0 is returned; the next
+ * uart_read_byte() unmasks it. */
+static inline int board_rx_room(void)
+{
+    if (board_rx.head - board_rx.tail <= board_rx.mask) {
+        return 1;
+    }
+    board_rx.stalled = 1u;
+    NVIC_ICER(BOARD_UART_IRQ) = 1u << (BOARD_UART_IRQ & 31u);
+    return 0;
+}
+
+static inline void board_rx_put(uint8_t c)
+{
+    uint32_t h = board_rx.head;
+    board_rx.buf[h & board_rx.mask] = c;
+    board_rx.head = h + 1u;
 }
 
 /* Timer hooks shared by startup.c and timer.c. */

@@ -1,7 +1,7 @@
 /*
- * Cortex-M startup: vector table (core exceptions only: the board code polls,
- * SysTick is the one interrupt) and the reset handler, which enables the FPU
- * for hard-float builds, copies .data from flash, zeroes .bss and runs main().
+ * Cortex-M startup: vector table (core exceptions, SysTick, and the external interrupts up
+ * to the console UART's, BOARD_UART_IRQ, the only one used) and the reset handler, which
+ * enables the FPU for hard-float builds, copies .data from flash, zeroes .bss and runs main().
  * Symbols _sidata/_sdata/_edata/_sbss/_ebss/_estack come from the generated
  * linker script (firmware/boards/cortexm/linker.ld.j2).
  */
@@ -46,7 +46,11 @@ void Default_Handler(void)
 
 typedef void (*vector_t)(void);
 
-__attribute__((section(".isr_vector"), used)) const vector_t vector_table[16] = {
+/* Every external interrupt but the UART's is unexpected: Default_Handler (a range initialiser,
+ * then the UART's entry over it). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+__attribute__((section(".isr_vector"), used)) const vector_t vector_table[16u + BOARD_UART_IRQ + 1u] = {
     (vector_t)(uintptr_t)&_estack, /* initial stack pointer */
     Reset_Handler,
     Default_Handler, /* NMI */
@@ -60,4 +64,7 @@ __attribute__((section(".isr_vector"), used)) const vector_t vector_table[16] = 
     0,               /* reserved */
     Default_Handler, /* PendSV */
     SysTick_Handler,
+    [16 ... 16u + BOARD_UART_IRQ] = Default_Handler,
+    [16u + BOARD_UART_IRQ] = board_uart_irq_handler,
 };
+#pragma GCC diagnostic pop

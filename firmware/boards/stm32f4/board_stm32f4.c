@@ -8,7 +8,9 @@
  * (its ready bits would never be set) and the USART works at any BRR.
  *
  * USART (old layout): SR +0x00 (TXE bit7, TC bit6, RXNE bit5, ORE bit3), DR +0x04,
- * BRR +0x08, CR1 +0x0C (UE bit13, TE bit3, RE bit2).
+ * BRR +0x08, CR1 +0x0C (UE bit13, RXNEIE bit5, TE bit3, RE bit2).  The USART's global interrupt
+ * (NVIC 37 USART1, 38 USART2, 39 USART3, 71 USART6: uart.irq in the manifest) is raised while
+ * RXNE (or ORE) is set and RXNEIE is on; reading SR then DR clears both.
  */
 #include <stdint.h>
 
@@ -32,6 +34,7 @@
 #define USART_BRR REG32(BOARD_UART_BASE + 0x08u)
 #define USART_CR1 REG32(BOARD_UART_BASE + 0x0Cu)
 
+#define CR1_RXNEIE (1u << 5)
 #define SR_RXNE (1u << 5)
 #define SR_TC   (1u << 6)
 #define SR_TXE  (1u << 7)
@@ -135,4 +138,18 @@ void board_uart_flush(void)
     while ((USART_SR & SR_TC) == 0u) {
     }
 #endif
+}
+
+void board_uart_rx_irq_enable(void) { USART_CR1 |= CR1_RXNEIE; }
+
+void board_uart_irq_handler(void)
+{
+    uint32_t sr = USART_SR;
+    if ((sr & SR_RXNE) != 0u && !board_rx_room()) {
+        return; /* masked; RXNE stays set and the byte waits (later ones overrun) */
+    }
+    uint32_t dr = USART_DR; /* SR then DR: clears RXNE and an overrun */
+    if ((sr & SR_RXNE) != 0u) {
+        board_rx_put((uint8_t)dr);
+    }
 }

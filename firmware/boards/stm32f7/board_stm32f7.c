@@ -12,6 +12,8 @@
  * USART (new layout): CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C,
  * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
  * USART3's kernel clock is PCLK1 after reset (RCC_DCKCFGR2 USART3SEL = 00).
+ * The USART's global interrupt (NVIC 37 USART1, 38 USART2, 39 USART3, 71 USART6: uart.irq in
+ * the manifest) is raised while RXNE or ORE is set and CR1.RXNEIE (bit 5) is on.
  */
 #include <stdint.h>
 
@@ -168,4 +170,21 @@ void board_uart_flush(void)
 {
     while ((USART_ISR & ISR_TC) == 0u) {
     }
+}
+
+void board_uart_rx_irq_enable(void)
+{
+    USART_CR1 |= (1u << 5); /* RXNEIE */
+}
+
+void board_uart_irq_handler(void)
+{
+    uint32_t isr = USART_ISR;
+    if ((isr & ISR_ORE) != 0u) {
+        USART_ICR = ISR_ORE; /* a byte was lost: the protocol's CRC catches it */
+    }
+    if ((isr & ISR_RXNE) == 0u || !board_rx_room()) {
+        return; /* nothing, or masked with the byte waiting */
+    }
+    board_rx_put((uint8_t)(USART_RDR & 0xFFu));
 }

@@ -11,6 +11,8 @@
  *
  * LPUART registers: CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C (= 256 * f / baud),
  * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
+ * The global interrupt (NVIC 70 LPUART1, 37 USART1, 38 USART2: uart.irq in the manifest) is
+ * raised while RXNE or ORE is set and CR1.RXNEIE (bit 5) is on.
  */
 #include <stdint.h>
 
@@ -142,4 +144,21 @@ void board_uart_flush(void)
 {
     while ((UART_ISR & ISR_TC) == 0u) {
     }
+}
+
+void board_uart_rx_irq_enable(void)
+{
+    UART_CR1 |= (1u << 5); /* RXNEIE */
+}
+
+void board_uart_irq_handler(void)
+{
+    uint32_t isr = UART_ISR;
+    if ((isr & ISR_ORE) != 0u) {
+        UART_ICR = ISR_ORE; /* a byte was lost: the protocol's CRC catches it */
+    }
+    if ((isr & ISR_RXNE) == 0u || !board_rx_room()) {
+        return; /* nothing, or masked with the byte waiting */
+    }
+    board_rx_put((uint8_t)(UART_RDR & 0xFFu));
 }
