@@ -152,13 +152,16 @@ def plot(points: list[Point], path: Path) -> None:
 
     models = sorted({p.model for p in points})
     fig, axes = plt.subplots(1, len(models), figsize=(7 * len(models), 5), squeeze=False)
+    methods = list(dict.fromkeys(p.method for p in points))
+    colors = plt.get_cmap("tab20")
     for ax, m in zip(axes[0], models):
         pts = [p for p in points if p.model == m]
         base = next(p.top1 for p in pts if p.method == "int8")
         for meth in dict.fromkeys(p.method for p in pts):
+            k = methods.index(meth)
             ps = sorted((p for p in pts if p.method == meth), key=lambda p: p.bits_per_weight)
-            ax.plot([p.bits_per_weight for p in ps], [100 * p.top1 for p in ps], "o-" if len(ps) > 1 else "s",
-                    label=meth)
+            ax.plot([p.bits_per_weight for p in ps], [100 * p.top1 for p in ps], color=colors(k % 20),
+                    marker="osD^v<>p*h"[k % 10], ls="-" if len(ps) > 1 else "", label=meth)
         ax.axhline(100 * base - 1.0, color="grey", ls=":", label="int8 - 1 point")
         ax.set_xscale("log")
         ax.set_xlabel("bits per weight (everything counted)")
@@ -204,11 +207,16 @@ def main() -> int:
     ap.add_argument("--parts", default="baselines,ilwp,qat,ill,methods",
                     help="which curves to measure (comma list)")
     ap.add_argument("--retrain-methods", action="store_true", help="also the retrained method points")
+    ap.add_argument("--from-json", default=None, metavar="A.json[,B.json]",
+                    help="re-render the plot and table of earlier runs (their rate_accuracy.json) together")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "rate-accuracy")
     a = ap.parse_args()
     from ilwp_embedded.tfquiet import import_keras
     from ilwp_embedded.zoo.train import train_val_split
 
+    if a.from_json:
+        points = [Point(**d) for f in a.from_json.split(",") for d in json.loads(Path(f).read_text())]
+        return render(points, a.out, 0.0)
     import_keras()
     test = load_dataset("cifar10").take(a.limit)
     _, (xv, yv) = train_val_split()
@@ -254,16 +262,20 @@ def main() -> int:
                 points += pts
         else:
             log(f"{name}: no inter-layer-loss model at {ill} (make it with `ilwp-embed finetune`)")
-    a.out.mkdir(parents=True, exist_ok=True)
-    plot(points, a.out / "rate_accuracy.png")
+    return render(points, a.out, time.time() - t0)
+
+
+def render(points: list[Point], out: Path, seconds: float) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    plot(points, out / "rate_accuracy.png")
     md = table(points)
     summary = [line for m in dict.fromkeys(p.model for p in points) for line in best_within(points, m)]
-    (a.out / "rate_accuracy.md").write_text(md + "\n\n" + "\n".join(summary) + "\n")
-    (a.out / "rate_accuracy.json").write_text(json.dumps([asdict(p) for p in points], indent=1))
+    (out / "rate_accuracy.md").write_text(md + "\n\n" + "\n".join(summary) + "\n")
+    (out / "rate_accuracy.json").write_text(json.dumps([asdict(p) for p in points], indent=1))
     print(md)
     print()
     print("\n".join(summary))
-    print(f"\nplot: {a.out / 'rate_accuracy.png'} ({time.time() - t0:.0f} s)")
+    print(f"\nplot: {out / 'rate_accuracy.png'} ({seconds:.0f} s)")
     return 0
 
 
