@@ -29,20 +29,6 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 
 #if ILWP_USE_DSP
 
-/* First and one-past-last filter tap whose input coordinate origin + t*dilation is in [0, size). */
-static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *start, int32_t *end)
-{
-    int32_t t = 0;
-    while (t < taps && origin + t * dilation < 0) {
-        ++t;
-    }
-    *start = t;
-    while (t < taps && origin + t * dilation < size) {
-        ++t;
-    }
-    *end = t;
-}
-
 /* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
  * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
 static int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
@@ -96,7 +82,7 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     int16_t *dst = buf + 4 * s;
     int8_t tmp[ILWP_GATHER];
     int32_t fy, fx, fx_s, fx_e, t = 0, c;
-    tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
+    ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
     if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
         iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
         /* The whole window is inside the input and a window row is one contiguous run. */

@@ -5,20 +5,6 @@
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
-/* First and one-past-last filter tap index whose input coordinate origin + t*dilation is in [0, size). */
-static void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *start, int32_t *end)
-{
-    int32_t t = 0;
-    while (t < taps && origin + t * dilation < 0) {
-        ++t;
-    }
-    *start = t;
-    while (t < taps && origin + t * dilation < size) {
-        ++t;
-    }
-    *end = t;
-}
-
 static inline int8_t requant(int32_t acc, int32_t mult, int32_t shift, int32_t out_off, int32_t lo, int32_t hi)
 {
     acc = ilwp_requantize(acc, mult, shift) + out_off;
@@ -50,11 +36,11 @@ int32_t ilwp_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *i
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy0 = oy * st_h - pad_h;
             int32_t fy_s, fy_e;
-            tap_range(iy0, dil_h, f_h, in_h, &fy_s, &fy_e);
+            ilwp_tap_range(iy0, dil_h, f_h, in_h, &fy_s, &fy_e);
             for (ox = 0; ox < out_w; ++ox) {
                 const int32_t ix0 = ox * st_w - pad_w;
                 int32_t fx_s, fx_e, fy, fx;
-                tap_range(ix0, dil_w, f_w, in_w, &fx_s, &fx_e);
+                ilwp_tap_range(ix0, dil_w, f_w, in_w, &fx_s, &fx_e);
                 if (dm == 1) {
                     int32_t c = 0;
                     for (; c + 4 <= out_c; c += 4) {

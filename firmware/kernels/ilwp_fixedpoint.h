@@ -106,4 +106,20 @@ ILWP_INLINE int32_t ilwp_multiply_by_quantized_multiplier_lt_one(int32_t x, int3
     return ilwp_rounding_divide_by_pot(ilwp_sat_round_doubling_high_mul(x, multiplier), -shift);
 }
 
+/* First and one-past-last filter tap whose input coordinate origin + t*dilation is in [0, size):
+ * the taps of a window that fall inside the input (padding handled by skipping the rest). */
+static inline void ilwp_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
+                                  int32_t *start, int32_t *end)
+{
+    int32_t t = 0;
+    while (t < taps && origin + t * dilation < 0) {
+        ++t;
+    }
+    *start = t;
+    while (t < taps && origin + t * dilation < size) {
+        ++t;
+    }
+    *end = t;
+}
+
 #endif /* ILWP_FIXEDPOINT_H */
