@@ -79,16 +79,9 @@ def kmeans_points(name, g, score) -> list[Point]:
     return out
 
 
-def allocation_inputs(g, xs_val):
-    """Rates, weight errors and sensitivities (500 validation images) for ratesearch.allocate."""
-    t_in = g.tensors[g.inputs[0]]
-    x_sens = (xs_val[:500].astype(np.float32) - float(t_in.quant.zero_point[0])) * float(t_in.quant.scale[0])
-    return ratesearch.rate_table(g), ratesearch.weight_error(g), ratesearch.sensitivities(g, x_sens)
-
-
 def ilwp_points(name, g, score, xs_val, ys_val, inter: bool, method: str, lambdas=LAMBDAS) -> list[Point]:
     """Post-training ILWP at several Lagrange multipliers (allocation from validation images)."""
-    rates, errors, sens = allocation_inputs(g, xs_val)
+    rates, errors, sens = ratesearch.allocation_inputs(g, xs_val)
     out = []
     res = encode_graph(g, 1, inter=inter)
     out.append(Point(name, method, "lossless", 8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes))
@@ -253,7 +246,7 @@ def main() -> int:
             points += pts
         if "qat" in parts and a.qat_epochs > 0:
             if "ilwp" not in parts:
-                alloc = allocation_inputs(g, xs_val)
+                alloc = ratesearch.allocation_inputs(g, xs_val)
             lams = [10.0 ** float(e) for e in a.qat_lambdas.split(",")]
             points += qat_points(name, g, score, alloc, a.qat_epochs, lams, a.distill)
         ill = path.with_name(path.name.replace("_int8.tflite", ILL_SUFFIX))

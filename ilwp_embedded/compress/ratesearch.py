@@ -96,10 +96,18 @@ def weight_error(graph: Graph, steps=STEPS) -> dict[int, dict[int, float]]:
     return out
 
 
-def sensitivities(graph: Graph, x_real: np.ndarray, probe_step: int = 8, log=print) -> dict[int, float]:
-    """a_t: logit MSE increase per unit of weight error, tensor by tensor, on the float emulation."""
+SENSITIVITY_IMAGES = 500
+
+
+def sensitivities(graph: Graph, xs: np.ndarray, probe_step: int = 8, log=print) -> dict[int, float]:
+    """a_t: logit MSE increase per unit of weight error, tensor by tensor, on the float emulation,
+    over the first SENSITIVITY_IMAGES of `xs` (inputs in the model's int8 form)."""
     from ilwp_embedded.zoo.graph_train import GraphModel
 
+    t_in = graph.tensors[graph.inputs[0]]
+    # The float emulation takes real values: dequantise the int8 inputs.
+    x_real = ((xs[:SENSITIVITY_IMAGES].astype(np.float32) - float(t_in.quant.zero_point[0]))
+              * float(t_in.quant.scale[0]))
     base = GraphModel(graph)(x_real).numpy()
     err = weight_error(graph, (probe_step,))
     out = {}
@@ -124,7 +132,12 @@ def intra_graph(graph: Graph, steps: dict[int, int]) -> Graph:
                                    for _, t in graph.coded_weights()})
 
 
-def search(graph: Graph, budget_points: float, evaluate: Callable[[Graph], float], x_sens: np.ndarray,
+def allocation_inputs(graph: Graph, xs: np.ndarray, log=print):
+    """(rates, weight errors, sensitivities): what `allocate` needs, sensitivities from `xs`."""
+    return rate_table(graph), weight_error(graph), sensitivities(graph, xs, log=log)
+
+
+def search(graph: Graph, budget_points: float, evaluate: Callable[[Graph], float], xs: np.ndarray,
            *, iterations: int = 12, inter: bool = True, refine: Callable[[Graph, dict], Graph] | None = None,
            log=print) -> SearchResult:
     """Bisect lam for the smallest coded model whose `evaluate` accuracy drop stays <= budget.
@@ -139,8 +152,7 @@ def search(graph: Graph, budget_points: float, evaluate: Callable[[Graph], float
     from tqdm import tqdm
 
     base = evaluate(graph)
-    rates, errors = rate_table(graph), weight_error(graph)
-    sens = sensitivities(graph, x_sens, log=log)
+    rates, errors, sens = allocation_inputs(graph, xs, log=log)
     floor = base - budget_points / 100.0
     weights = sum(int(t.data.size) for _, t in graph.coded_weights())
     lossless = {t: 1 for t in rates}

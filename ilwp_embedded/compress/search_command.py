@@ -12,8 +12,6 @@ from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden, prepare_inputs
 from ilwp_embedded.ingest.graph import Graph
 
-SENSITIVITY_IMAGES = 500
-
 
 def validation_set(graph: Graph, dataset: str | None, data_dir=None):
     """(inputs in the model's dtype, labels, name): never the test set."""
@@ -36,10 +34,6 @@ def validation_set(graph: Graph, dataset: str | None, data_dir=None):
 
 def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
     xs, ys, name = validation_set(graph, args.dataset, args.data_dir)
-    t_in = graph.tensors[graph.inputs[0]]
-    # The float emulation takes real values: dequantise the int8 inputs.
-    x_real = ((xs[:SENSITIVITY_IMAGES].astype(np.float32) - float(t_in.quant.zero_point[0]))
-              * float(t_in.quant.scale[0]))
     refine, iters = None, args.search_iterations or 12
     if args.finetune_epochs < 0:
         raise IlwpError(f"--finetune-epochs must be >= 0 (got {args.finetune_epochs})")
@@ -49,7 +43,7 @@ def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
         if args.dataset != "cifar10":
             raise IlwpError("--finetune-epochs trains on cifar10's training split: use --dataset cifar10")
         refine, iters = _qat_refine(graph, args), args.search_iterations or 6
-    res = search(graph, args.accuracy_budget, lambda g: fasteval.top1(g, xs, ys), x_real,
+    res = search(graph, args.accuracy_budget, lambda g: fasteval.top1(g, xs, ys), xs,
                  iterations=iters, inter=not args.intra_only, refine=refine, log=print)
     res.validation = name
     n = max(0, min(args.golden_check, len(xs)))
