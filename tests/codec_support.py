@@ -91,6 +91,20 @@ def synthetic_graph(seed: int = 0, noise: float = 0.02) -> Graph:
 
 # ---- C decoder through ctypes -------------------------------------------------------------
 
+MAX_PRECISION = 11  # format v2
+
+
+class Work(ctypes.Structure):
+    """ilwp_work: the caller's slot table (2^slot_log2 uint32_t) and the frequency scratch."""
+    _fields_ = [("slot", ctypes.c_void_p), ("slot_log2", ctypes.c_uint32), ("freq", ctypes.c_uint16 * 256)]
+
+
+def make_work(slot_log2: int = MAX_PRECISION):
+    """(ilwp_work, its slot array): keep both alive while the decoder runs."""
+    slots = (ctypes.c_uint32 * (1 << slot_log2))()
+    return Work(ctypes.cast(slots, ctypes.c_void_p), slot_log2), slots
+
+
 class CDecoder:
     def __init__(self, lib_path: Path) -> None:
         self.lib = ctypes.CDLL(str(lib_path))
@@ -99,14 +113,15 @@ class CDecoder:
         f.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p]
 
-    def decode_all(self, blob: bytes, flags: int = 0, out_cap: int = 1 << 22, max_records: int = 4096):
+    def decode_all(self, blob: bytes, flags: int = 0, out_cap: int = 1 << 22, max_records: int = 4096,
+                   slot_log2: int = MAX_PRECISION):
         """(rc, [(tensor_id, flat int8 array)]): rc = record count, or < 0 (an error code)."""
         out = np.zeros(out_cap, np.int8)
         offsets = np.zeros(max_records + 1, np.uint32)
         ids = np.zeros(max_records, np.uint32)
-        work = ctypes.create_string_buffer(1024)
+        work, _slots = make_work(slot_log2)
         rc = self.lib.ilwp_decode_all(blob, len(blob), flags, out.ctypes.data, out_cap, offsets.ctypes.data,
-                                      ids.ctypes.data, max_records, work)
+                                      ids.ctypes.data, max_records, ctypes.byref(work))
         if rc < 0:
             return rc, []
         return rc, [(int(ids[i]), out[offsets[i]:offsets[i + 1]].copy()) for i in range(rc)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, load_graph, int8_models
+from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, make_work, load_graph, int8_models
 from ilwp_embedded.compress import decode_blob, encode_graph
 from ilwp_embedded.errors import IlwpError
 
@@ -56,7 +56,7 @@ def test_cross_compiles_for_cortex_m4_small(tmp_path):
                     str(DECODER_DIR / "ilwp_decode.c"), "-o", str(obj)], check=True)
     out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True, text=True).stdout
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
-    assert text <= 2048 and data == 0 and bss == 0, out
+    assert text <= 2200 and data == 0 and bss == 0, out  # 2132 B at format v2 (64 B of it the CRC table)
 
 
 def test_host_build_is_warning_free_c99(tmp_path):
@@ -87,7 +87,8 @@ def test_streaming_api_one_tensor_at_a_time(cdec):
     lib.ilwp_decode.argtypes = [vp, vp, vp, u32, vp, u32, vp]
     buf = ctypes.create_string_buffer(blob, len(blob))
     r, t = Reader(), TensorInfo()
-    work = ctypes.create_string_buffer(898)  # sizeof(ilwp_work): the decoder's whole table RAM
+    work_struct, _slots = make_work()  # the decoder's whole table RAM
+    work = ctypes.byref(work_struct)
     assert lib.ilwp_open(ctypes.byref(r), buf, len(blob), 0) == 0
     decoded = []
     expect = decode_blob(blob)
@@ -122,7 +123,7 @@ def test_corrupt_headers_give_error_codes(cdec):
     cases = {
         "CRC": blob[:100] + bytes([blob[100] ^ 1]) + blob[101:],
         "MAGIC": _with_crc(b"XLWP" + body[4:]),
-        "VERSION": _with_crc(body[:4] + b"\x02" + body[5:]),
+        "VERSION": _with_crc(body[:4] + b"\x01" + body[5:]),
         "TRUNCATED": blob[:-1],
     }
     for name, bad in cases.items():
@@ -176,3 +177,17 @@ def test_bounded_fuzz_run_asan_ubsan(tmp_path):
     run = subprocess.run([str(exe), "6000", "40", "1", *map(str, seeds)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     assert "iterations" in run.stdout
+
+
+def test_slot_table_sized_to_the_blob_and_smaller_refused(cdec):
+    """The caller sizes the slot table to the blob's largest precision P (the generator does):
+    that size decodes, one entry-doubling less is refused with ILWP_ERR_TABLE, not overrun."""
+    from ilwp_embedded.compress import container as ctn
+    from ilwp_embedded.compress.freqtable import read_table
+
+    blob = EXAMPLE.read_bytes()
+    p_max = max(read_table(r.table).precision for r in ctn.unpack(blob).records)
+    assert 1 <= p_max <= 11
+    rc, out = cdec.decode_all(blob, slot_log2=p_max)
+    assert rc > 0 and all(np.array_equal(w, decode_blob(blob)[t]) for t, w in out)
+    assert cdec.decode_all(blob, slot_log2=p_max - 1)[0] == ERR["TABLE"]

@@ -44,7 +44,7 @@ def test_corrupt_blob_is_refused_before_inference(tmp_path, kws):
     bad = bytearray(w.blob)
     bad[len(bad) // 3] ^= 0x04
     board = resolve_board("qemu-m4")
-    fw = build_inference_firmware(board, generate(g, Weights(w.mode, bytes(bad), w.records)), tmp_path,
+    fw = build_inference_firmware(board, generate(g, Weights(w.mode, bytes(bad), w.records, w.table_log2)), tmp_path,
                                   core_dir=core_dir())
     with pytest.raises(IlwpError, match="refuses to run"):
         validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)

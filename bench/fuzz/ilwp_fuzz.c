@@ -39,7 +39,12 @@ static int32_t run_decode(const uint8_t *blob, uint32_t len, uint32_t flags, uin
     int8_t *out = (int8_t *)malloc(out_cap ? out_cap : 1u); /* exact size: ASan sees overruns */
     uint32_t offsets[MAX_RECORDS + 1], ids[MAX_RECORDS];
     ilwp_work w;
-    int32_t rc = ilwp_decode_all(blob, len, flags, out, out_cap, offsets, ids, MAX_RECORDS, &w);
+    int32_t rc;
+    /* exact-size slot table, now and then smaller than the blob needs (must be refused, not overrun) */
+    w.slot_log2 = (rnd() % 8u) ? ILWP_MAX_PRECISION : rnd() % (ILWP_MAX_PRECISION + 1u);
+    w.slot = (uint32_t *)malloc(sizeof(uint32_t) << w.slot_log2);
+    rc = ilwp_decode_all(blob, len, flags, out, out_cap, offsets, ids, MAX_RECORDS, &w);
+    free(w.slot);
     free(out);
     counts[rc < 0 ? (uint32_t)(-rc) % N_CODES : 0u]++;
     return rc;
@@ -158,8 +163,11 @@ int main(int argc, char **argv)
     for (i = 0; i < n_seeds; i++) {
         uint32_t offsets[MAX_RECORDS + 1], ids[MAX_RECORDS];
         int8_t *out = (int8_t *)malloc(1u << 22);
+        static uint32_t slots[1u << ILWP_MAX_PRECISION];
         ilwp_work w;
         int32_t rc;
+        w.slot = slots;
+        w.slot_log2 = ILWP_MAX_PRECISION;
         seeds[i] = load(argv[4 + i], &lens[i]);
         rc = ilwp_decode_all(seeds[i], lens[i], 0, out, 1u << 22, offsets, ids, MAX_RECORDS, &w);
         free(out);

@@ -14,7 +14,8 @@ uint64_t systick_ticks(void);
 #define MAX_RECORDS 64u
 static int8_t out[BLOB_WEIGHTS];
 static uint32_t offsets[MAX_RECORDS + 1], ids[MAX_RECORDS];
-static ilwp_work work;
+static uint32_t slots[1u << ILWP_MAX_PRECISION];
+static ilwp_work work = {slots, ILWP_MAX_PRECISION, {0}};
 
 int main(void)
 {

@@ -10,6 +10,7 @@ volatile uint32_t systick_wraps;
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define ICSR (*(volatile uint32_t *)0xE000ED04u)
 
 void SysTick_Handler(void) { systick_wraps++; }
 
@@ -52,11 +53,13 @@ void systick_start(void)
 /* Elapsed SysTick ticks (down-counter, wraps counted in the handler). */
 uint64_t systick_ticks(void)
 {
-    uint32_t w, v;
+    uint32_t w, v, pend;
     do {
         w = systick_wraps;
         v = SYST_CVR;
+        pend = ICSR & (1u << 26); /* PENDSTSET */
     } while (w != systick_wraps);
+    if (pend && v > 0x800000u) w++; /* the counter reloaded, its handler has not run yet */
     return (uint64_t)w * 0x1000000u + (0xFFFFFFu - v);
 }
 

@@ -5,7 +5,6 @@
 #define RANS_L (1ul << 16)
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
-#define LUT_BITS 7u
 
 typedef struct {
     const uint8_t *p;
@@ -47,11 +46,15 @@ static int skip(cursor *c, uint32_t n)
 
 uint32_t ilwp_crc32(const uint8_t *p, uint32_t n)
 {
-    /* bitwise CRC-32 (IEEE, reflected): no 1 KB table in RAM or flash; runs once per blob */
-    uint32_t crc = 0xFFFFFFFFu, k;
+    /* CRC-32 (IEEE, reflected) a nibble at a time: a 64-byte table in flash instead of 1 KB */
+    static const uint32_t tab[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
+        0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu, 0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    uint32_t crc = 0xFFFFFFFFu;
     while (n--) {
         crc ^= *p++;
-        for (k = 0; k < 8u; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        crc = (crc >> 4) ^ tab[crc & 15u];
+        crc = (crc >> 4) ^ tab[crc & 15u];
     }
     return ~crc;
 }
@@ -61,7 +64,7 @@ int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
     if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
-    if (blob[4] != 1u) return ILWP_ERR_VERSION;
+    if (blob[4] != 2u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);
     slen = rd_le(blob + 12, 4);
@@ -123,13 +126,18 @@ typedef struct {
     uint32_t bit, nbits;
 } bits;
 
+/* n <= 32 bits, a byte at a time */
 static int get_bits(bits *b, uint32_t n, uint32_t *v)
 {
-    uint32_t x = 0;
+    uint32_t x = 0, take, avail, byte;
     if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
-    while (n--) {
-        x = (x << 1) | ((b->p[b->bit >> 3] >> (7u - (b->bit & 7u))) & 1u);
-        b->bit++;
+    while (n) {
+        avail = 8u - (b->bit & 7u);
+        take = n < avail ? n : avail;
+        byte = b->p[b->bit >> 3] & (0xFFu >> (b->bit & 7u));
+        x = (x << take) | (byte >> (avail - take));
+        b->bit += take;
+        n -= take;
     }
     *v = x;
     return ILWP_OK;
@@ -137,10 +145,12 @@ static int get_bits(bits *b, uint32_t n, uint32_t *v)
 
 static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
-    uint32_t z = 0, one, x;
-    for (;;) {
-        if (get_bits(b, 1, &one)) return ILWP_ERR_TABLE;
-        if (one) break;
+    uint32_t z = 0, x;
+    for (;;) { /* unary prefix: z zero bits, then a one */
+        if (b->bit >= b->nbits) return ILWP_ERR_TABLE;
+        x = (b->p[b->bit >> 3] >> (7u - (b->bit & 7u))) & 1u;
+        b->bit++;
+        if (x) break;
         if (++z > 16u) return ILWP_ERR_TABLE;
     }
     if (get_bits(b, z + k, &x)) return ILWP_ERR_TABLE;
@@ -148,11 +158,12 @@ static int get_eg(bits *b, uint32_t k, uint32_t *v)
     return ILWP_OK;
 }
 
-/* Parses the table into w->cum and w->lut; returns P (> 0) and *lo, or an error (< 0). */
-static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo)
+/* Parses the table: symbol s's frequency into w->freq[s]; returns P (> 0), *lo and *n_sym,
+ * or an error (< 0). */
+static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
-    uint32_t prec, lo8, n, wl, delta, k, nb, i, s, v, prev = 0, sum = 0, m, best = 0, sh, lut_n;
+    uint32_t prec, lo8, n, wl, delta, k, nb, i, s, v, prev = 0, sum = 0, m, best;
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
@@ -164,37 +175,55 @@ static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo
     delta = (v >> 3) & 1u;
     k = v & 7u;
     n += 1u;
+    best = n - 1u;
     *lo = lo8 >= 128u ? (int32_t)lo8 - 256 : (int32_t)lo8;
-    if (!prec || *lo + (int32_t)n > 128) return ILWP_ERR_TABLE;
+    if (!prec || prec > ILWP_MAX_PRECISION || prec > w->slot_log2 || !w->slot || *lo + (int32_t)n > 128)
+        return ILWP_ERR_TABLE;
     m = 1u << prec;
     nb = (n + (1u << wl) - 1u) >> wl;
-    /* bin values go to cum[1 + bin] temporarily; then expanded per symbol (back to front) */
+    /* bin values go to freq[bin] first, then are expanded per symbol */
     for (i = 0; i < nb; i++) {
         if (get_eg(&b, k, &v)) return ILWP_ERR_TABLE;
         if (delta) v = (v & 1u) ? prev - ((v + 1u) >> 1) : prev + (v >> 1);
         if (v > m) return ILWP_ERR_TABLE; /* also catches prev - x wrapping below 0 */
-        w->cum[1u + i] = (uint16_t)v;
+        w->freq[i] = (uint16_t)v;
         prev = v;
     }
+    /* per-symbol frequencies (back to front: s >= s >> wl, so a bin value is read
+     * before it is overwritten); the remainder goes to the first symbol of largest frequency */
     for (s = n; s-- > 0;) {
-        v = w->cum[1u + (s >> wl)];
+        v = w->freq[s >> wl];
         sum += v;
         if (sum > m) return ILWP_ERR_TABLE;
-        w->cum[1u + s] = (uint16_t)v; /* s >= s>>wl: the bin value is read before it is overwritten */
+        w->freq[s] = (uint16_t)v;
+        if (v >= w->freq[best]) best = s;
     }
-    for (s = 1; s < n; s++) if (w->cum[1u + s] > w->cum[1u + best]) best = s;
-    w->cum[1u + best] = (uint16_t)(w->cum[1u + best] + (m - sum)); /* remainder to the first max */
-    w->cum[0] = 0;
-    for (s = 0; s < n; s++) w->cum[s + 1u] = (uint16_t)(w->cum[s + 1u] + w->cum[s]);
-    /* lut[j] = symbol holding slot j << sh: the search starts there, a few steps at most */
-    sh = prec > LUT_BITS ? prec - LUT_BITS : 0u;
-    lut_n = m >> sh;
-    s = 0;
-    for (i = 0; i < lut_n; i++) {
-        while (w->cum[s + 1u] <= (i << sh)) s++;
-        w->lut[i] = (uint8_t)s;
-    }
+    w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
+    *n_sym = n;
     return (int)prec;
+}
+
+/* Fills w->slot from the frequencies in w->freq: every slot of symbol s gets its output
+ * byte, its offset from the symbol's first slot and f[s]. Intra lossy: the byte is the dequantised
+ * weight; otherwise lo + s. The frequencies sum to 2^P, so exactly 2^P slots are written. */
+static void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
+{
+    uint32_t s, e, f;
+    uint32_t *q = w->slot;
+    int32_t v;
+    for (s = 0; s < n_sym; s++) {
+        f = w->freq[s];
+        v = (int32_t)s + lo;
+        if (step_intra > 1u) {
+            v *= (int32_t)step_intra;
+            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+        }
+        e = ((uint32_t)v & 0xFFu) | (f << 19);
+        while (f--) {
+            *q++ = e;
+            e += 1u << 8;
+        }
+    }
 }
 
 static int32_t scale_pred(int32_t ref, uint32_t mult)
@@ -205,37 +234,50 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
     return t > 127 ? 127 : (t < -127 ? -127 : t);
 }
 
-/* One rANS symbol: the slot's symbol via the bucket LUT plus a short forward search, state
- * update, at most one 16-bit refill (checked against the payload end). */
-#define RANS_DECODE(s)                                                  \
-    do {                                                                \
-        uint32_t slot_ = x & mask, hi_;                                 \
-        s = w->lut[slot_ >> sh];                                        \
-        while ((hi_ = cum[s + 1u]) <= slot_) s++;                       \
-        x = (hi_ - cum[s]) * (x >> prec) + slot_ - cum[s];              \
-        if (x < RANS_L) {                                               \
-            if (pay_end - pay < 2) return ILWP_ERR_TRUNCATED;           \
-            x = (x << 16) | pay[0] | ((uint32_t)pay[1] << 8);           \
-            pay += 2;                                                   \
-        }                                                               \
-    } while (0)
-
 #if defined(__GNUC__)
 #define ILWP_NOINLINE __attribute__((noinline))
 #else
 #define ILWP_NOINLINE
 #endif
-static ILWP_NOINLINE int intra_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end, const ilwp_work *w,
-                      uint32_t prec, int8_t *out, const int8_t *out_end)
+
+/* The next 16-bit payload word (little endian); one halfword load where the target allows it. */
+static uint32_t rd16(const uint8_t *p)
 {
-    const uint16_t *cum = w->cum;
-    const uint8_t *pay = *ppay;
-    const uint32_t mask = (1u << prec) - 1u, sh = prec > LUT_BITS ? prec - LUT_BITS : 0u;
-    uint32_t x = *px, s;
-    while (out != out_end) {
-        RANS_DECODE(s);
-        *out++ = w->val[s];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__ARM_FEATURE_UNALIGNED) || defined(__x86_64__) || defined(__i386__))
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return v;
+#else
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+#endif
+}
+
+/* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
+ * one 16-bit refill, checked against the payload end. */
+static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end,
+                                   const uint32_t *tab, uint32_t prec, uint8_t *out, const uint8_t *out_end)
+{
+    const uint32_t mask = (1u << prec) - 1u;
+    const uint8_t *pay = *ppay, *const pay_last = pay_end - 1; /* a word starts before pay_last */
+    uint32_t x = *px, e;
+#define RANS_STEP()                                                  \
+    do {                                                             \
+        e = tab[x & mask];                                           \
+        *out++ = (uint8_t)e;                                         \
+        x = (e >> 19) * (x >> prec) + ((e >> 8) & 0x7FFu);           \
+        if (x < RANS_L) {                                            \
+            if (pay >= pay_last) return ILWP_ERR_TRUNCATED;          \
+            x = (x << 16) | rd16(pay);                               \
+            pay += 2;                                                \
+        }                                                            \
+    } while (0)
+    if ((uint32_t)(out_end - out) & 1u) RANS_STEP();
+    while (out != out_end) { /* two symbols per loop test */
+        RANS_STEP();
+        RANS_STEP();
     }
+#undef RANS_STEP
     *px = x;
     *ppay = pay;
     return ILWP_OK;
@@ -247,7 +289,7 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     const uint8_t *pay = r->blob + t->payload_off;
     const uint8_t *const pay_end = pay + t->payload_len;
     const uint8_t *side = r->blob + t->side_off;
-    uint32_t x, s, o, i, n_out, n_in, kern, ch, k, kk, rch;
+    uint32_t x, n_sym, o, i, n_out, n_in, kern, ch, k, kk, rch;
     int32_t lo, v, pred;
     int prec, intra;
 
@@ -255,24 +297,18 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     kern = t->n_elems / t->n_channels;
     if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
         return ILWP_ERR_REF;
-    prec = build_table(r->blob + t->table_off, t->table_len, w, &lo);
+    prec = build_table(r->blob + t->table_off, t->table_len, w, &lo, &n_sym);
     if (prec < 0) return prec;
     if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
     x = rd_le(pay, 4);
     pay += 4;
     if (x < RANS_L) return ILWP_ERR_STREAM;
-    /* pass 1: symbols to values. Intra: the weight itself (lossy: dequantised). Inter: the
+    /* pass 1: symbols to bytes. Intra: the weight itself (lossy: dequantised). Inter: the
      * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
     intra = t->mode == ILWP_MODE_INTRA;
-    for (s = 0; s < 256u; s++) {
-        v = (int32_t)s + lo;
-        if (intra && t->step > 1u) {
-            v *= (int32_t)t->step;
-            v = v > 127 ? 127 : (v < -127 ? -127 : v);
-        }
-        w->val[s] = (int8_t)(v > 127 ? 127 : v); /* s >= n_sym is never decoded */
-    }
-    if (intra_loop(&x, &pay, pay_end, w, (uint32_t)prec, out, out + t->n_elems)) return ILWP_ERR_TRUNCATED;
+    fill_slots(w, n_sym, lo, intra ? t->step : 1u);
+    if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
+        return ILWP_ERR_TRUNCATED;
     if (!intra) {
         /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
          * channel-minor (k, c). */

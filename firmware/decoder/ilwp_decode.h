@@ -22,7 +22,7 @@ extern "C" {
 #define ILWP_ERR_VERSION (-3)
 #define ILWP_ERR_CRC (-4)
 #define ILWP_ERR_FORMAT (-5)    /* a field holds an impossible value */
-#define ILWP_ERR_TABLE (-6)     /* bad frequency table */
+#define ILWP_ERR_TABLE (-6)     /* bad frequency table (or P above the work's slot_log2) */
 #define ILWP_ERR_REF (-7)       /* missing or mismatched reference tensor */
 #define ILWP_ERR_BUFFER (-8)    /* caller's output buffer has the wrong size */
 #define ILWP_ERR_STREAM (-9)    /* rANS payload inconsistent (does not end cleanly) */
@@ -58,11 +58,19 @@ typedef struct {
     uint32_t table_off, table_len, payload_off, payload_len;
 } ilwp_tensor;
 
-/* Decoder tables (898 bytes): caller-provided scratch, reused for every tensor. */
+/* Largest table precision P of format version 2: the frequencies of a tensor sum to 2^P. */
+#define ILWP_MAX_PRECISION 11u
+
+/* Decoder tables: caller-provided scratch, reused for every tensor. The caller points slot at
+ * 2^slot_log2 uint32_t (8 KB for slot_log2 = ILWP_MAX_PRECISION; the generator sizes it to the
+ * blob's largest P, and may lend it memory that is idle while decoding); a table with a larger
+ * P is rejected with ILWP_ERR_TABLE. slot[j] is everything one rANS step needs for state slot j,
+ * so a symbol costs one table load: bits 0-7 the output byte (weight or residual), 8-18 j minus
+ * the symbol's first slot, 19-30 the symbol's frequency. */
 typedef struct {
-    uint16_t cum[257]; /* cumulative symbol frequencies */
-    uint8_t lut[128];  /* first symbol of each 2^(P-7)-slot bucket: starts the symbol search */
-    int8_t val[256];   /* intra: weight of each symbol */
+    uint32_t *slot;
+    uint32_t slot_log2;
+    uint16_t freq[256]; /* symbol frequencies (used while building slot) */
 } ilwp_work;
 
 int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags);

@@ -65,10 +65,12 @@ class FirmwareBuild:
 
 def _fits(board: Board, gen: Generated) -> str | None:
     """Why `gen` cannot fit `board` (None when it fits), from the generator's exact buffer sizes."""
-    need_ram = gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + RUNTIME_RAM_RESERVE
+    need_ram = (gen.arena_bytes + gen.scratch_bytes + gen.weight_ram_bytes + gen.decoder_ram_bytes
+                + RUNTIME_RAM_RESERVE)
     if need_ram > board.ram.size:
         return (f"about {need_ram} bytes of RAM (arena {gen.arena_bytes}, decoded weights "
-                f"{gen.weight_ram_bytes}, runtime {RUNTIME_RAM_RESERVE}), the board has {board.ram.size}")
+                f"{gen.weight_ram_bytes}, decoder tables {gen.decoder_ram_bytes}, runtime {RUNTIME_RAM_RESERVE}), "
+                f"the board has {board.ram.size}")
     need_flash = gen.const_flash_bytes + gen.weights_flash_bytes
     if need_flash > board.flash.size:
         return f"{need_flash} bytes of flash for constants and weights, the board has {board.flash.size}"

@@ -15,7 +15,7 @@ import numpy as np
 from ilwp_embedded.compress.bitio import BitReader, BitWriter, eg_len
 from ilwp_embedded.errors import IlwpError
 
-MAX_PRECISION = 15  # cumulative frequencies fit uint16 in the C decoder
+MAX_PRECISION = 11  # format v2: the C decoder's slot table has 2^P entries (8 KB at 11)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ def normalize_bins(counts: np.ndarray, precision: int, width_log2: int) -> list[
     wb = [min(w, len(counts) - b * w) for b in range(nb)]
     f = [0 if cb[b] == 0 else max(1, int(cb[b] * m / total / wb[b])) for b in range(nb)]
     used = sum(f[b] * wb[b] for b in range(nb))
+    # rounding rare bins up to 1 can overshoot 2^P: take units back where it costs least
+    if used > m:
+        heap = [((_cost(cb[b], f[b] - 1) - _cost(cb[b], f[b])) / wb[b], b) for b in range(nb) if f[b] > 1]
+        heapq.heapify(heap)
+        while heap and used > m:
+            _, b = heapq.heappop(heap)
+            f[b] -= 1
+            used -= wb[b]
+            if f[b] > 1:
+                heapq.heappush(heap, ((_cost(cb[b], f[b] - 1) - _cost(cb[b], f[b])) / wb[b], b))
     # increments: largest saving per unit of probability mass first, while they fit
     heap = [((_cost(cb[b], f[b] + 1) - _cost(cb[b], f[b])) / wb[b], b) for b in range(nb) if cb[b] > 0]
     heapq.heapify(heap)
@@ -163,7 +173,7 @@ def read_table(data: bytes) -> FreqTable:
     wl = r.get(2)
     delta = bool(r.get(1))
     k = r.get(3)
-    if p == 0 or lo + n > 128:
+    if p == 0 or p > MAX_PRECISION or lo + n > 128:
         raise IlwpError("corrupt .ilwp: bad frequency table header")
     nb = (n + (1 << wl) - 1) >> wl
     bins, prev = [], 0

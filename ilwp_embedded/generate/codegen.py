@@ -55,6 +55,16 @@ class Weights:
     mode: str  # "raw" | "once" | "layer"
     blob: bytes = b""
     records: tuple[WeightRecord, ...] = ()
+    table_log2: int = 0  # the blob's largest table precision P: the decoder's slot table has 2^P entries
+
+    @property
+    def slot_bytes(self) -> int:
+        """The decoder's slot table: 2^P uint32_t."""
+        return 0 if self.mode == "raw" else 4 << self.table_log2
+
+
+# sizeof(ilwp_work) beside its slot table: pointer, slot_log2, uint16_t freq[256]
+WORK_STRUCT_BYTES = 8 + 2 * 256
 
 
 @dataclass
@@ -92,6 +102,8 @@ class Generated:
     input_bytes: int
     output_bytes: int
     kernels: str = "portable"  # the kernel backend the C was generated for
+    decoder_ram_bytes: int = 0  # the decoder's tables beyond the arena (once: they borrow the arena at boot)
+    table_log2: int = 0  # the decoder's slot table has 2^table_log2 entries (0: no decoder)
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -234,6 +246,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     inp = graph.tensors[graph.inputs[0]]
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
+    # The decoder's slot table: decode-once runs before any layer, so it overlays the arena; per-layer
+    # decoding runs between layers, so it gets its own RAM.
+    slots = weights.slot_bytes
+    decoder_ram = 0 if weights.mode == "raw" else WORK_STRUCT_BYTES + (
+        max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
     ctx = {
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
         "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
@@ -242,6 +259,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
         "records": weights.records, "rec_offsets": rec_offsets, "model_hash": model_hash,
         "n_ops": len(graph.operators), "kernels": kernels,
+        "arena_alloc": max(plan.arena_bytes, slots),
+        "table_log2": weights.table_log2,
     }
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
@@ -252,7 +271,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
         a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
     return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
-                     weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels)
+                     weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
+                     weights.table_log2 if weights.mode != "raw" else 0)
 
 
 def graph_hash(graph: Graph) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ilwp_embedded.compress import container as ctn
+from ilwp_embedded.compress.freqtable import read_table
 from ilwp_embedded.compress.streams import MODE_INTRA, Container
 from ilwp_embedded.generate.codegen import WeightRecord, Weights
 
@@ -20,4 +21,5 @@ def coded_weights(cont: Container, mode: str) -> Weights:
         WeightRecord(record=i, tensor=r.tensor_id, n_elems=r.n_elems,
                      ref_record=None if r.mode == MODE_INTRA else r.ref_record)
         for i, r in enumerate(cont.records))
-    return Weights(mode=mode, blob=firmware_blob(cont), records=records)
+    table_log2 = max((read_table(r.table).precision for r in cont.records), default=1)
+    return Weights(mode=mode, blob=firmware_blob(cont), records=records, table_log2=table_log2)
