@@ -91,7 +91,7 @@ def decoder_footprint(work: Path) -> dict:
     # deepest call chain: decode_all -> decode -> rans_loop / get_eg -> get_bits
     deepest = stack.get("ilwp_decode_all", 0) + stack.get("ilwp_decode", 0) + max(
         stack.get("rans_loop", 0), stack.get("get_eg", 0) + stack.get("get_bits", 0), stack.get("ilwp_next", 0))
-    return {"text": text, "data": data, "bss": bss, "stack": deepest, "work": 4 * 2**11 + 2 * 256}
+    return {"text": text, "data": data, "bss": bss, "stack": deepest, "work": 8 + 2 * 256}
 
 
 def main() -> int:
@@ -169,7 +169,7 @@ def main() -> int:
         for name, label, w, ins, ipw, crc in m4rows:
             print(f"| {name} | {label} | {w} | {ins} | {ipw:.1f} | {crc:.1f} |")
         print(f"\ndecoder code (arm-none-eabi-gcc -Os, ilwp_decode.o): text {fp['text']} B, data {fp['data']} B, "
-              f"bss {fp['bss']} B; RAM: ilwp_work tables {fp['work']} B (caller-provided) + stack <= {fp['stack']} B "
+              f"bss {fp['bss']} B; RAM: ilwp_work {fp['work']} B + its slot table, 4 * 2^P <= 8192 B (both caller-provided) + stack <= {fp['stack']} B "
               f"(-fstack-usage, deepest chain)")
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

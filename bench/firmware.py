@@ -8,7 +8,8 @@ build, and activation RAM against TFLite Micro's minimal arena (bisected with th
 interpreter). Targets (issue #5): runtime <= 14 KB flash beyond the weights; arena <= TFLM's;
 ResNet-8 <= 20 M instructions on qemu-m4; per-layer decoding <= 10% of inference.
 
-    python bench/firmware.py [--boards qemu-m4,qemu-stm32f4] [--inputs 3] [--out build/bench-firmware]
+    python bench/firmware.py [--boards qemu-m4,qemu-stm32f4] [--models resnet8,kws[,resnet20]] [--inputs 3]
+                             [--out build/bench-firmware]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_model_firmware
+from ilwp_embedded.build.firmware import build_model_firmware, plan_weights_explained
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError
@@ -30,9 +31,11 @@ from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.run.link import open_link
 from ilwp_embedded.run.protocol import Device
 
-MODELS = {
+REPO = Path(__file__).resolve().parents[1]
+MODELS = {  # relative to $ILWP_DATA_DIR, or to the repository for the zoo's own models
     "resnet8": "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite",
     "kws": "models/mlperf_tiny/streaming_wakeword/str_ww_ref_model.tflite",
+    "resnet20": "repo:models/resnet20_cifar10_int8.tflite",
 }
 
 
@@ -68,15 +71,18 @@ def main() -> int:
     ap.add_argument("--out", default="build/bench-firmware")
     a = ap.parse_args()
     data = Path(os.environ.get("ILWP_DATA_DIR", "../shared/data"))
-    rows = []
+    rows, planned = [], []
     for mname in a.models.split(","):
-        graph = load_graph(data / MODELS[mname])
+        rel = MODELS[mname]
+        graph = load_graph(REPO / rel[5:] if rel.startswith("repo:") else data / rel)
         golden = Golden(graph)
         xs = inputs_for(graph, a.inputs)
         cont = encode_graph(graph, 1).container
         tflm = tflm_minimal_arena(graph)
         for bname in a.boards.split(","):
             board = resolve_board(bname)
+            plan = plan_weights_explained(board, graph, cont, "auto")
+            planned.append(f"{mname} on {bname}: the planner picks {plan.gen.decode_mode} ({plan.reason})")
             base = None
             for mode in ("raw", "once", "layer"):
                 try:
@@ -100,8 +106,10 @@ def main() -> int:
         print(f"{m:8} {b:13} {mode:7} {instr:11.0f} {dec:10.0f} {dec_pct:6.1f} {fw.flash_bytes:8d} "
               f"{fw.flash_bytes / base.flash_bytes:7.3f} {runtime:8d} {fw.ram_bytes:8d} {fw.ram_bytes / base.ram_bytes:7.3f} "
               f"{fw.arena_bytes:7d} {tflm:7d} {fw.arena_bytes / tflm:10.3f}")
-    print("unit: instructions (QEMU -icount shift=0); decode: per inference for 'layer', at boot for 'once';"
-          " runtime = flash beyond the weights and the model's constants (kernels, decoder, protocol, main, board)")
+    print("unit: instructions (QEMU -icount shift=0); decode: per inference for 'layer', at boot for 'once' (CRC"
+          " check included); dec%: per-layer decode / inference; runtime = flash beyond the weights and the model's"
+          " constants (kernels, decoder, protocol, main, board)")
+    print("\n".join(planned))
     return 0
 
 
