@@ -26,6 +26,23 @@ def test_auto_picks_the_first_mode_that_fits(resnet8, board, mode):
     assert gen.arena_bytes + gen.weight_ram_bytes < b.ram.size
 
 
+def test_decoder_tables_are_counted_and_borrow_the_arena_at_boot(resnet8):
+    """The slot table (2^P uint32_t, P = the blob's largest table precision) needs RAM of its own only
+    when decoding runs between layers; decode-once lends it the idle arena."""
+    from ilwp_embedded.compress.freqtable import read_table
+    from ilwp_embedded.generate.codegen import WORK_STRUCT_BYTES, generate
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g, cont = resnet8
+    p = max(read_table(r.table).precision for r in cont.records)
+    once, layer = (generate(g, coded_weights(cont, m)) for m in ("once", "layer"))
+    assert once.table_log2 == layer.table_log2 == p
+    assert layer.decoder_ram_bytes == WORK_STRUCT_BYTES + (4 << p)
+    assert once.decoder_ram_bytes == WORK_STRUCT_BYTES + max(0, (4 << p) - once.arena_bytes)
+    assert f"uint32_t slot[{1 << p}]" in once.files["ilwp_model.c"]  # the union with the arena
+    assert f"static uint32_t ilwp_slot[{1 << p}]" in layer.files["ilwp_model.c"]
+
+
 def test_a_requested_mode_that_does_not_fit_is_refused(resnet8):
     g, cont = resnet8
     with pytest.raises(IlwpError, match="does not fit qemu-stm32f4: once: about"):
