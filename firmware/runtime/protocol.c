@@ -5,6 +5,8 @@
  */
 #include "protocol.h"
 
+#include <string.h>
+
 #include "board.h"
 
 /* CRC-32/ISO-HDLC (zlib), reflected polynomial 0xEDB88320, one nibble at a time. */
@@ -73,18 +75,15 @@ static int next_byte(uint32_t timeout_ms)
 
 static void push_back(const uint8_t *bytes, size_t n)
 {
-    /* Unread pushback bytes come first; n + what is left always fits (n < header size). */
-    uint8_t tmp[ILWP_PROTO_HEADER_BYTES];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < sizeof tmp; ++i) {
-        tmp[k++] = bytes[i];
-    }
-    while (pb_pos < pb_len && k < sizeof tmp) {
-        tmp[k++] = pb[pb_pos++];
-    }
+    /* The pushed bytes, then the unread pushback bytes, up to the header size.  One merged loop
+     * and a whole-buffer copy: plain byte-copy loops become memcpy calls (~300 B of newlib). */
+    uint8_t tmp[ILWP_PROTO_HEADER_BYTES] = {0};
+    const size_t unread = pb_len - pb_pos;
+    size_t k = n + unread < sizeof tmp ? n + unread : sizeof tmp;
     for (size_t i = 0; i < k; ++i) {
-        pb[i] = tmp[i];
+        tmp[i] = i < n ? bytes[i] : pb[pb_pos + (i - n)];
     }
+    memcpy(pb, tmp, sizeof pb);
     pb_len = k;
     pb_pos = 0;
 }
