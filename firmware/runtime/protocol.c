@@ -9,6 +9,14 @@
 
 #include "board.h"
 
+/* The byte-wise helpers below stay calls: GCC -O2 inlines them at every call site (~450 B of flash
+ * in all) for speed that a serial link cannot use. */
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+#else
+#define ILWP_NOINLINE
+#endif
+
 /* CRC-32/ISO-HDLC (zlib), reflected polynomial 0xEDB88320, one nibble at a time. */
 static const uint32_t crc32_nibble[16] = {
     0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
@@ -16,7 +24,7 @@ static const uint32_t crc32_nibble[16] = {
     0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
 };
 
-uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
+ILWP_NOINLINE uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
@@ -29,7 +37,7 @@ uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
 }
 
 /* CRC-8, polynomial 0x07, init 0, not reflected. */
-uint8_t ilwp_crc8(const uint8_t *data, size_t n)
+ILWP_NOINLINE uint8_t ilwp_crc8(const uint8_t *data, size_t n)
 {
     uint8_t crc = 0u;
     for (size_t i = 0; i < n; ++i) {
@@ -65,7 +73,7 @@ uint32_t ilwp_get_u32(const uint8_t *p)
 static uint8_t pb[ILWP_PROTO_HEADER_BYTES];
 static size_t pb_len, pb_pos;
 
-static int next_byte(uint32_t timeout_ms)
+ILWP_NOINLINE static int next_byte(uint32_t timeout_ms)
 {
     if (pb_pos < pb_len) {
         return pb[pb_pos++];
