@@ -116,3 +116,17 @@ def test_qemu_command():
     assert cmd[-2:] == ["-kernel", "fw.elf"]
     with pytest.raises(IlwpError, match="hardware only"):
         qemu_command(resolve_board("nucleo"), Path("fw.elf"), "pty")
+
+
+def test_timer_scale_in_lowest_terms():
+    # timer.c converts SysTick ticks with unit_hz / clock_hz reduced on the host (no 64-bit division)
+    assert "#define BOARD_TIMER_SCALE_NUM 40u" in board_support.render_board_config(resolve_board("qemu-m4"))
+    cfg = board_support.render_board_config(resolve_board("qemu-stm32f4"))  # 1e9 / 168e6
+    assert "#define BOARD_TIMER_SCALE_NUM 125u" in cfg and "#define BOARD_TIMER_SCALE_DEN 21u" in cfg
+
+
+def test_timer_clock_must_be_positive(tmp_path: Path):
+    data = json.loads(Path(resolve_board("qemu-m4").manifest).read_text())
+    data["timer"]["clock_hz"] = 0
+    with pytest.raises(ValueError, match="timer.clock_hz"):
+        parse_board(data, tmp_path / "x.json")

@@ -27,6 +27,25 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
     return 2 * p->filter_h * p->filter_w * p->filter_c * (int32_t)sizeof(int16_t);
 }
 
+/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over n terms in natural order: the portable dot product,
+ * and the k % 4 tail of the DSP one. */
+static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0, const int8_t *w1, int32_t n,
+                           int32_t acc[4])
+{
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], i;
+    for (i = 0; i < n; ++i) {
+        const int32_t va = a[i], vb = b[i], x0 = w0[i], x1 = w1[i];
+        s00 += va * x0;
+        s01 += va * x1;
+        s10 += vb * x0;
+        s11 += vb * x1;
+    }
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
 #if ILWP_USE_DSP
 
 /* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
@@ -128,7 +147,7 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
     int32_t nblk = k >> 2;
     const int32_t tail = k & 3;
     const int16_t *pc = buf;
-    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], i;
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
     if (nblk > 0) {
 #if ILWP_DSP_ASM
         /* 16 MACs in 16 instructions (LDM of both pixels' pairs, two weight words, 4 SXTB16, 8 SMLAD),
@@ -198,17 +217,11 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
         }
 #endif
     }
-    for (i = 0; i < tail; ++i) {
-        const int32_t va = pc[i], vb = pc[tail + i], x0 = w0[i], x1 = w1[i];
-        s00 += va * x0;
-        s01 += va * x1;
-        s10 += vb * x0;
-        s11 += vb * x1;
-    }
     acc[0] = s00;
     acc[1] = s01;
     acc[2] = s10;
     acc[3] = s11;
+    mac_2x2(pc, pc + tail, w0, w1, tail, acc);
 }
 
 #else /* portable */
@@ -247,21 +260,9 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
 }
 
 /* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, portable layout. */
-static void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
+static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
 {
-    const int16_t *a = buf, *b = buf + k;
-    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3], i;
-    for (i = 0; i < k; ++i) {
-        const int32_t va = a[i], vb = b[i], x0 = w0[i], x1 = w1[i];
-        s00 += va * x0;
-        s01 += va * x1;
-        s10 += vb * x0;
-        s11 += vb * x1;
-    }
-    acc[0] = s00;
-    acc[1] = s01;
-    acc[2] = s10;
-    acc[3] = s11;
+    mac_2x2(buf, buf + k, w0, w1, k, acc);
 }
 
 #endif

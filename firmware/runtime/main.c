@@ -93,10 +93,10 @@ static void send_hello(uint8_t seq)
     n += 4;
     ilwp_put_u32(&p[n], (uint32_t)sizeof rx_ring);
     n += 4;
-    n += put_str(&p[n], board_name());
-    n += put_str(&p[n], timer_unit());
-    n += put_str(&p[n], ilwp_model_hash);
-    n += put_str(&p[n], ILWP_MODEL_DECODE_MODE);
+    const char *const strs[4] = {board_name(), timer_unit(), ilwp_model_hash, ILWP_MODEL_DECODE_MODE};
+    for (size_t i = 0; i < 4u; ++i) { /* one loop: put_str inlined 4 times cost ~100 B of flash */
+        n += put_str(&p[n], strs[i]);
+    }
     ilwp_proto_send(ILWP_MSG_HELLO, seq, p, n, NULL, 0, NULL, 0);
 }
 

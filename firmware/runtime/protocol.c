@@ -5,7 +5,17 @@
  */
 #include "protocol.h"
 
+#include <string.h>
+
 #include "board.h"
+
+/* The byte-wise helpers below stay calls: GCC -O2 inlines them at every call site (~450 B of flash
+ * in all) for speed that a serial link cannot use. */
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+#else
+#define ILWP_NOINLINE
+#endif
 
 /* CRC-32/ISO-HDLC (zlib), reflected polynomial 0xEDB88320, one nibble at a time. */
 static const uint32_t crc32_nibble[16] = {
@@ -14,7 +24,7 @@ static const uint32_t crc32_nibble[16] = {
     0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
 };
 
-uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
+ILWP_NOINLINE uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
@@ -27,7 +37,7 @@ uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
 }
 
 /* CRC-8, polynomial 0x07, init 0, not reflected. */
-uint8_t ilwp_crc8(const uint8_t *data, size_t n)
+ILWP_NOINLINE uint8_t ilwp_crc8(const uint8_t *data, size_t n)
 {
     uint8_t crc = 0u;
     for (size_t i = 0; i < n; ++i) {
@@ -63,7 +73,7 @@ uint32_t ilwp_get_u32(const uint8_t *p)
 static uint8_t pb[ILWP_PROTO_HEADER_BYTES];
 static size_t pb_len, pb_pos;
 
-static int next_byte(uint32_t timeout_ms)
+ILWP_NOINLINE static int next_byte(uint32_t timeout_ms)
 {
     if (pb_pos < pb_len) {
         return pb[pb_pos++];
@@ -73,18 +83,15 @@ static int next_byte(uint32_t timeout_ms)
 
 static void push_back(const uint8_t *bytes, size_t n)
 {
-    /* Unread pushback bytes come first; n + what is left always fits (n < header size). */
-    uint8_t tmp[ILWP_PROTO_HEADER_BYTES];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < sizeof tmp; ++i) {
-        tmp[k++] = bytes[i];
-    }
-    while (pb_pos < pb_len && k < sizeof tmp) {
-        tmp[k++] = pb[pb_pos++];
-    }
+    /* The pushed bytes, then the unread pushback bytes, up to the header size.  One merged loop
+     * and a whole-buffer copy: plain byte-copy loops become memcpy calls (~300 B of newlib). */
+    uint8_t tmp[ILWP_PROTO_HEADER_BYTES] = {0};
+    const size_t unread = pb_len - pb_pos;
+    size_t k = n + unread < sizeof tmp ? n + unread : sizeof tmp;
     for (size_t i = 0; i < k; ++i) {
-        pb[i] = tmp[i];
+        tmp[i] = i < n ? bytes[i] : pb[pb_pos + (i - n)];
     }
+    memcpy(pb, tmp, sizeof pb);
     pb_len = k;
     pb_pos = 0;
 }

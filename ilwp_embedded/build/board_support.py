@@ -7,6 +7,7 @@ are rendered from the manifest: the manifest is the only place a number is writt
 
 from __future__ import annotations
 
+from math import gcd
 from pathlib import Path
 
 import jinja2
@@ -42,6 +43,7 @@ def support_include_dirs(board: Board) -> list[Path]:
 def config_defines(board: Board) -> list[tuple[str, str]]:
     """(name, C value) pairs for board_config.h."""
     u, t = board.uart, board.timer
+    g = gcd(t.unit_hz, t.clock_hz)
     d: list[tuple[str, str]] = [
         ("BOARD_NAME", f'"{board.id}"'),
         (f"BOARD_FAMILY_{board.family.upper()}", "1"),
@@ -63,6 +65,9 @@ def config_defines(board: Board) -> list[tuple[str, str]]:
         ("BOARD_TIMER_CLOCK_HZ", f"{t.clock_hz}u"),
         ("BOARD_TIMER_UNIT", f'"{t.unit}"'),
         ("BOARD_TIMER_UNIT_HZ", f"{t.unit_hz}u"),
+        # unit_hz / clock_hz in lowest terms: timer.c converts ticks with these, without 64-bit division
+        ("BOARD_TIMER_SCALE_NUM", f"{t.unit_hz // g}u"),
+        ("BOARD_TIMER_SCALE_DEN", f"{t.clock_hz // g}u"),
     ]
     if u.tx is not None and u.rx is not None:
         d += [

@@ -94,6 +94,13 @@ def _int(value: Any, where: str) -> int:
     raise ValueError(f"{where}: expected an integer or a hex string")
 
 
+def _positive(value: Any, where: str) -> int:
+    n = _int(value, where)
+    if n <= 0:
+        raise ValueError(f"{where}: expected a positive integer")
+    return n
+
+
 def _irq(value: Any) -> int:
     irq = _int(value, "uart.irq")
     if not 0 <= irq < 240:  # ARMv7-M: at most 240 external interrupts
@@ -149,9 +156,9 @@ def parse_board(data: dict[str, Any], manifest: Path) -> Board:
         ),
         timer=Timer(
             kind=_choice(timer["kind"], TIMER_KINDS, "timer.kind"),
-            clock_hz=_int(timer["clock_hz"], "timer.clock_hz"),
+            clock_hz=_positive(timer["clock_hz"], "timer.clock_hz"),
             unit=str(timer["unit"]),
-            unit_hz=_int(timer["unit_hz"], "timer.unit_hz"),
+            unit_hz=_positive(timer["unit_hz"], "timer.unit_hz"),
         ),
         qemu_machine=str(qemu["machine"]) if qemu else None,
         upload_protocol=str(upload.get("protocol", "qemu" if qemu else "mbed")),

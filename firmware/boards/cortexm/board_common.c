@@ -129,11 +129,12 @@ int host_file_read(const char *path, uint32_t path_len, uint32_t offset, void *d
 {
 #if BOARD_SEMIHOSTING
     char name[256];
+    volatile char *const to = name; /* a plain copy loop would call memcpy (~300 B of newlib) */
     if (path_len >= sizeof name) {
         return -1;
     }
     for (uint32_t i = 0; i < path_len; ++i) {
-        name[i] = path[i];
+        to[i] = path[i];
     }
     name[path_len] = '\0';
     const uint32_t open_args[3] = {(uint32_t)(uintptr_t)name, 1u /* "rb" */, path_len};

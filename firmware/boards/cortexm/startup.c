@@ -24,11 +24,13 @@ void Reset_Handler(void)
     cm_dsb();
     cm_isb();
 #endif
+    /* volatile stores: GCC would turn these loops into memcpy/memset calls, linking ~470 B of
+     * newlib that nothing else needs; once at boot, the plain loops cost nothing that matters. */
     const uint32_t *src = &_sidata;
-    for (uint32_t *dst = &_sdata; dst < &_edata;) {
+    for (volatile uint32_t *dst = &_sdata; dst < &_edata;) {
         *dst++ = *src++;
     }
-    for (uint32_t *dst = &_sbss; dst < &_ebss;) {
+    for (volatile uint32_t *dst = &_sbss; dst < &_ebss;) {
         *dst++ = 0u;
     }
     board_exit(main());

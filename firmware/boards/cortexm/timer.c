@@ -57,6 +57,27 @@ void SysTick_Handler(void)
     (void)timer_now();
 }
 #else
+/* ticks * UNIT_HZ / CLOCK_HZ with the fraction in lowest terms (BOARD_TIMER_SCALE_NUM / _DEN,
+ * reduced on the host), so the product overflows only after 2^64 / NUM ticks.  A 64-bit division
+ * would link libgcc's __udivmoddi4 (~700 B): the mps2 boards need none (DEN = 1, 40 instructions
+ * per tick), and a DEN below 2^16 (netduinoplus2: 125/21) is divided 16 bits at a time, each step
+ * a 32-bit division by a constant (remainder < DEN keeps every dividend within 32 bits). */
+static uint64_t ticks_to_units(uint64_t ticks)
+{
+    const uint64_t x = ticks * (uint64_t)BOARD_TIMER_SCALE_NUM;
+#if BOARD_TIMER_SCALE_DEN == 1
+    return x;
+#elif BOARD_TIMER_SCALE_DEN <= 0xFFFF
+    const uint32_t d = BOARD_TIMER_SCALE_DEN;
+    const uint32_t hi = (uint32_t)(x >> 32);
+    const uint32_t mid = ((hi % d) << 16) | ((uint32_t)x >> 16);
+    const uint32_t lo = ((mid % d) << 16) | ((uint32_t)x & 0xFFFFu);
+    return ((uint64_t)(hi / d) << 32) | ((mid / d) << 16) | (lo / d);
+#else
+    return x / (uint64_t)BOARD_TIMER_SCALE_DEN;
+#endif
+}
+
 uint64_t timer_now(void)
 {
     uint32_t wraps;
@@ -76,8 +97,7 @@ uint64_t timer_now(void)
         wraps = w0 + ((pending != 0u && value > SYSTICK_RELOAD / 2u) ? 1u : 0u);
         break;
     }
-    uint64_t ticks = ((uint64_t)wraps << 24) + (SYSTICK_RELOAD - value);
-    return (ticks * (uint64_t)BOARD_TIMER_UNIT_HZ) / (uint64_t)BOARD_TIMER_CLOCK_HZ;
+    return ticks_to_units(((uint64_t)wraps << 24) + (SYSTICK_RELOAD - value));
 }
 
 void SysTick_Handler(void)
