@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -75,7 +76,7 @@ def test_lossy_cli_emits_the_model_decompress_rebuilds(run, tmp_path):
 
 
 @pytest.mark.parametrize("case", ["missing", "not_tflite", "float_model", "bad_step", "corrupt_ilwp",
-                                  "truncated_ilwp", "ilwp_as_model", "missing_outdir"])
+                                  "truncated_ilwp", "ilwp_as_model", "missing_outdir", "old_version"])
 def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
     good = tmp_path / "good.ilwp"
     good.write_bytes(good_blob)
@@ -87,6 +88,11 @@ def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
     corrupt.write_bytes(bytes(data))
     trunc = tmp_path / "trunc.ilwp"
     trunc.write_bytes(good.read_bytes()[:-10])
+    v1 = bytearray(good_blob)  # a version-1 blob (tables up to P = 15), CRC intact
+    v1[4] = 1
+    v1[-4:] = zlib.crc32(bytes(v1[:-4])).to_bytes(4, "little")
+    old = tmp_path / "v1.ilwp"
+    old.write_bytes(bytes(v1))
     out = tmp_path / "out.bin"
     argv = {
         "missing": ("compress", tmp_path / "nope.tflite", "-o", out),
@@ -97,12 +103,15 @@ def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
         "truncated_ilwp": ("decompress", trunc, "-o", out),
         "ilwp_as_model": ("compress", good, "-o", out),
         "missing_outdir": ("compress", RESNET, "-o", tmp_path / "no" / "dir" / "x.ilwp"),
+        "old_version": ("decompress", old, "-o", out),
     }[case]
     rc, stdout, err = run(*argv)
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
     assert "Traceback" not in err
     assert not out.exists()  # nothing half-written
+    if case == "old_version":
+        assert "version 1 is not supported" in err and "re-run ilwp-embed compress" in err
 
 
 def test_cli_process_has_no_traceback(tmp_path):

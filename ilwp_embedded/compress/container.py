@@ -113,7 +113,8 @@ def unpack(data: bytes, check_crc: bool = True) -> Container:
     if magic != MAGIC:
         raise IlwpError("not an .ilwp file (bad magic)")
     if version != VERSION:
-        raise IlwpError(f".ilwp version {version} is not supported (this decoder reads {VERSION})")
+        raise IlwpError(f".ilwp version {version} is not supported (this decoder reads {VERSION}; "
+                        "re-run ilwp-embed compress on the model to write it anew)")
     if flags & ~FLAG_LOSSY:
         raise IlwpError(f"corrupt .ilwp: unknown header flags {flags:#x}")
     if HEADER.size + rlen + slen + 4 != len(data):
