@@ -42,7 +42,7 @@ def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
         cont = None
     require_int8(graph, str(model))
     require_firmware_ops(graph, str(model), param_check=op_params)
-    if cont is None and compress:
+    if cont is None and compress and graph.coded_weights():  # (no weights, e.g. pooling only: raw)
         enc = encode_graph(graph, step)
         graph, cont = (enc.graph if step > 1 else graph), enc.container
     return graph, cont
