@@ -160,6 +160,7 @@ class Schedule:
     lr: float = 1e-3
     distill: float = 0.5
     batch: int = 128
+    eval_every: int = 0  # steps between checkpoints (0: once per epoch)
 
 
 def code_sizes(graph: Graph, steps: dict[int, int] | int = 1) -> dict:
@@ -223,45 +224,52 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
 
     steps_final = {w: (sched.step_residual if w in pairs else sched.step_intra) for w in model.by_w}
     lossy_step = int(round(sched.lossy_from * total)) if sched.lossy_from < 1 else total + 1
+    eval_every = sched.eval_every or per_epoch
     rng = np.random.default_rng(seed)
-    done, hist, t0, epoch = 0, [], time.time(), 0
+    done, hist, t0 = 0, [], time.time()
     jl = Path(str(out) + ".jsonl")
     bar = tqdm(total=total, desc="predict-train", unit="step", mininterval=5.0)
-    lossless_written = False
+
+    def checkpoint(final: bool):
+        g = model.to_graph()
+        nval = len(yva) if final else min(len(yva), 2000)
+        val = float_top1(model, xva[:nval], yva[:nval])
+        lossy = done >= lossy_step
+        sizes = code_sizes(g, steps_final if lossy else 1)
+        rec = {"steps_done": done, "epochs_done": round(done / per_epoch, 3), "seconds": round(time.time() - t0),
+               "lambda": float(lam.numpy()), "task_loss": float(np.mean([h[0] for h in hist[-eval_every:]])),
+               "penalty": hist[-1][1], "val_images": nval, "val_top1_emulated": val, "lossy": lossy,
+               "sizes": sizes, "final": final}
+        log(json.dumps(rec))
+        with open(jl, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        atomic_write_bytes(str(out), write_tflite(g))
+        return g
+
     while done < total:
         for xb, yb in augment_batches(xtr, ytr, sched.batch, rng):
             frac = done / total
             lam.assign(sched.lam * min(1.0, frac / sched.lam_ramp) if sched.lam_ramp > 0 else sched.lam)
             if done == lossy_step:
-                if not lossless_written:
+                if done > 0:
                     atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(model.to_graph()))
-                    lossless_written = True
-                for w, s in steps_final.items():
-                    model.steps[w].assign(float(s))
+                for w, st in steps_final.items():
+                    model.steps[w].assign(float(st))
             task, pen = train_step(tf.constant(pixels_to_real(graph, xb)), tf.constant(yb))
             hist.append((float(task), float(pen)))
             done += 1
             bar.update(1)
-            if done % 50 == 0:
-                bar.set_postfix(task=f"{np.mean([h[0] for h in hist[-50:]]):.3f}", pen=f"{hist[-1][1]:.3f}",
+            if done % 20 == 0:
+                bar.set_postfix(task=f"{np.mean([h[0] for h in hist[-20:]]):.3f}", pen=f"{hist[-1][1]:.3f}",
                                 lam=f"{float(lam.numpy()):.2f}")
+            if not np.isfinite(hist[-1][0]):
+                raise IlwpError("prediction training diverged; lower --lr or --lam")
+            if done % eval_every == 0 and done < total:
+                checkpoint(False)
             if done >= total:
                 break
-        epoch += 1
-        if not np.isfinite(hist[-1][0]):
-            raise IlwpError("prediction training diverged; lower --lr or --lam")
-        g = model.to_graph()
-        val = float_top1(model, xva, yva)
-        lossy = done > lossy_step
-        sizes = code_sizes(g, steps_final if lossy else 1)
-        rec = {"epoch": epoch, "steps_done": done, "seconds": round(time.time() - t0), "lambda": float(lam.numpy()),
-               "task_loss": float(np.mean([h[0] for h in hist[-per_epoch:]])), "penalty": hist[-1][1],
-               "val_top1_emulated": val, "lossy": lossy, "sizes": sizes}
-        log(json.dumps(rec))
-        with open(jl, "a") as f:
-            f.write(json.dumps(rec) + "\n")
-        atomic_write_bytes(str(out), write_tflite(g))
-        if not lossy and not lossless_written and done >= total:
-            atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(g))
+    g = checkpoint(True)
+    if lossy_step > total:
+        atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(g))
     bar.close()
     return model.to_graph()
