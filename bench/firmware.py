@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODELS = {  # relative to $ILWP_DATA_DIR, or to the repository for the zoo's own models
     "resnet8": "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite",
     "kws": "models/mlperf_tiny/streaming_wakeword/str_ww_ref_model.tflite",
-    "resnet20": "repo:models/resnet20_cifar10_int8.tflite",
+    "resnet20": "repo:models/cifar_resnet20_int8.tflite",
 }
 
 

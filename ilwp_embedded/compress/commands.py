@@ -106,10 +106,17 @@ def summarize(res) -> dict:
         # relative overhead; undefined when every tensor is constant (a zero bound)
         "overhead_vs_bound": (8 * res.coded_bytes / res.entropy_bound_bits - 1) if res.entropy_bound_bits else None,
         "lossy": res.container.lossy,
+        **({} if res.graph is None else _totals(res)),
         "tensors": [{"tensor": s.tensor_id, "name": s.name, "shape": list(s.shape), "mode": s.mode,
                      "ref_tensor": s.ref_tensor_id, "inter_channels": s.inter_channels, "step": s.step,
                      "bits": s.bits, "entropy_bits": round(s.entropy_bits, 1)} for s in res.stats],
     }
+
+
+def _totals(res) -> dict:
+    from ilwp_embedded.compress.blobinfo import total_fields
+
+    return total_fields(res.coded_bytes, res.weights, res.graph)
 
 
 def run_decompress(args: argparse.Namespace) -> int:
