@@ -18,7 +18,8 @@
  * (taken branch, or an exception entry/return) and the block's first instruction was jumped into.
  * Segments are the differences of the counters between two boundaries, so nothing runs per
  * instruction in C. QEMU 7.2 sometimes reports a 16-bit Thumb instruction as 4 bytes: the size is
- * taken from the first halfword.
+ * taken from the first halfword. A block whose last instruction did not run (cut short at an I/O
+ * access under icount) is not counted as jumping.
  *
  * Result file: little-endian records of 6 uint32 words (kind, a, b, c, d, e):
  *   1 INSN   idx, pc, size, first halfword(s), 0        (a PC first translated)
@@ -86,6 +87,7 @@ static FILE *out;
 static int in_region;
 static uint32_t region;
 static const tb_info *prev_tb;
+static uint64_t prev_last_seen; /* the previous block's last instruction's count when it started */
 static int overflow;
 
 static void put(uint32_t k, uint32_t a, uint32_t b, uint32_t c, uint32_t d, uint32_t e)
@@ -184,11 +186,15 @@ static void on_tb(unsigned int vcpu, void *ud)
     (void)vcpu;
     const tb_info *t = (const tb_info *)ud;
     uint64_t pc = pcs[t->first_idx];
-    if (prev_tb != NULL && prev_tb->fallthrough != pc) {
+    /* A block cut short (with icount, an I/O access not at a block's end makes QEMU re-run that one
+     * instruction in a block of its own, with no callbacks but memory ones) did not jump: its last
+     * instruction never ran. */
+    if (prev_tb != NULL && prev_tb->fallthrough != pc && exec_n[prev_tb->last_idx] != prev_last_seen) {
         taken_n[prev_tb->last_idx]++;
         jin_n[t->first_idx]++;
     }
     prev_tb = t;
+    prev_last_seen = exec_n[t->last_idx];
 }
 
 static void on_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)

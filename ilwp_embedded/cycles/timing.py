@@ -73,6 +73,7 @@ class Insn:
     addr_regs: frozenset = frozenset()
     regs_n: int = 0  # registers moved by LDM/STM/PUSH/POP/VLDM...
     writes_pc: bool = False
+    data_writes: frozenset = frozenset()  # writes minus a load/store's own base writeback (SP of PUSH/POP)
 
 
 def _reg(tok: str) -> int | None:
@@ -221,8 +222,28 @@ def classify(pc: int, size: int, mnemonic: str, operands: str) -> Insn:
         b = _reg(mem.group(1).split(",")[0])
         if b is not None:
             writes.add(b)
+    data_writes = set(writes)
+    if kind in ("load", "load_lit", "store_imm", "store_reg", "ldrd", "strd", "ldm", "stm", "vmem", "vmulti"):
+        if mem and (writeback or base.startswith("strex")):
+            b = _reg(mem.group(1).split(",")[0])
+            if b is not None and b not in _loaded(kind, ops, base):
+                data_writes.discard(b)
+        if kind in ("ldm", "stm", "vmulti") and (base in ("push", "pop", "vpush", "vpop") or "!" in ops.split(",")[0]):
+            b = 13 if base in ("push", "pop", "vpush", "vpop") else _reg(ops.split(",")[0].rstrip("!"))
+            if b is not None and b not in _reglist(ops):
+                data_writes.discard(b)
     return Insn(pc=pc, size=size, mnemonic=base, cond=cond, operands=ops, kind=kind, writes=frozenset(writes),
-                addr_regs=frozenset(addr), regs_n=regs_n, writes_pc=writes_pc)
+                addr_regs=frozenset(addr), regs_n=regs_n, writes_pc=writes_pc, data_writes=frozenset(data_writes))
+
+
+def _loaded(kind: str, ops: str, base: str) -> set[int]:
+    """Registers a load writes with data (not its base writeback)."""
+    if kind in ("load", "load_lit"):
+        r = _reg(ops.split(",")[0])
+        return {r} if r is not None else set()
+    if kind == "ldrd":
+        return {r for r in (_reg(t) for t in ops.split(",")[:2]) if r is not None}
+    return set()
 
 
 _LINE = re.compile(r"^\s*([0-9a-f]+):\s+([0-9a-f]{4}(?: [0-9a-f]{4})?)\s+\t(\S+)\s*(.*)$")
@@ -331,7 +352,9 @@ def _static_terms(ins: Insn | None, prev: Insn | None, v: Variant) -> tuple[floa
         per_exec += v.p
     if k in ("load", "load_lit", "store_reg", "store_imm", "ldrd", "strd", "ldm", "stm", "vmem", "vmulti"):
         if prev is not None:
-            dep = bool(prev.writes & ins.addr_regs)
+            # the address generation interlock: a register the previous instruction computed (a load/store's
+            # own base writeback is forwarded: post-increment loops and PUSH/POP do not stall)
+            dep = bool(prev.data_writes & ins.addr_regs)
             if dep:
                 per_fall += v.agu
             elif (v.pipeline and prev.kind in ("load", "load_lit") and not prev.writes_pc
