@@ -483,3 +483,48 @@ def test_grouped_conv_on_cmsis_nn_is_wrong_where_the_version_lacks_it(tmp_path, 
         np.testing.assert_array_equal(got, want)
     else:
         assert np.mean(got != want) > 0.2, "V.12.5.1 computed a grouped conv right: the fallback may be lifted"
+
+
+# ------------------------------------------------------------------------------ the set-up's pinned copy
+
+def test_setup_extracts_only_include_and_source_of_a_checked_wheel(tmp_path, monkeypatch):
+    """The extraction step (the download is pip's): sha256 first, then only CMSIS-NN's Include/ and
+    Source/ (no Tests/, nothing outside the prefix, no '..'), atomically; a second run does nothing."""
+    import hashlib
+    import zipfile
+
+    from ilwp_embedded.generate import cmsis_nn as M
+
+    wheel = tmp_path / M.PINNED_WHEEL
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(M.PINNED_PREFIX + "Include/arm_nnfunctions.h",
+                   " * $Revision:    V.12.5.1\narm_cmsis_nn_status arm_vector_sum_s8(int32_t *b, const int32_t c,"
+                   " const int32_t r, const int8_t *d);\n")
+        z.writestr(M.PINNED_PREFIX + "Source/ConvolutionFunctions/arm_convolve_s8.c", "/* conv */\n")
+        z.writestr(M.PINNED_PREFIX + "Tests/UnitTest/t.c", "/* test */\n")
+        z.writestr(M.PINNED_PREFIX + "Source/../../evil.c", "/* escape */\n")
+        z.writestr("aidge_export_arm_cortexm/other.py", "x = 1\n")
+    dest = tmp_path / "repo" / ".cmsis-nn"
+    with pytest.raises(IlwpError, match="not the pinned"):  # the real pin: this file is not the wheel
+        M.setup_pinned(dest, wheel)
+    assert not dest.exists()
+    monkeypatch.setattr(M, "PINNED_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    assert M.setup_pinned(dest, wheel) == (dest, True)
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert files == [M.STAMP, "Include/arm_nnfunctions.h", "Source/ConvolutionFunctions/arm_convolve_s8.c"]
+    assert not (tmp_path / "evil.c").exists() and not (tmp_path / "repo" / "evil.c").exists()
+    assert M.setup_pinned(dest, wheel) == (dest, False)
+    monkeypatch.delenv("ILWP_CMSIS_NN", raising=False)
+    monkeypatch.setenv("ILWP_REPO_ROOT", str(tmp_path / "repo"))  # found as the default copy
+    assert find_cmsis_nn() == dest.resolve() and cmsis_nn_api().version == "V.12.5.1"
+
+
+def test_setup_command_refuses_a_wrong_wheel_in_one_line(tmp_path):
+    from conftest import assert_one_line_error, run_cli
+
+    bad = tmp_path / "aidge_export_arm_cortexm-0.2.1-py3-none-any.whl"
+    bad.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", bad, "--dest", tmp_path / "c"), "sha256", "not the pinned")
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", tmp_path / "none.whl", "--dest", tmp_path / "c"),
+                          "wheel not found")
+    assert not (tmp_path / "c").exists()
