@@ -348,9 +348,26 @@ def test_scratch_covers_cmsis_nn_get_buffer_size(tmp_path, host_cmsis, path):
     assert gen.scratch_bytes == max(need)  # no larger than the largest layer needs
 
 
-def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
-    """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked to find every symbol."""
-    gen = generate(load_graph(RESNET8_INT8), kernels="cmsis-nn", cmsis_nn=_api())
+# Linked and not linked, per model: only the kernels the layers call (the portable twin of a CMSIS-NN layer,
+# kernels of ops the model lacks, the per-channel FC for a per-tensor FC, depthwise paths it does not use: absent).
+_LINKED = {
+    RESNET8_INT8.name: (("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8", "arm_fully_connected_s8",
+                         "arm_elementwise_add_s8", "ilwp_reshape_s8"),
+                        ("ilwp_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8", "ilwp_softmax_s8",
+                         "arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_s8", "arm_max_pool_s8",
+                         "ilwp_cmsis_fully_connected_per_channel_s8", "arm_fully_connected_per_channel_s8")),
+    KWS_INT8.name: (("arm_convolve_wrapper_s8", "arm_depthwise_conv_s8_opt", "arm_fully_connected_s8", "arm_softmax_s8"),
+                    ("arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8",
+                     "ilwp_depthwise_conv2d_s8", "ilwp_conv2d_s8", "arm_avgpool_s8", "arm_elementwise_add_s8",
+                     "arm_fully_connected_per_channel_s8")),
+}
+
+
+@pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
+def test_cmsis_build_cross_compiles_and_links_only_what_the_model_calls(tmp_path, path):
+    """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked with --gc-sections
+    as the firmware is: every symbol found, and only the kernels the model calls kept."""
+    gen = generate(load_graph(path), kernels="cmsis-nn", cmsis_nn=_api())
     write_sources(gen, tmp_path)
     sources, include = kernel_sources("cmsis-nn", _cmsis_root())
     main = tmp_path / "main.c"
@@ -365,14 +382,9 @@ def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
     subprocess.run(["arm-none-eabi-gcc", *M4, "--specs=nosys.specs", "-Wl,--gc-sections", "-o", str(elf),
                     *map(str, objs)], check=True, capture_output=True, text=True)
     syms = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
-    assert all(f" {s}\n" in syms for s in ("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8"))
-    # Only what the model calls is linked: no portable twin of a CMSIS-NN layer, no kernel of an op
-    # ResNet-8 lacks (depthwise, max pool), no per-channel FC for its per-tensor FC; RESHAPE is portable.
-    for absent in ("ilwp_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8", "ilwp_softmax_s8",
-                   "arm_depthwise_conv_wrapper_s8", "arm_max_pool_s8", "ilwp_cmsis_fully_connected_per_channel_s8",
-                   "arm_fully_connected_per_channel_s8"):
-        assert f" {absent}\n" not in syms, absent
-    assert " ilwp_reshape_s8\n" in syms and " arm_fully_connected_s8\n" in syms
+    linked, absent = _LINKED[path.name]
+    assert [s for s in linked if f" {s}\n" not in syms] == []
+    assert [s for s in absent if f" {s}\n" in syms] == []
 
 
 @pytest.mark.slow
