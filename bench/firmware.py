@@ -9,7 +9,10 @@ interpreter). Targets (issue #5): runtime <= 14 KB flash beyond the weights; are
 ResNet-8 <= 20 M instructions on qemu-m4; per-layer decoding <= 10% of inference.
 
     python bench/firmware.py [--boards qemu-m4,qemu-stm32f4] [--models resnet8,kws[,resnet20]] [--inputs 3]
-                             [--out build/bench-firmware]
+                             [--modes raw,once,layer] [--kernels portable[,cmsis-nn]] [--out build/bench-firmware]
+
+--kernels portable,cmsis-nn builds every model, board and mode with both kernel backends (CMSIS-NN:
+$ILWP_CMSIS_NN, else the pinned copy of `ilwp-embed setup-cmsis-nn`) and ends with a side-by-side table.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ilwp_embedded.build.firmware import build_model_firmware, plan_weights_expl
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate.backends import cmsis_nn_api
 from ilwp_embedded.golden import Golden, prepare_inputs, tflm_minimal_arena
 from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.run.link import open_link
@@ -68,8 +72,12 @@ def main() -> int:
     ap.add_argument("--boards", default="qemu-m4,qemu-stm32f4")
     ap.add_argument("--models", default="resnet8,kws")
     ap.add_argument("--inputs", type=int, default=3)
+    ap.add_argument("--modes", default="raw,once,layer", help="weight modes to build (raw, once, layer)")
+    ap.add_argument("--kernels", default="portable", help="kernel backends, comma-separated: portable,cmsis-nn")
     ap.add_argument("--out", default="build/bench-firmware")
     a = ap.parse_args()
+    kernel_sets = a.kernels.split(",")
+    api = cmsis_nn_api() if "cmsis-nn" in kernel_sets else None
     data = Path(os.environ.get("ILWP_DATA_DIR", "../shared/data"))
     rows, planned = [], []
     for mname in a.models.split(","):
@@ -84,33 +92,53 @@ def main() -> int:
             plan = plan_weights_explained(board, graph, cont, "auto")
             planned.append(f"{mname} on {bname}: the planner picks {plan.gen.decode_mode} ({plan.reason})")
             base = None
-            for mode in ("raw", "once", "layer"):
-                try:
-                    fw = build_model_firmware(board, graph, None if mode == "raw" else cont,
-                                              Path(a.out) / mname / bname / mode, decode_mode=mode)
-                    _, instr, dec, unit = run_in_qemu(board, fw.elf, xs, golden)
-                except IlwpError as e:
-                    rows.append((mname, bname, mode, f"does not fit or failed: {e}"))
-                    continue
-                base = base or fw
-                runtime = fw.flash_bytes - fw.weights_coded_bytes - fw.model_const_bytes
-                rows.append((mname, bname, mode, fw, instr, dec, unit, runtime, tflm, base))
-    print(f"{'model':8} {'board':13} {'weights':7} {'instr/inf':>11} {'decode':>10} {'dec%':>6} "
+            for mode in a.modes.split(","):
+                for kern in kernel_sets:
+                    try:
+                        fw = build_model_firmware(board, graph, None if mode == "raw" else cont,
+                                                  Path(a.out) / mname / bname / mode / kern, decode_mode=mode,
+                                                  kernels=kern)
+                        _, instr, dec, unit = run_in_qemu(board, fw.elf, xs, golden)
+                    except IlwpError as e:
+                        rows.append((mname, bname, mode, kern, f"does not fit or failed: {e}"))
+                        continue
+                    base = base or fw
+                    runtime = fw.flash_bytes - fw.weights_coded_bytes - fw.model_const_bytes
+                    rows.append((mname, bname, mode, kern, fw, instr, dec, unit, runtime, tflm, base))
+    print(f"{'model':8} {'board':13} {'weights':7} {'kernels':8} {'instr/inf':>11} {'decode':>10} {'dec%':>6} "
           f"{'flash':>8} {'vs raw':>7} {'runtime':>8} {'RAM':>8} {'vs raw':>7} {'arena':>7} {'TFLM':>7} {'arena/TFLM':>10}")
     for r in rows:
-        if len(r) == 4:
-            print(f"{r[0]:8} {r[1]:13} {r[2]:7} {r[3]}")
+        if len(r) == 5:
+            print(f"{r[0]:8} {r[1]:13} {r[2]:7} {r[3]:8} {r[4]}")
             continue
-        m, b, mode, fw, instr, dec, unit, runtime, tflm, base = r
+        m, b, mode, kern, fw, instr, dec, unit, runtime, tflm, base = r
         dec_pct = 100.0 * dec / instr if mode == "layer" else float("nan")
-        print(f"{m:8} {b:13} {mode:7} {instr:11.0f} {dec:10.0f} {dec_pct:6.1f} {fw.flash_bytes:8d} "
+        print(f"{m:8} {b:13} {mode:7} {kern:8} {instr:11.0f} {dec:10.0f} {dec_pct:6.1f} {fw.flash_bytes:8d} "
               f"{fw.flash_bytes / base.flash_bytes:7.3f} {runtime:8d} {fw.ram_bytes:8d} {fw.ram_bytes / base.ram_bytes:7.3f} "
               f"{fw.arena_bytes:7d} {tflm:7d} {fw.arena_bytes / tflm:10.3f}")
     print("unit: instructions (QEMU -icount shift=0); decode: per inference for 'layer', at boot for 'once' (CRC"
           " check included); dec%: per-layer decode / inference; runtime = flash beyond the weights and the model's"
           " constants (kernels, decoder, protocol, main, board)")
     print("\n".join(planned))
+    if len(kernel_sets) > 1:
+        side_by_side(rows, kernel_sets, api)
     return 0
+
+
+def side_by_side(rows, kernel_sets, api) -> None:
+    """One line per model, board and mode: instructions and flash of each backend (markdown)."""
+    got = {(r[0], r[1], r[2], r[3]): r for r in rows if len(r) > 5}
+    keys = list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
+    print(f"\nside by side ({', '.join(kernel_sets)}; cmsis-nn = CMSIS-NN {api.version} at {api.root}):")
+    print("| model | board | weights | " + " | ".join(f"instructions {k}" for k in kernel_sets)
+          + " | " + " | ".join(f"flash {k}" for k in kernel_sets)
+          + " | " + " | ".join(f"runtime flash {k}" for k in kernel_sets) + " | " + " | ".join(f"RAM {k}" for k in kernel_sets) + " |")
+    print("|---|---|---|" + "---:|" * (4 * len(kernel_sets)))
+    for m, b, mode in keys:
+        rs = [got.get((m, b, mode, k)) for k in kernel_sets]
+        cell = lambda f: " | ".join("failed" if r is None else f(r) for r in rs)  # noqa: E731
+        print(f"| {m} | {b} | {mode} | {cell(lambda r: f'{r[5]:,.0f}')} | {cell(lambda r: f'{r[4].flash_bytes:,} B')} | "
+              f"{cell(lambda r: f'{r[8]:,} B')} | {cell(lambda r: f'{r[4].ram_bytes:,} B')} |")
 
 
 if __name__ == "__main__":

@@ -348,9 +348,26 @@ def test_scratch_covers_cmsis_nn_get_buffer_size(tmp_path, host_cmsis, path):
     assert gen.scratch_bytes == max(need)  # no larger than the largest layer needs
 
 
-def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
-    """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked to find every symbol."""
-    gen = generate(load_graph(RESNET8_INT8), kernels="cmsis-nn", cmsis_nn=_api())
+# Linked and not linked, per model: only the kernels the layers call (the portable twin of a CMSIS-NN layer,
+# kernels of ops the model lacks, the per-channel FC for a per-tensor FC, depthwise paths it does not use: absent).
+_LINKED = {
+    RESNET8_INT8.name: (("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8", "arm_fully_connected_s8",
+                         "arm_elementwise_add_s8", "ilwp_reshape_s8"),
+                        ("ilwp_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8", "ilwp_softmax_s8",
+                         "arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_s8", "arm_max_pool_s8",
+                         "ilwp_cmsis_fully_connected_per_channel_s8", "arm_fully_connected_per_channel_s8")),
+    KWS_INT8.name: (("arm_convolve_wrapper_s8", "arm_depthwise_conv_s8_opt", "arm_fully_connected_s8", "arm_softmax_s8"),
+                    ("arm_depthwise_conv_wrapper_s8", "arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8",
+                     "ilwp_depthwise_conv2d_s8", "ilwp_conv2d_s8", "arm_avgpool_s8", "arm_elementwise_add_s8",
+                     "arm_fully_connected_per_channel_s8")),
+}
+
+
+@pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
+def test_cmsis_build_cross_compiles_and_links_only_what_the_model_calls(tmp_path, path):
+    """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked with --gc-sections
+    as the firmware is: every symbol found, and only the kernels the model calls kept."""
+    gen = generate(load_graph(path), kernels="cmsis-nn", cmsis_nn=_api())
     write_sources(gen, tmp_path)
     sources, include = kernel_sources("cmsis-nn", _cmsis_root())
     main = tmp_path / "main.c"
@@ -365,14 +382,9 @@ def test_cmsis_build_cross_compiles_and_links_for_cortex_m4(tmp_path):
     subprocess.run(["arm-none-eabi-gcc", *M4, "--specs=nosys.specs", "-Wl,--gc-sections", "-o", str(elf),
                     *map(str, objs)], check=True, capture_output=True, text=True)
     syms = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
-    assert all(f" {s}\n" in syms for s in ("arm_convolve_wrapper_s8", "arm_avgpool_s8", "arm_softmax_s8"))
-    # Only what the model calls is linked: no portable twin of a CMSIS-NN layer, no kernel of an op
-    # ResNet-8 lacks (depthwise, max pool), no per-channel FC for its per-tensor FC; RESHAPE is portable.
-    for absent in ("ilwp_conv2d_s8", "ilwp_fully_connected_s8", "ilwp_add_s8", "ilwp_softmax_s8",
-                   "arm_depthwise_conv_wrapper_s8", "arm_max_pool_s8", "ilwp_cmsis_fully_connected_per_channel_s8",
-                   "arm_fully_connected_per_channel_s8"):
-        assert f" {absent}\n" not in syms, absent
-    assert " ilwp_reshape_s8\n" in syms and " arm_fully_connected_s8\n" in syms
+    linked, absent = _LINKED[path.name]
+    assert [s for s in linked if f" {s}\n" not in syms] == []
+    assert [s for s in absent if f" {s}\n" in syms] == []
 
 
 @pytest.mark.slow
@@ -483,3 +495,48 @@ def test_grouped_conv_on_cmsis_nn_is_wrong_where_the_version_lacks_it(tmp_path, 
         np.testing.assert_array_equal(got, want)
     else:
         assert np.mean(got != want) > 0.2, "V.12.5.1 computed a grouped conv right: the fallback may be lifted"
+
+
+# ------------------------------------------------------------------------------ the set-up's pinned copy
+
+def test_setup_extracts_only_include_and_source_of_a_checked_wheel(tmp_path, monkeypatch):
+    """The extraction step (the download is pip's): sha256 first, then only CMSIS-NN's Include/ and
+    Source/ (no Tests/, nothing outside the prefix, no '..'), atomically; a second run does nothing."""
+    import hashlib
+    import zipfile
+
+    from ilwp_embedded.generate import cmsis_nn as M
+
+    wheel = tmp_path / M.PINNED_WHEEL
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(M.PINNED_PREFIX + "Include/arm_nnfunctions.h",
+                   " * $Revision:    V.12.5.1\narm_cmsis_nn_status arm_vector_sum_s8(int32_t *b, const int32_t c,"
+                   " const int32_t r, const int8_t *d);\n")
+        z.writestr(M.PINNED_PREFIX + "Source/ConvolutionFunctions/arm_convolve_s8.c", "/* conv */\n")
+        z.writestr(M.PINNED_PREFIX + "Tests/UnitTest/t.c", "/* test */\n")
+        z.writestr(M.PINNED_PREFIX + "Source/../../evil.c", "/* escape */\n")
+        z.writestr("aidge_export_arm_cortexm/other.py", "x = 1\n")
+    dest = tmp_path / "repo" / ".cmsis-nn"
+    with pytest.raises(IlwpError, match="not the pinned"):  # the real pin: this file is not the wheel
+        M.setup_pinned(dest, wheel)
+    assert not dest.exists()
+    monkeypatch.setattr(M, "PINNED_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    assert M.setup_pinned(dest, wheel) == (dest, True)
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert files == [M.STAMP, "Include/arm_nnfunctions.h", "Source/ConvolutionFunctions/arm_convolve_s8.c"]
+    assert not (tmp_path / "evil.c").exists() and not (tmp_path / "repo" / "evil.c").exists()
+    assert M.setup_pinned(dest, wheel) == (dest, False)
+    monkeypatch.delenv("ILWP_CMSIS_NN", raising=False)
+    monkeypatch.setenv("ILWP_REPO_ROOT", str(tmp_path / "repo"))  # found as the default copy
+    assert find_cmsis_nn() == dest.resolve() and cmsis_nn_api().version == "V.12.5.1"
+
+
+def test_setup_command_refuses_a_wrong_wheel_in_one_line(tmp_path):
+    from conftest import assert_one_line_error, run_cli
+
+    bad = tmp_path / "aidge_export_arm_cortexm-0.2.1-py3-none-any.whl"
+    bad.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", bad, "--dest", tmp_path / "c"), "sha256", "not the pinned")
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", tmp_path / "none.whl", "--dest", tmp_path / "c"),
+                          "wheel not found")
+    assert not (tmp_path / "c").exists()

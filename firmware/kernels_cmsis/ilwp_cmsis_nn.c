@@ -5,7 +5,9 @@
  * portable kernels; TFLM's own CMSIS-NN kernels pass the same values). Each function takes the
  * parameter struct of its portable counterpart in ilwp_kernels.h (ilwp_cmsis_X <-> ilwp_X):
  *   ilwp_cmsis_conv2d_s8           -> arm_convolve_wrapper_s8 (+ arm_convolve_wrapper_s8_get_buffer_size)
- *   ilwp_cmsis_depthwise_conv2d_s8 -> arm_depthwise_conv_wrapper_s8 (+ its get_buffer_size)
+ *   ilwp_cmsis_depthwise_conv2d_s8 -> arm_depthwise_conv_wrapper_s8 (+ its get_buffer_size); the generator
+ *     calls the wrapper's choice directly: ilwp_cmsis_depthwise_conv2d_{3x3,opt,any}_s8 ->
+ *     arm_depthwise_conv_3x3_s8 / arm_depthwise_conv_s8_opt / arm_depthwise_conv_s8
  *   ilwp_cmsis_fully_connected_s8  -> arm_fully_connected_s8 (per tensor, zero filter offset)
  *   ilwp_cmsis_add_s8              -> arm_elementwise_add_s8
  *   ilwp_cmsis_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
@@ -131,40 +133,112 @@ int32_t ilwp_cmsis_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, c
 
 /* ------------------------------------------------------------------------------- DEPTHWISE_CONV_2D */
 
+/* The CMSIS-NN arguments of a depthwise layer; ILWP_ERR_ARG on NULL pointers. */
+static int32_t ilwp_dw_cmsis(const ilwp_dw_conv_params_t *p, const void *input, const void *filter, const void *output,
+                             cmsis_nn_dw_conv_params *dp, cmsis_nn_per_channel_quant_params *q, cmsis_nn_dims *in,
+                             cmsis_nn_dims *flt, cmsis_nn_dims *bias, cmsis_nn_dims *out)
+{
+    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    dp->input_offset = p->input_offset;
+    dp->output_offset = p->output_offset;
+    dp->ch_mult = p->depth_multiplier;
+    dp->stride.h = p->stride_h;
+    dp->stride.w = p->stride_w;
+    dp->padding.h = p->pad_h;
+    dp->padding.w = p->pad_w;
+    dp->dilation.h = p->dilation_h;
+    dp->dilation.w = p->dilation_w;
+    dp->activation.min = p->act_min;
+    dp->activation.max = p->act_max;
+    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_cmsis_dims(flt, 1, p->filter_h, p->filter_w, p->output_c);
+    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_c);
+    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
+    q->multiplier = (int32_t *)(uintptr_t)p->multiplier;
+    q->shift = (int32_t *)(uintptr_t)p->shift;
+    return ILWP_OK;
+}
+
+/* CMSIS-NN's wrapper: it picks 3x3 / opt / general at run time (all three are linked). */
 int32_t ilwp_cmsis_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                 const int32_t *bias, int8_t *output)
+                                       const int32_t *bias, int8_t *output)
 {
     cmsis_nn_dw_conv_params dp;
     cmsis_nn_per_channel_quant_params q;
     cmsis_nn_dims in, flt, bd, out;
     cmsis_nn_context ctx;
-    int32_t rc;
-    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
-        return ILWP_ERR_ARG;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc == ILWP_OK) {
+        rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
     }
-    dp.input_offset = p->input_offset;
-    dp.output_offset = p->output_offset;
-    dp.ch_mult = p->depth_multiplier;
-    dp.stride.h = p->stride_h;
-    dp.stride.w = p->stride_w;
-    dp.padding.h = p->pad_h;
-    dp.padding.w = p->pad_w;
-    dp.dilation.h = p->dilation_h;
-    dp.dilation.w = p->dilation_w;
-    dp.activation.min = p->act_min;
-    dp.activation.max = p->act_max;
-    ilwp_cmsis_dims(&in, p->batches, p->input_h, p->input_w, p->input_c);
-    ilwp_cmsis_dims(&flt, 1, p->filter_h, p->filter_w, p->output_c);
-    ilwp_cmsis_dims(&bd, 1, 1, 1, p->output_c);
-    ilwp_cmsis_dims(&out, p->batches, p->output_h, p->output_w, p->output_c);
-    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
     if (rc != ILWP_OK) {
         return rc;
     }
-    q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
-    q.shift = (int32_t *)(uintptr_t)p->shift;
     return ilwp_cmsis_status(
         arm_depthwise_conv_wrapper_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* The wrapper's choice made by the generator (codegen._cmsis_dw_kernel), so that only the kernel the
+ * layer uses is linked. 3x3: depth multiplier 1, batch 1, undilated, 3x3 filter, padding <= 1. */
+int32_t ilwp_cmsis_depthwise_conv2d_3x3_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->filter_h != 3 ||
+        p->filter_w != 3 || p->pad_h > 1 || p->pad_w > 1) {
+        return ILWP_ERR_ARG;
+    }
+    ctx.buf = NULL;
+    ctx.size = 0;
+    return ilwp_cmsis_status(arm_depthwise_conv_3x3_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* opt: depth multiplier 1, batch 1, undilated (work buffer on DSP builds). */
+int32_t ilwp_cmsis_depthwise_conv2d_opt_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1) {
+        return ILWP_ERR_ARG;
+    }
+    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_s8_opt_get_buffer_size(&in, &flt));
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    return ilwp_cmsis_status(arm_depthwise_conv_s8_opt(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* general: any depth multiplier, batch and dilation (no work buffer). */
+int32_t ilwp_cmsis_depthwise_conv2d_any_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    ctx.buf = NULL;
+    ctx.size = 0;
+    return ilwp_cmsis_status(arm_depthwise_conv_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
 }
 
 /* --------------------------------------------------------------------------------- FULLY_CONNECTED */

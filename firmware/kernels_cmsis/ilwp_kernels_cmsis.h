@@ -39,6 +39,15 @@ int32_t ilwp_cmsis_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, c
                              const int32_t *bias, int8_t *output, int16_t *scratch);
 int32_t ilwp_cmsis_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output);
+/* The kernel the wrapper would pick, called directly (only it is linked): 3x3 (depth multiplier 1, batch 1,
+ * undilated, 3x3, padding <= 1), opt (depth multiplier 1, batch 1, undilated), any (every shape);
+ * ILWP_ERR_ARG outside their domains. */
+int32_t ilwp_cmsis_depthwise_conv2d_3x3_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output);
+int32_t ilwp_cmsis_depthwise_conv2d_opt_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output);
+int32_t ilwp_cmsis_depthwise_conv2d_any_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output);
 /* Per-tensor, zero filter offset (ILWP_ERR_ARG otherwise). */
 int32_t ilwp_cmsis_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output);

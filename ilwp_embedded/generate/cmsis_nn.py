@@ -181,7 +181,8 @@ def extract_pinned(wheel: Path, dest: Path) -> Path:
     if digest != PINNED_SHA256:
         raise IlwpError(f"{wheel} has sha256 {digest}, not the pinned {PINNED_SHA256}")
     dest = Path(dest)
-    tmp = Path(tempfile.mkdtemp(prefix=".cmsis-nn-", dir=dest.parent if dest.parent.is_dir() else None))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".cmsis-nn-", dir=dest.parent))  # same file system: atomic rename
     try:
         with zipfile.ZipFile(wheel) as z:
             n = 0
@@ -201,8 +202,7 @@ def extract_pinned(wheel: Path, dest: Path) -> Path:
         (tmp / STAMP).write_text(f"{PINNED_DIST}=={PINNED_VERSION} sha256:{PINNED_SHA256} files:{n}\n")
         if dest.exists():
             shutil.rmtree(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, dest)  # atomic: a copy is complete or absent
+        os.replace(tmp, dest)  # a copy is complete (stamp written last) or absent
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -154,6 +154,14 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
 
 
+def _cmsis_dw_kernel(p: Q.DepthwiseConvParams) -> str:
+    """The kernel arm_depthwise_conv_wrapper_s8 picks on non-Helium builds (as in V.12.5.1): 3x3 or opt
+    for depth multiplier 1, batch 1, undilated; else the general one. Called directly, only it is linked."""
+    if p.depth_multiplier == 1 and p.batches == 1 and p.dilation_h == p.dilation_w == 1:
+        return "3x3" if p.filter_h == p.filter_w == 3 and p.pad_h <= 1 and p.pad_w <= 1 else "opt"
+    return "any"
+
+
 def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable",
              cmsis_nn: CmsisNNApi | None = None) -> Generated:
     """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
@@ -246,7 +254,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                 scratch = max(scratch, p.scratch_bytes)
             st.call = f"{fn}conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
         elif op.op == "DEPTHWISE_CONV_2D":
-            st.call = f"{fn}depthwise_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
+            name = f"depthwise_conv2d_{_cmsis_dw_kernel(p)}_s8" if on_cmsis else "depthwise_conv2d_s8"
+            st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
         elif op.op == "FULLY_CONNECTED":
             name = "fully_connected_per_channel_s8" if on_cmsis and p.per_channel else "fully_connected_s8"
             st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
