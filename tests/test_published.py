@@ -137,3 +137,19 @@ def test_tied_model_starts_as_the_model_and_pairs_follow_the_rule(tf_ready):
     back = TiedGraphModel(g, chain).to_graph()
     for (_, a), (_, b) in zip(g.weight_tensors(), back.weight_tensors()):
         assert np.array_equal(a.data, b.data)
+
+
+def test_compress_steps_json_codes_per_tensor_steps(tmp_path):
+    from ilwp_embedded.ingest import load_graph
+
+    g = load_graph(RESNET8_INT8)
+    ids = [t.index for _, t in g.coded_weights()]
+    sj = tmp_path / "s.json"
+    sj.write_text(json.dumps({str(ids[0]): 8, str(ids[1]): 4}))
+    p = run_cli("compress", RESNET8_INT8, "-o", tmp_path / "m.ilwp", "--steps-json", sj, "--json")
+    assert p.returncode == 0, p.stderr[-2000:]
+    steps = {t["tensor"]: t["step"] for t in json.loads(p.stdout)["tensors"]}
+    assert steps[ids[0]] == 8 and steps[ids[1]] == 4 and steps[ids[2]] == 1
+    sj.write_text(json.dumps({"99999": 4}))
+    assert_one_line_error(run_cli("compress", RESNET8_INT8, "-o", tmp_path / "m.ilwp", "--steps-json", sj),
+                          "not a coded weight tensor")

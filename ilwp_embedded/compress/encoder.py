@@ -147,7 +147,7 @@ def fitted_multipliers(W: np.ndarray, R: np.ndarray, step: int) -> tuple[np.ndar
         P = scale_kernel(R[:, None, :], cands[:, :, None])
         cost = _proxy(quantize(W[:, None, :], P, step))
         best = cands[np.arange(C), cost.argmin(1)]
-        cands = np.clip(best[:, None] + np.arange(-16, 17, 2)[None, :], 0, 0xFFFF)
+        cands = np.clip(best[:, None] + np.arange(-20, 21)[None, :], 0, 0xFFFF)
     return best, cost.min(1)
 
 

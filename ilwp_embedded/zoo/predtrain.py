@@ -12,7 +12,10 @@ coder finds the trained residual back unchanged. Cross-entropy reaches q_ref thr
 that predicts from it (weight tying, straight-through through the roundings).
 
 The rate term is lambda * sum_l |r_l| / sum_l |q_l(0)|: L1 on the residual in quanta, divided by the
-untouched model's L1 mass (scale-free). Shrinking a layer cannot satisfy it: r_l only falls when
+untouched model's L1 mass (scale-free), and/or (`prox`) a proximal L1 step after every Adam step that
+moves each residual tau quanta towards 0 (ISTA). Measured on ResNet-20: with Adam alone (lambda 4,
+batch 32) the penalty fell only 1.42 -> 1.40 in 180 steps (Adam's per-parameter normalisation lets
+the noisy task gradient dominate the sign); the proximal step is what moves the residuals. Shrinking a layer cannot satisfy it: r_l only falls when
 q_l approaches the scaled reference. The multipliers start at the per-channel RMS ratio
 rms(q_l) / rms(q_ref) (not the least-squares fit, ~0.06 on the published weights, which would turn
 the term into L1 shrinkage of q_l as in the probe), so the initial model is exactly the original.
@@ -58,6 +61,12 @@ def prediction_pairs(graph: Graph, rule: str = "chain") -> dict[int, int]:
     if rule not in ("chain", "role", "star"):  # "none": intra-only (the QAT baseline)
         raise IlwpError(f"unknown prediction rule {rule!r} (chain, role, star)")
     return out
+
+
+def steps_for(graph: Graph, rule: str, step_intra: int, step_residual: int) -> dict[int, int]:
+    """{weight tensor: step} as the trainer used them: residual step on predicted tensors."""
+    pairs = prediction_pairs(graph, rule)
+    return {t.index: (step_residual if t.index in pairs else step_intra) for _, t in graph.coded_weights()}
 
 
 def _deadzone(w, step):
@@ -161,6 +170,7 @@ class Schedule:
     distill: float = 0.5
     batch: int = 128
     eval_every: int = 0  # steps between checkpoints (0: once per epoch)
+    prox: float = 0.0  # proximal shrinkage of the residuals, quanta per step (after the ramp)
 
 
 def code_sizes(graph: Graph, steps: dict[int, int] | int = 1) -> dict:
@@ -205,6 +215,8 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
     opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(sched.lr, total))
     variables = model.trainable_variables
     lam = tf.Variable(0.0, trainable=False)
+    tau = tf.Variable(0.0, trainable=False)
+    res_vars = [model.by_w[w].w for w in pairs]
     ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
@@ -220,6 +232,9 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
             loss = task + lam * pen
         grads = tape.gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
+        # proximal L1 step on the residuals (ISTA): each moves tau quanta towards 0 per step
+        for w in res_vars:
+            w.assign(tf.sign(w) * tf.maximum(tf.abs(w) - tau / FULL, 0.0))
         return task, pen
 
     steps_final = {w: (sched.step_residual if w in pairs else sched.step_intra) for w in model.by_w}
@@ -237,7 +252,7 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
         lossy = done >= lossy_step
         sizes = code_sizes(g, steps_final if lossy else 1)
         rec = {"steps_done": done, "epochs_done": round(done / per_epoch, 3), "seconds": round(time.time() - t0),
-               "lambda": float(lam.numpy()), "task_loss": float(np.mean([h[0] for h in hist[-eval_every:]])),
+               "lambda": float(lam.numpy()), "prox_tau": float(tau.numpy()), "task_loss": float(np.mean([h[0] for h in hist[-eval_every:]])),
                "penalty": hist[-1][1], "val_images": nval, "val_top1_emulated": val, "lossy": lossy,
                "sizes": sizes, "final": final}
         log(json.dumps(rec))
@@ -249,7 +264,9 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
     while done < total:
         for xb, yb in augment_batches(xtr, ytr, sched.batch, rng):
             frac = done / total
-            lam.assign(sched.lam * min(1.0, frac / sched.lam_ramp) if sched.lam_ramp > 0 else sched.lam)
+            ramp = min(1.0, frac / sched.lam_ramp) if sched.lam_ramp > 0 else 1.0
+            lam.assign(sched.lam * ramp)
+            tau.assign(sched.prox * ramp)
             if done == lossy_step:
                 if done > 0:
                     atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(model.to_graph()))
