@@ -162,6 +162,9 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
 
 /* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. overread: the filter goes on
  * for 3 bytes or more after row w1 (and w0), so the zero-padded last block may run as a whole block. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4],
                            int32_t overread)
 {
@@ -319,9 +322,14 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
 
 static const int32_t zero_bias[ILWP_CONV_CHUNK];
 
-/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. */
+/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. left: bytes of the
+ * filter from w on (a row's zero-padded last block may read 3 bytes past it: see dot_2x2). Out of line: the
+ * dot product needs every register, and the loop's few values are reloaded once per channel pair. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const int32_t *bias, int32_t n,
-                      int32_t *acc_a, int32_t *acc_b, const int8_t *w_end)
+                      int32_t *acc_a, int32_t *acc_b, int32_t left)
 {
     int32_t oc;
     for (oc = 0; oc < n; oc += 2) {
@@ -329,7 +337,7 @@ static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const 
         int32_t s[4];
         s[0] = s[2] = bias[oc];
         s[1] = s[3] = bias[oc + second];
-        dot_2x2(scratch, k, w, w + second * k, s, (int32_t)(w_end - w) >= (second + 1) * k + 3);
+        dot_2x2(scratch, k, w, w + second * k, s, (oc + 1 + second) * k + 3 <= left);
         acc_a[oc] = s[0];
         acc_b[oc] = s[2];
         acc_a[oc + second] = s[1];
@@ -358,8 +366,10 @@ static void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n,
         const int32_t m = mult[i], sh = shift[i];
         int32_t va, vb;
         if (sh <= -2 && sh >= -31) {
-            va = ilwp_requantize_rshift(acc_a[i], m, sh);
-            vb = ilwp_requantize_rshift(acc_b[i], m, sh);
+            const uint32_t round = 1u << (-sh - 2);
+            const int32_t s = -sh - 1;
+            va = ilwp_requantize_rshift_pre(acc_a[i], m, round, s);
+            vb = ilwp_requantize_rshift_pre(acc_b[i], m, round, s);
         } else {
             va = requant_generic(acc_a[i], m, sh);
             vb = requant_generic(acc_b[i], m, sh);
@@ -412,7 +422,7 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                     const int32_t n = (oc_end - c0 < ILWP_CONV_CHUNK) ? oc_end - c0 : ILWP_CONV_CHUNK;
                     int8_t *const ob = two ? out_b + c0 : sink;
                     dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b,
-                              filter + out_c * k);
+                              (out_c - c0) * k);
                     requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, full);
                 }
             }
