@@ -161,3 +161,33 @@ def summarize(runs: list[RunCycles], model: timing.TimingModel | None, cpu: str,
             "ms": {k: med[k] / clock_hz * 1e3 for k in ("low", "nominal", "high")},
             "note": model.note,
             "layers": [asdict(l) for l in runs[mid].layers]}
+
+
+class ProfiledRun:
+    """A QEMU run of a model firmware under the plugin: `extra` goes to qemu-system-arm (e.g.
+    open_link(..., qemu_extra=pr.extra)); after QEMU ended, `result()` is the `cycles` summary."""
+
+    def __init__(self, elf: Path, board):
+        import tempfile
+
+        from ilwp_embedded.cycles import plugin
+
+        self.elf = Path(elf)
+        self.board = board
+        self.setup = region_setup(self.elf)
+        self._dir = tempfile.TemporaryDirectory(prefix="ilwp-profile-")
+        self.out = Path(self._dir.name) / "profile.bin"
+        self.extra = plugin.plugin_args(self.out, self.setup.start, self.setup.stop, self.setup.marks)
+
+    def runs(self, model_c=None) -> list[RunCycles]:
+        from ilwp_embedded.cycles import plugin
+
+        return analyze(plugin.read_profile(self.out), self.setup, self.elf, timing.model_for_cpu(self.board.cpu),
+                       step_labels(model_c))
+
+    def result(self, model_c=None) -> dict:
+        try:
+            return summarize(self.runs(model_c), timing.model_for_cpu(self.board.cpu), self.board.cpu,
+                             self.board.cpu_hz)
+        finally:
+            self._dir.cleanup()

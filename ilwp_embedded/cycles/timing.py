@@ -57,7 +57,17 @@ NO_DEST = {"cmp", "cmn", "tst", "teq", "it", "nop", "bkpt", "svc", "wfi", "wfe",
 VFP_MEM1 = {"vldr", "vstr"}
 VFP_MULTI = {"vldm", "vldmia", "vldmdb", "vstm", "vstmia", "vstmdb", "vpush", "vpop"}
 VFP_SLOW = {"vdiv", "vsqrt"}
-_KNOWN = (LOADS | STORES | LDM | STM | BRANCHES | NO_DEST | VFP_MEM1 | VFP_MULTI | VFP_SLOW
+_ALU = set("""adc add addw adr and asr bfc bfi bic clz cmn cmp eor lsl lsr mla mls mov movt movw mul mvn neg
+orn orr pkhbt pkhtb qadd qadd16 qadd8 qasx qdadd qdsub qsax qsub qsub16 qsub8 rbit rev rev16 revsh ror rrx rsb
+sadd16 sadd8 sasx sbc sbfx sel shadd16 shadd8 shasx shsax shsub16 shsub8 smlabb smlabt smlatb smlatt smlad
+smladx smlal smlalbb smlalbt smlaltb smlaltt smlald smlaldx smlawb smlawt smlsd smlsdx smlsld smlsldx smmla
+smmlar smmls smmlsr smmul smmulr smuad smuadx smulbb smulbt smultb smultt smull smulwb smulwt smusd smusdx ssat
+ssat16 ssax ssub16 ssub8 sub subw sxtab sxtab16 sxtah sxtb sxtb16 sxth uadd16 uadd8 uasx ubfx uhadd16 uhadd8
+uhasx uhsax uhsub16 uhsub8 umaal umlal umull uqadd16 uqadd8 uqasx uqsax uqsub16 uqsub8 usad8 usada8 usat usat16
+usax usub16 usub8 uxtab uxtab16 uxtah uxtb uxtb16 uxth mrs udf""".split())
+_FLAGGED = {m + "s" for m in "adc add and asr bic eor lsl lsr mla mov mul mvn neg orn orr ror rrx rsb sbc sub "
+            "smull umull smlal umlal".split()}
+_KNOWN = (LOADS | STORES | LDM | STM | BRANCHES | NO_DEST | VFP_MEM1 | VFP_MULTI | VFP_SLOW | _ALU | _FLAGGED
           | {"ldrd", "strd", "tbb", "tbh", "sdiv", "udiv"})
 
 
@@ -108,12 +118,10 @@ def _base(mn: str) -> tuple[str, bool]:
     for suf in (".w", ".n"):
         if mn.endswith(suf):
             mn = mn[: -len(suf)]
-    if mn in _KNOWN or mn.startswith("it"):
+    if mn in _KNOWN or mn.startswith("it") or mn.startswith("v"):
         return mn, False
-    if len(mn) > 2 and mn[-2:] in CONDS:
-        stem = mn[:-2]
-        if stem in _KNOWN or stem in ("b",) or not stem.startswith("b") or stem in BRANCHES:
-            return stem, True
+    if len(mn) > 2 and mn[-2:] in CONDS and mn[:-2] in _KNOWN:
+        return mn[:-2], True  # in an IT block, or a conditional branch
     return mn, False
 
 

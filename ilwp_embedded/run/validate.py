@@ -169,7 +169,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
     from ilwp_embedded.generate.codegen import graph_hash
     from ilwp_embedded.run.link import open_link
 
-    prof_out = None
+    prof_run = None
     if profile and port is not None:
         raise IlwpError("--profile runs the firmware in QEMU under a plugin; a real board measures cycles itself")
     if port is not None:
@@ -182,17 +182,11 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
                             f"{board.id}) and give its serial port with --port")
         if elf is None:
             raise IlwpError("no firmware to run: build one (ilwp-embed build) or give --elf")
-        extra: list[str] = []
         if profile:
-            import tempfile
+            from ilwp_embedded.cycles.profile import ProfiledRun
 
-            from ilwp_embedded.cycles import plugin, profile as cprof
-
-            setup = cprof.region_setup(Path(elf))
-            prof_dir = tempfile.TemporaryDirectory(prefix="ilwp-profile-")
-            prof_out = Path(prof_dir.name) / "profile.bin"
-            extra = plugin.plugin_args(prof_out, setup.start, setup.stop, setup.marks)
-        link = open_link(f"qemu:{board.id}", elf=elf, qemu_extra=extra)
+            prof_run = ProfiledRun(Path(elf), board)
+        link = open_link(f"qemu:{board.id}", elf=elf, qemu_extra=prof_run.extra if prof_run else ())
     try:
         device = Device(link, run_timeout_s=run_timeout_s, inputs_via=inputs_via)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
@@ -200,11 +194,6 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
                           on_sample=on_sample)
     finally:
         link.close()  # QEMU ends: the plugin's file holds every finished inference
-    if prof_out is not None:
-        from ilwp_embedded.cycles import plugin, profile as cprof, timing
-
-        model = timing.model_for_cpu(board.cpu)
-        runs = cprof.analyze(plugin.read_profile(prof_out), setup, Path(elf), model, cprof.step_labels(model_c))
-        result.cycles = cprof.summarize(runs, model, board.cpu, board.cpu_hz)
-        prof_dir.cleanup()
+    if prof_run is not None:
+        result.cycles = prof_run.result(model_c)
     return result
