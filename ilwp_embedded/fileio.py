@@ -9,6 +9,17 @@ from pathlib import Path
 from ilwp_embedded.errors import IlwpError
 
 
+def require_output_dir(path: str | os.PathLike, what: str = "output") -> Path:
+    """Check, before any work, that `path` can be written where it is meant to go."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise IlwpError(f"{what} directory does not exist: {parent}")
+    if path.is_dir():
+        raise IlwpError(f"{what} {path} is a directory; give a file name")
+    return path
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, fsync it, then rename it into place."""
     path = Path(path)

@@ -83,6 +83,38 @@ def test_every_unsupported_op_is_named_before_any_work(tmp_path):
     assert not out.exists()
 
 
+def test_outputs_and_dataset_checked_before_any_work(tmp_path):
+    """A missing output folder or a dataset of the wrong shape is refused at once: no firmware is
+    built, nothing is compressed (the build folder is never made)."""
+    missing = tmp_path / "no" / "such"
+    assert_one_line_error(run_cli("compress", RESNET8_INT8, "-o", missing / "r8.ilwp"),
+                          "output directory does not exist", str(missing))
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset",
+                                  "cifar10-raw200", "--html", missing / "r.html", "--build-dir", tmp_path / "fw"),
+                          "--html directory does not exist")
+    np.savez(tmp_path / "m.npz", x=np.zeros((3, 28, 28), np.uint8), y=np.zeros(3, np.int64))
+    assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset",
+                                  f"npz:{tmp_path / 'm.npz'}", "--build-dir", tmp_path / "fw"), "shape")
+    assert not (tmp_path / "fw").exists() and not missing.parent.exists()
+
+
+def test_compress_refuses_a_hybrid_model_that_build_would_refuse(tmp_path):
+    """Dynamic-range quantization: int8 weights, float activations and input."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input(shape=(16,), batch_size=1)
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, keras.layers.Dense(300)(inp)))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: hybrid
+    p = tmp_path / "hybrid.tflite"
+    p.write_bytes(conv.convert())
+    assert any(t.dtype == "int8" for _, t in load_graph(p).weight_tensors())
+    assert_one_line_error(run_cli("compress", p, "-o", tmp_path / "h.ilwp"), "not a full-integer int8")
+    assert_one_line_error(run_cli("build", "--model", p, "-o", tmp_path / "fw"), "not a full-integer int8")
+    assert not (tmp_path / "h.ilwp").exists()
+
+
 def test_unknown_dataset_and_bad_limit():
     assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", "imagenet"), "unknown dataset")
     assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "0"), "limit")

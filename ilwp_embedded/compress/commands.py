@@ -10,7 +10,7 @@ from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.compress.methods.command import add_arguments as add_method_arguments
 from ilwp_embedded.compress.methods.command import check_ilwp_args, run_method
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
+from ilwp_embedded.fileio import atomic_write_bytes, read_input_file, require_output_dir
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
 
 
@@ -57,6 +57,9 @@ def register(subparsers) -> None:
 
 
 def run_compress(args: argparse.Namespace) -> int:
+    require_output_dir(args.output)  # before any work: compressing can take minutes
+    if args.emit_tflite:
+        require_output_dir(args.emit_tflite, "--emit-tflite")
     if args.method != "ilwp":
         return run_method(args, summarize)
     check_ilwp_args(args)
@@ -64,6 +67,9 @@ def run_compress(args: argparse.Namespace) -> int:
     if args.step is not None and not 2 <= step <= 127:
         raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")
     graph = read_tflite(read_input_file(args.model, "model"), args.model)
+    from ilwp_embedded.ingest.support import require_int8
+
+    require_int8(graph, args.model)  # a hybrid (dynamic-range) model: `build` would refuse its blob
     search = None
     if args.accuracy_budget is not None:
         from ilwp_embedded.compress.search_command import budget_search

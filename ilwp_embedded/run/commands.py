@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ilwp_embedded.build.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import require_output_dir
+
 
 def _firmware(args, board):
     """(graph, container, FirmwareBuild) for the model of `args`, compressed as `build` would."""
@@ -39,7 +41,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not board.emulated and not args.port:
         raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
                         f"{board.id}) and give its serial port with --port")
+    if args.html:
+        require_output_dir(args.html, "--html")  # not after the run: the results would be lost
     ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
+    # the model's checks and the dataset's shape against it, before the firmware is built
+    from ilwp_embedded.build.model_command import load_for_firmware
+    from ilwp_embedded.bundled import bundled_model
+
+    g0 = load_for_firmware(Path(args.model) if args.model else bundled_model(args.data_dir), args.step,
+                           compress=False)[0]
+    prepare_inputs(ds, g0.tensors[g0.inputs[0]])
     model, graph, cont, fw = _firmware(args, board)
     xs = prepare_inputs(ds, graph.tensors[graph.inputs[0]])
     on_sample = None
