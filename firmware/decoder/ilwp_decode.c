@@ -64,7 +64,7 @@ int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
     if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
-    if (blob[4] != 2u) return ILWP_ERR_VERSION;
+    if (blob[4] != 3u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);
     slen = rd_le(blob + 12, 4);
@@ -297,18 +297,33 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     kern = t->n_elems / t->n_channels;
     if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
         return ILWP_ERR_REF;
-    prec = build_table(r->blob + t->table_off, t->table_len, w, &lo, &n_sym);
-    if (prec < 0) return prec;
-    if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
-    x = rd_le(pay, 4);
-    pay += 4;
-    if (x < RANS_L) return ILWP_ERR_STREAM;
     /* pass 1: symbols to bytes. Intra: the weight itself (lossy: dequantised). Inter: the
      * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
     intra = t->mode == ILWP_MODE_INTRA;
-    fill_slots(w, n_sym, lo, intra ? t->step : 1u);
-    if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
-        return ILWP_ERR_TRUNCATED;
+    if (t->table_len == 0u) {
+        /* stored (format v3): one int8 symbol per payload byte, no table and no rANS */
+        if (t->payload_len != t->n_elems) return ILWP_ERR_STREAM;
+        for (i = 0; i < t->n_elems; i++) {
+            v = (int32_t)(int8_t)pay[i];
+            if (intra && t->step > 1u) {
+                v *= (int32_t)t->step;
+                v = v > 127 ? 127 : (v < -127 ? -127 : v);
+            }
+            out[i] = (int8_t)v;
+        }
+        x = RANS_L; /* the end checks below then hold */
+        pay = pay_end;
+    } else {
+        prec = build_table(r->blob + t->table_off, t->table_len, w, &lo, &n_sym);
+        if (prec < 0) return prec;
+        if (t->payload_len < 4u) return ILWP_ERR_TRUNCATED;
+        x = rd_le(pay, 4);
+        pay += 4;
+        if (x < RANS_L) return ILWP_ERR_STREAM;
+        fill_slots(w, n_sym, lo, intra ? t->step : 1u);
+        if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
+            return ILWP_ERR_TRUNCATED;
+    }
     if (!intra) {
         /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
          * channel-minor (k, c). */

@@ -7,6 +7,7 @@ import zlib
 import numpy as np
 
 from ilwp_embedded.compress import container, rans
+from ilwp_embedded.compress.decoder import record_symbols
 from ilwp_embedded.compress.freqtable import read_table
 from ilwp_embedded.compress.streams import MODE_NAMES
 from ilwp_embedded.errors import IlwpError
@@ -45,7 +46,7 @@ def blob_summary(blob: bytes, source: str) -> dict:
     coded = len(blob) - skel
     tensors, bound = [], 0.0
     for r in cont.records:
-        sym = rans.decode(r.payload, read_table(r.table), r.n_elems)
+        sym = record_symbols(r)
         h = _entropy(np.asarray(sym)) if r.n_elems else 0.0
         bound += h
         name, shape = names.get(r.tensor_id, (f"tensor {r.tensor_id}", [r.n_elems]))

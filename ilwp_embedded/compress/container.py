@@ -9,7 +9,7 @@ from ilwp_embedded.compress.streams import MODE_INTRA, MODE_SEARCHED, Container,
 from ilwp_embedded.errors import IlwpError
 
 MAGIC = b"ILWP"
-VERSION = 2  # 2: table precision P <= 11 (1: P <= 15)
+VERSION = 3  # 3: stored records (table_len 0); 2: table precision P <= 11 (1: P <= 15)
 HEADER = struct.Struct("<4sBBHII")  # magic, version, flags, n_records, records_len, skeleton_len
 FLAG_LOSSY = 1
 MAX_STEP = 127

@@ -14,12 +14,20 @@ from ilwp_embedded.compress.streams import MODE_INTRA, MODE_SEARCHED, Container
 from ilwp_embedded.errors import IlwpError
 
 
+def record_symbols(r) -> np.ndarray:
+    """The record's symbols: rANS-decoded, or stored (no table: one int8 per payload byte)."""
+    if not r.table:
+        if len(r.payload) != r.n_elems:
+            raise IlwpError(f"corrupt .ilwp: stored record of {r.n_elems} symbols has {len(r.payload)} bytes")
+        return np.frombuffer(r.payload, np.int8).astype(np.int64)
+    return np.asarray(rans.decode(r.payload, read_table(r.table), r.n_elems), dtype=np.int64)
+
+
 def decode_records(cont: Container) -> list[np.ndarray]:
     """Flat int8 arrays (storage order), one per record, in decode order."""
     out: list[np.ndarray] = []
     for i, r in enumerate(cont.records):
-        table = read_table(r.table)
-        q = as_matrix(rans.decode(r.payload, table, r.n_elems), r.n_channels, r.channel_minor)
+        q = as_matrix(record_symbols(r), r.n_channels, r.channel_minor)
         if r.mode == MODE_INTRA:
             pred = np.zeros_like(q)
         else:

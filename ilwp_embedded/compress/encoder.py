@@ -213,13 +213,21 @@ def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> Tenso
                   ref_channel_minor=cand.ref.channel_minor, mults=cand.mults)
         if cand.mode == MODE_SEARCHED:
             kw["ref_map"] = cand.ref_map
+    table_bytes, payload = write_table(table), rans.encode(cand.symbols, table)
+    if len(table_bytes) + len(payload) + _varint_len(len(payload)) >= cand.symbols.size + _varint_len(cand.symbols.size):
+        # stored: a small or flat tensor whose table costs more than it saves (never above int8 + header)
+        table_bytes, payload = b"", cand.symbols.astype(np.int8).tobytes()
     return TensorRecord(tid, cand.mode, minor, int(cand.symbols.size), C, step,
-                        table=write_table(table), payload=rans.encode(cand.symbols, table), **kw)
+                        table=table_bytes, payload=payload, **kw)
+
+
+def _varint_len(v: int) -> int:
+    return max(1, (int(v).bit_length() + 6) // 7)
 
 
 def _estimate(cand: _Candidate, C: int) -> float:
     side = 0 if cand.mode == MODE_INTRA else 16 * C * (2 if cand.mode == MODE_SEARCHED else 1)
-    return best_table(cand.symbols)[1] + side
+    return min(best_table(cand.symbols)[1], 8 * cand.symbols.size) + side  # (stored: 8 bits a symbol)
 
 
 def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,

@@ -21,5 +21,5 @@ def coded_weights(cont: Container, mode: str) -> Weights:
         WeightRecord(record=i, tensor=r.tensor_id, n_elems=r.n_elems,
                      ref_record=None if r.mode == MODE_INTRA else r.ref_record)
         for i, r in enumerate(cont.records))
-    table_log2 = max((read_table(r.table).precision for r in cont.records), default=1)
+    table_log2 = max((read_table(r.table).precision for r in cont.records if r.table), default=1)  # stored: none
     return Weights(mode=mode, blob=firmware_blob(cont), records=records, table_log2=table_log2)
