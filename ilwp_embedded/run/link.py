@@ -26,6 +26,10 @@ from ilwp_embedded.errors import IlwpError
 
 # Default_Handler in firmware/boards/cortexm/startup.c exits with this status on a fault.
 FAULT_EXIT_STATUS = 0xFA
+# The port's read timeout, set once: reads poll to their own deadline in steps of this.  pyserial
+# 3.5 renegotiates an rfc2217:// port (ser2net, board farms) on every timeout assignment (~150 ms
+# each), so changing it per read made HELLO time out.  A read still returns as soon as a byte comes.
+POLL_S = 0.02
 
 
 class Link:
@@ -35,6 +39,8 @@ class Link:
 
     def __init__(self, port: serial.SerialBase):
         self.port = port
+        if port.timeout != POLL_S:
+            port.timeout = POLL_S  # the one assignment (see POLL_S)
         self.last_rx: collections.deque[int] = collections.deque(maxlen=48)
 
     def write(self, data: bytes) -> None:
@@ -47,16 +53,18 @@ class Link:
 
     def read(self, n: int, timeout_s: float) -> bytes:
         """Up to n bytes: returns as soon as some arrived, b'' after timeout_s."""
+        deadline = time.monotonic() + timeout_s
         try:
-            self.port.timeout = max(0.001, timeout_s)
-            first = self.port.read(1)
-            if not first:
-                return b""
+            while True:
+                first = self.port.read(1)
+                if first:
+                    break
+                if time.monotonic() >= deadline:
+                    return b""
             more = b""
             waiting = self.port.in_waiting
-            if waiting:
-                self.port.timeout = 0
-                more = self.port.read(min(n - 1, max(waiting, 4096)))
+            if waiting and n > 1:  # bytes already here: read() returns them without waiting
+                more = self.port.read(min(n - 1, waiting))
         except (serial.SerialException, OSError) as e:
             self._link_lost()
             raise IlwpError(f"read from {self.name} failed: {e}; {self.describe_state()}") from None
@@ -92,7 +100,7 @@ class SerialLink(Link):
 
     def __init__(self, url: str, baud: int = 115200):
         try:
-            port = serial.serial_for_url(url, baudrate=baud, timeout=0.1)
+            port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, OSError, ValueError) as e:
             raise IlwpError(f"cannot open serial port {url}: {e}") from None
         super().__init__(port)
@@ -143,7 +151,7 @@ class QemuLink(Link):
             if self.process.poll() is not None:
                 return None
             try:
-                port = serial.serial_for_url(f"socket://127.0.0.1:{target}", timeout=0.1)
+                port = serial.serial_for_url(f"socket://127.0.0.1:{target}", timeout=POLL_S)
                 sock = getattr(port, "_socket", None)
                 if sock is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -176,8 +184,7 @@ class QemuLink(Link):
             return
         # let the last bytes in flight arrive for the message
         try:
-            self.port.timeout = 0.05
-            tail = self.port.read(256)
+            tail = self.port.read(min(256, self.port.in_waiting or 1))
             self.last_rx.extend(tail)
         except Exception:  # noqa: BLE001
             pass

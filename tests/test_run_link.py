@@ -1,0 +1,40 @@
+"""run/link.py over ports whose timeout is costly to change (pyserial 3.5's rfc2217://, as ser2net
+and board farms serve them: each assignment renegotiates, ~150 ms): the timeout is set once,
+reads poll to their own deadline."""
+
+from __future__ import annotations
+
+import serial
+
+from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run.link import POLL_S, Link
+from ilwp_embedded.run.protocol import Device
+
+
+class CountingLoop(serial.serial_for_url("loop://", do_not_open=True).__class__):
+    """pyserial's loopback, counting timeout assignments after opening."""
+
+    sets = 0
+
+    @serial.SerialBase.timeout.setter
+    def timeout(self, value):
+        if self.is_open:
+            CountingLoop.sets += 1
+        serial.SerialBase.timeout.fset(self, value)
+
+
+def test_link_sets_the_port_timeout_once_and_polls_to_its_deadlines():
+    port = CountingLoop("loop://", timeout=POLL_S)
+    link = Link(port)
+    dev = Device(link, timeout_s=0.2)
+    for k in range(5):  # frames of every size come back whole, reads of every timeout
+        link.write(P.encode_frame(P.ECHO, k + 1, bytes(range(k * 50))))
+        assert dev.read_frame(1.0) == P.Frame(P.ECHO, k + 1, bytes(range(k * 50)))
+    assert link.read(10, 0.05) == b""  # nothing there: empty after the deadline
+    link.write(b"abc")
+    assert link.read(2, 0.3) == b"ab" and link.read(10, 0.3) == b"c"
+    assert CountingLoop.sets == 0 and port.timeout == POLL_S
+    # a port opened with another timeout gets POLL_S once, and keeps it
+    other = CountingLoop("loop://", timeout=1.0)
+    Link(other).read(1, 0.01)
+    assert CountingLoop.sets == 1 and other.timeout == POLL_S
