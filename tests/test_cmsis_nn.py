@@ -193,6 +193,10 @@ def test_layers_the_version_lacks_go_to_the_portable_kernels(tmp_path, spec):
     assert old.layer_kernels[k] == "portable" and new.layer_kernels[k] == "cmsis-nn"
     assert old.cmsis_features == frozenset() and new.cmsis_features == {feature}
     assert "ilwp_cmsis_" not in old.files["ilwp_model.c"].split(f"/* {k}: ")[1].split("/* ")[0]
+    from ilwp_embedded.build.firmware import _kernels_note  # the build report names the fallback
+
+    v12 = cmsis_nn_api(_fake_checkout(tmp_path / "o", "V.12.5.1", 4, False, False))
+    assert f"on the portable kernels: {op.op}" in _kernels_note(old, v12)
     api = cmsis_nn_api(_cmsis_root())
     if feature not in api.features():
         with pytest.raises(IlwpError, match=f"{feature}.*CMSIS-NN {api.version}"):
