@@ -293,6 +293,12 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             raise Q.UnsupportedOp(op.op)
         steps.append(st)
 
+    # Only conv and the larger ADDs (and every CMSIS-NN layer) use the scratch buffer; a model
+    # without them (e.g. dense only) gets none: an unused static would fail -Werror.
+    if not cmsis and not any("ilwp_scratch" in st.call for st in steps):
+        scratch = 0
+    elif scratch < 4:
+        scratch = 4
     inp = graph.tensors[graph.inputs[0]]
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
@@ -303,7 +309,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
     ctx = {
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
-        "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
+        "arena_bytes": plan.arena_bytes, "scratch_bytes": scratch,
         "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
         "input_bytes": int(np.prod(inp.shape)), "output_bytes": int(np.prod(outp.shape)),
         "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
@@ -321,7 +327,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
         a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
-    return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
+    return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),

@@ -28,6 +28,21 @@ class ChannelPad(layers.Layer):
         return {**super().get_config(), "extra": self.extra}
 
 
+@keras.saving.register_keras_serializable(package="ilwp")
+class ChannelPadBoth(layers.Layer):
+    """Zero-pads the channel axis by `before` and `after` (shortcut A of the published ResNets)."""
+
+    def __init__(self, before: int, after: int, **kw):
+        super().__init__(**kw)
+        self.before, self.after = before, after
+
+    def call(self, x):
+        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [self.before, self.after]])
+
+    def get_config(self):
+        return {**super().get_config(), "before": self.before, "after": self.after}
+
+
 def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) -> keras.Model:
     if (depth - 2) % 6:
         raise ValueError("depth must be 6n+2 (20, 32, 44, 56, ...)")
@@ -59,4 +74,4 @@ def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) 
     return keras.Model(inp, out, name=f"resnet{depth}")
 
 
-CUSTOM_OBJECTS = {"ChannelPad": ChannelPad}
+CUSTOM_OBJECTS = {"ChannelPad": ChannelPad, "ChannelPadBoth": ChannelPadBoth}
