@@ -550,3 +550,6 @@ def test_setup_command_refuses_a_wrong_wheel_in_one_line(tmp_path):
     assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", tmp_path / "none.whl", "--dest", tmp_path / "c"),
                           "wheel not found")
     assert not (tmp_path / "c").exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--dest", afile), "is a file")
