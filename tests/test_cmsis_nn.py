@@ -193,6 +193,10 @@ def test_layers_the_version_lacks_go_to_the_portable_kernels(tmp_path, spec):
     assert old.layer_kernels[k] == "portable" and new.layer_kernels[k] == "cmsis-nn"
     assert old.cmsis_features == frozenset() and new.cmsis_features == {feature}
     assert "ilwp_cmsis_" not in old.files["ilwp_model.c"].split(f"/* {k}: ")[1].split("/* ")[0]
+    from ilwp_embedded.build.firmware import _kernels_note  # the build report names the fallback
+
+    v12 = cmsis_nn_api(_fake_checkout(tmp_path / "o", "V.12.5.1", 4, False, False))
+    assert f"on the portable kernels: {op.op}" in _kernels_note(old, v12)
     api = cmsis_nn_api(_cmsis_root())
     if feature not in api.features():
         with pytest.raises(IlwpError, match=f"{feature}.*CMSIS-NN {api.version}"):
@@ -363,18 +367,26 @@ _LINKED = {
 }
 
 
+@pytest.fixture(scope="module")
+def m4_cmsis(tmp_path_factory):
+    """The backend's sources compiled once for Cortex-M4 (-Werror on our files), for both models."""
+    sources, include = kernel_sources("cmsis-nn", _cmsis_root())
+    m4_flags = [*M4, "-Os", "-ffunction-sections", "-fdata-sections"]
+    return _compile_all("arm-none-eabi-gcc", m4_flags, sources, include, tmp_path_factory.mktemp("cmsis_m4")), include
+
+
 @pytest.mark.parametrize("path", [RESNET8_INT8, KWS_INT8], ids=lambda p: p.name)
-def test_cmsis_build_cross_compiles_and_links_only_what_the_model_calls(tmp_path, path):
+def test_cmsis_build_cross_compiles_and_links_only_what_the_model_calls(tmp_path, path, m4_cmsis):
     """arm-none-eabi-gcc for Cortex-M4 (ARM_MATH_DSP on: CMSIS-NN's SIMD paths), linked with --gc-sections
     as the firmware is: every symbol found, and only the kernels the model calls kept."""
+    kobjs, include = m4_cmsis
     gen = generate(load_graph(path), kernels="cmsis-nn", cmsis_nn=_api())
     write_sources(gen, tmp_path)
-    sources, include = kernel_sources("cmsis-nn", _cmsis_root())
     main = tmp_path / "main.c"
     main.write_text('#include "ilwp_model.h"\nint main(void) { return (int)ilwp_model_init() + '
                     '(int)ilwp_model_run(); }\n')
-    objs = _compile_all("arm-none-eabi-gcc", [*M4, "-Os", "-ffunction-sections", "-fdata-sections"],
-                        [*sources, tmp_path / "ilwp_model.c", main], [*include, tmp_path], tmp_path / "obj")
+    objs = kobjs + _compile_all("arm-none-eabi-gcc", [*M4, "-Os", "-ffunction-sections", "-fdata-sections"],
+                                [tmp_path / "ilwp_model.c", main], [*include, tmp_path], tmp_path / "obj")
     probe = subprocess.run(["arm-none-eabi-gcc", *M4, *[f"-I{d}" for d in include], "-dM", "-E", "-x", "c", "-"],
                            input='#include "arm_nnsupportfunctions.h"\n', capture_output=True, text=True, check=True)
     assert "#define ARM_MATH_DSP" in probe.stdout
@@ -394,7 +406,7 @@ def test_cmsis_build_cross_compiles_and_links_only_what_the_model_calls(tmp_path
 def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     """CMSIS-NN's DSP (SIMD) paths run only on the target: the model on QEMU mps2-an386 (Cortex-M4),
     PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model. Prints the
-    instruction counts (-icount shift=0) of both backends (no ranking asserted: it depends on both)."""
+    instruction count (-icount shift=0); the side-by-side figures come from bench/firmware.py."""
     from _boards_helpers import core_dir, no_network
 
     from ilwp_embedded.build.model_bench import bench_model
@@ -405,11 +417,9 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     want = np.stack([golden.run(x).reshape(-1) for x in xs])
     with no_network():
         cm = bench_model(g, xs, "cmsis-nn", tmp_path / "cmsis", cmsis_nn_path=_cmsis_root(), core_dir=core_dir())
-        port = bench_model(g, xs[:1], "portable", tmp_path / "portable", core_dir=core_dir())
     np.testing.assert_array_equal(cm.outputs, want)
-    np.testing.assert_array_equal(port.outputs, want[:1])
     assert cm.unit == "instructions" and max(cm.elapsed_all) - min(cm.elapsed_all) <= cm.elapsed // 1000
-    print(f"{path.stem} on QEMU Cortex-M4: cmsis-nn {cm.elapsed} instructions, portable {port.elapsed}")
+    print(f"{path.stem} on QEMU Cortex-M4: cmsis-nn (CMSIS-NN {_api().version}) {cm.elapsed} instructions")
 
 
 def _single_input_specs():
@@ -540,3 +550,6 @@ def test_setup_command_refuses_a_wrong_wheel_in_one_line(tmp_path):
     assert_one_line_error(run_cli("setup-cmsis-nn", "--wheel", tmp_path / "none.whl", "--dest", tmp_path / "c"),
                           "wheel not found")
     assert not (tmp_path / "c").exists()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert_one_line_error(run_cli("setup-cmsis-nn", "--dest", afile), "is a file")

@@ -58,6 +58,7 @@ class FirmwareBuild:
     model_hash: str
     kernels: str
     decode_reason: str = ""  # why the planner chose decode_mode
+    kernels_note: str = ""  # cmsis-nn: the CMSIS-NN version and the steps left on the portable kernels
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -172,7 +173,17 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
         weights_coded_bytes=gen.weights_flash_bytes, weights_int8_bytes=weights_int8,
         model_const_bytes=gen.const_flash_bytes, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
-        model_hash=gen.model_hash, kernels=kernels, decode_reason=plan.reason)
+        model_hash=gen.model_hash, kernels=kernels, decode_reason=plan.reason,
+        kernels_note=_kernels_note(gen, api))
+
+
+def _kernels_note(gen: Generated, api) -> str:
+    if api is None:
+        return ""
+    ops = [s for s, k in zip(gen.step_ops, gen.layer_kernels) if k == "portable"]
+    return (f"CMSIS-NN {api.version} ({api.root}); {len(ops)} of {len(gen.layer_kernels)} steps on the portable kernels"
+            + (f": {', '.join(sorted(set(ops)))} (no CMSIS-NN kernel, or none right in {api.version}; "
+               "docs/kernels.md)" if ops else ""))
 
 
 def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,

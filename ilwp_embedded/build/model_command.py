@@ -79,6 +79,7 @@ def memory_report(fw, model: Path) -> str:
         f"firmware {fw.elf}",
         f"  board {fw.board}, model {model.name} ({fw.model_hash}), kernels {fw.kernels}, weights {fw.decode_mode}",
         *([f"  weights {fw.decode_mode}: {fw.decode_reason}"] if fw.decode_reason else []),
+        *([f"  kernels {fw.kernels}: {fw.kernels_note}"] if fw.kernels_note else []),
         f"  flash {fw.flash_bytes} of {fw.flash_size} ({pct(fw.flash_bytes, fw.flash_size)}): "
         f"weights {fw.weights_coded_bytes} (int8 {fw.weights_int8_bytes}, "
         f"{fw.weights_int8_bytes / max(fw.weights_coded_bytes, 1):.2f}x), code and other constants {code}",

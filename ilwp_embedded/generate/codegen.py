@@ -111,6 +111,7 @@ class Generated:
     cmsis_nn_version: str = ""
     layer_kernels: tuple[str, ...] = ()
     cmsis_features: frozenset[str] = frozenset()
+    step_ops: tuple[str, ...] = ()  # the operator of each step
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -329,7 +330,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
-                     api.version if cmsis else "", tuple(layer_kernels), frozenset(features))
+                     api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
+                     tuple(op.op for op in graph.operators))
 
 
 def graph_hash(graph: Graph) -> str:
