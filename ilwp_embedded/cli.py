@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.zoo.commands",
     "ilwp_embedded.build.commands",
     "ilwp_embedded.build.model_command",
+    "ilwp_embedded.generate.cmsis_nn",
     "ilwp_embedded.demo",
     "ilwp_embedded.run.commands",
 )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.errors import IlwpError, cause
 from ilwp_embedded.fileio import atomic_write_bytes
 
 NAMES = ("cifar10", "cifar10-jpeg", "cifar10-raw200", "mnist-test", "npz:PATH")
@@ -194,5 +194,4 @@ def _keras_fallback(which: str, split: str, root: Path | None) -> Dataset:
 
 
 def _reason(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
+    return cause(e)

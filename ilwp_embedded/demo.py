@@ -35,6 +35,7 @@ def cmd_demo(args) -> int:
     from ilwp_embedded.golden import prepare_inputs
     from ilwp_embedded.ingest import load_graph
     from ilwp_embedded.ingest.inspect import format_summary, summarize
+    from ilwp_embedded.generate.quant import op_params
     from ilwp_embedded.ingest.support import require_firmware_ops, require_int8
     from ilwp_embedded.report import write_report
     from ilwp_embedded.run.summary import report_data
@@ -55,7 +56,7 @@ def cmd_demo(args) -> int:
     print(f"[1/5] ingest    {model}")
     graph = load_graph(model)
     require_int8(graph, str(model))
-    require_firmware_ops(graph, str(model))
+    require_firmware_ops(graph, str(model), param_check=op_params)
     print(format_summary(summarize(graph), model.name))
 
     print(f"[2/5] compress  ILWP, {'lossless' if args.step == 1 else f'step {args.step}'}")

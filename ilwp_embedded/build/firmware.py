@@ -20,7 +20,7 @@ from ilwp_embedded.build.paths import firmware_dir
 from ilwp_embedded.build.pio import BuildResult, build_firmware
 from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate.backends import kernel_sources
+from ilwp_embedded.generate.backends import check_generated_for, cmsis_nn_api, kernel_sources
 from ilwp_embedded.generate.codegen import Generated, Weights, generate, write_sources
 from ilwp_embedded.generate.weights import coded_weights
 from ilwp_embedded.ingest.graph import Graph
@@ -100,12 +100,12 @@ def raw_flash(graph: Graph) -> int:
 
 
 def plan_weights_explained(board: Board, graph: Graph, coded: Container | None, requested: str,
-                           kernels: str = "portable") -> WeightPlan:
+                           kernels: str = "portable", cmsis_nn=None) -> WeightPlan:
     """The generated model for the first weight mode that fits, and why. "auto" tries decode-once
     (fastest coded mode), then per-layer decoding (least RAM for coded weights), then raw int8 (no
     decoder buffer at all), and takes raw int8 over a coded mode that fits when raw also fits and the
     coded weights would not save at least CODED_MIN_SAVING bytes of flash. Refuses with the figures
-    when no mode fits."""
+    when no mode fits. cmsis_nn: the CMSIS-NN API (generate.cmsis_nn.cmsis_nn_api) for kernels "cmsis-nn"."""
     if requested not in DECODE_MODES:
         raise IlwpError(f"unknown decode mode {requested!r}: choose one of {', '.join(DECODE_MODES)}")
     order = {"auto": ("once", "layer", "raw"), "once": ("once",), "layer": ("layer",), "raw": ("raw",)}[requested]
@@ -113,7 +113,7 @@ def plan_weights_explained(board: Board, graph: Graph, coded: Container | None, 
     for mode in order:
         if mode != "raw" and coded is None:
             continue
-        gen = generate(graph, Weights("raw") if mode == "raw" else coded_weights(coded, mode), kernels)
+        gen = generate(graph, Weights("raw") if mode == "raw" else coded_weights(coded, mode), kernels, cmsis_nn)
         why = _fits(board, gen)
         if why is not None:
             misfit[mode] = why
@@ -123,7 +123,7 @@ def plan_weights_explained(board: Board, graph: Graph, coded: Container | None, 
         if mode == "raw":
             return WeightPlan(gen, "no compressed weights given" if coded is None else
                               "no coded mode fits (" + "; ".join(f"{m}: {w}" for m, w in misfit.items()) + ")")
-        raw = generate(graph, Weights("raw"), kernels)
+        raw = generate(graph, Weights("raw"), kernels, cmsis_nn)
         coded_flash, raw_bytes = coded_flash_estimate(gen, len(coded.records)), raw_flash(graph)
         if _fits(board, raw) is None and raw_bytes - coded_flash < CODED_MIN_SAVING:
             return WeightPlan(raw, f"compressed weights would not make the firmware smaller ({mode}: blob "
@@ -137,9 +137,9 @@ def plan_weights_explained(board: Board, graph: Graph, coded: Container | None, 
 
 
 def plan_weights(board: Board, graph: Graph, coded: Container | None, requested: str,
-                 kernels: str = "portable") -> Generated:
+                 kernels: str = "portable", cmsis_nn=None) -> Generated:
     """plan_weights_explained() without the reason."""
-    return plan_weights_explained(board, graph, coded, requested, kernels).gen
+    return plan_weights_explained(board, graph, coded, requested, kernels, cmsis_nn).gen
 
 
 def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list[Path], list[Path]]:
@@ -161,7 +161,8 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
     runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
-    plan = plan_weights_explained(board, graph, None if decode_mode == "raw" else coded, decode_mode, kernels)
+    api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
+    plan = plan_weights_explained(board, graph, None if decode_mode == "raw" else coded, decode_mode, kernels, api)
     gen, mode = plan.gen, plan.gen.decode_mode
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
                                    cmsis_nn_path=cmsis_nn_path)
@@ -188,6 +189,7 @@ def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
         board = resolve_board(board)
     out_dir = Path(out_dir).resolve()
     gen_dir = out_dir / "generated"
+    check_generated_for(gen, cmsis_nn_path)  # C generated for the CMSIS-NN version it is built with
     write_sources(gen, gen_dir)
     srcs, incs = runtime_sources(kernels, cmsis_nn_path)
     if gen.decode_mode != "raw":

@@ -30,6 +30,7 @@ def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
     from ilwp_embedded.compress.encoder import encode_graph
     from ilwp_embedded.fileio import read_input_file
     from ilwp_embedded.ingest import load_graph, read_tflite
+    from ilwp_embedded.generate.quant import op_params
     from ilwp_embedded.ingest.support import require_firmware_ops, require_int8
 
     if model.suffix == ".ilwp":
@@ -40,7 +41,7 @@ def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
         graph = load_graph(model)
         cont = None
     require_int8(graph, str(model))
-    require_firmware_ops(graph, str(model))
+    require_firmware_ops(graph, str(model), param_check=op_params)
     if cont is None and compress:
         enc = encode_graph(graph, step)
         graph, cont = (enc.graph if step > 1 else graph), enc.container

@@ -18,6 +18,7 @@ import numpy as np
 
 from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
+from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import write_tflite
@@ -104,6 +105,12 @@ class Generated:
     kernels: str = "portable"  # the kernel backend the C was generated for
     decoder_ram_bytes: int = 0  # the decoder's tables beyond the arena (once: they borrow the arena at boot)
     table_log2: int = 0  # the decoder's slot table has 2^table_log2 entries (0: no decoder)
+    # cmsis-nn: the CMSIS-NN version generated against, the kernel set of each step ("cmsis-nn" or
+    # "portable": what that version lacks or computes wrongly), and the version-dependent CMSIS-NN
+    # features the C relies on (backends.check_generated_for compares them with the copy built against).
+    cmsis_nn_version: str = ""
+    layer_kernels: tuple[str, ...] = ()
+    cmsis_features: frozenset[str] = frozenset()
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -128,11 +135,45 @@ def _struct_init(p, name: str, arrays: list[CArray]) -> list[tuple[str, str]]:
     return out
 
 
-def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable") -> Generated:
+def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
+    """(whether CMSIS-NN `api` computes this layer right, the version-dependent feature it then needs)."""
+    if op == "CONV_2D":
+        if p.filter_c != p.input_c:  # grouped: arm_convolve_s8 of V.12.5.1 ignores groups (wrong output)
+            return api.grouped_conv, "grouped_conv"
+        return True, None
+    if op == "FULLY_CONNECTED":
+        if p.filter_offset != 0:  # V.12.5.1's arm_fully_connected_s8 ignores the filter offset; TFLM has none
+            return False, None
+        if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
+            return api.fc_per_channel, "fc_per_channel"
+        return True, None
+    if op == "ADD":
+        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op == "SOFTMAX":
+        return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
+    return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
+
+
+def _cmsis_dw_kernel(p: Q.DepthwiseConvParams) -> str:
+    """The kernel arm_depthwise_conv_wrapper_s8 picks on non-Helium builds (as in V.12.5.1): 3x3 or opt
+    for depth multiplier 1, batch 1, undilated; else the general one. Called directly, only it is linked."""
+    if p.depth_multiplier == 1 and p.batches == 1 and p.dilation_h == p.dilation_w == 1:
+        return "3x3" if p.filter_h == p.filter_w == 3 and p.pad_h <= 1 and p.pad_w <= 1 else "opt"
+    return "any"
+
+
+def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable",
+             cmsis_nn: CmsisNNApi | None = None) -> Generated:
     """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
-    generate/backends.py): same calls, the scratch buffer is sized for the chosen backend."""
+    generate/backends.py). cmsis-nn: each layer calls ilwp_cmsis_* where the CMSIS-NN API `cmsis_nn`
+    (cmsis_nn.cmsis_nn_api(path)) computes it right, the portable kernel otherwise; without `cmsis_nn`
+    the oldest supported API is assumed (right on every supported version). The scratch buffer is sized
+    for the kernels called."""
     weights = weights or Weights("raw")
     cmsis = check_backend(kernels) == "cmsis-nn"
+    api = (cmsis_nn or OLDEST_API) if cmsis else None
+    layer_kernels: list[str] = []
+    features: set[str] = set()
     plan = plan_memory(graph)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -197,37 +238,45 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                               "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
                               "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
+        on_cmsis = False
         if cmsis:
-            scratch = max(scratch, cmsis_nn_scratch_bytes(p))
+            on_cmsis, feature = _cmsis_can(p, op.op, api)
+            if on_cmsis:
+                scratch = max(scratch, cmsis_nn_scratch_bytes(p))
+                features.update([feature] if feature else [])
+            layer_kernels.append("cmsis-nn" if on_cmsis else "portable")
+        fn = "ilwp_cmsis_" if on_cmsis else "ilwp_"  # kernel function prefix of this layer
         if type(p) in STRUCTS:
             structs.append({"ctype": STRUCTS[type(p)], "name": sname, "init": _struct_init(p, sname, arrays)})
         bias = ptr(op.inputs[2]) if len(op.inputs) > 2 else "NULL"
         if op.op == "CONV_2D":
-            if not cmsis:
+            if not on_cmsis:
                 scratch = max(scratch, p.scratch_bytes)
-            st.call = f"ilwp_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
+            st.call = f"{fn}conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
         elif op.op == "DEPTHWISE_CONV_2D":
-            st.call = f"ilwp_depthwise_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
+            name = f"depthwise_conv2d_{_cmsis_dw_kernel(p)}_s8" if on_cmsis else "depthwise_conv2d_s8"
+            st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
         elif op.op == "FULLY_CONNECTED":
-            st.call = f"ilwp_fully_connected_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
+            name = "fully_connected_per_channel_s8" if on_cmsis and p.per_channel else "fully_connected_s8"
+            st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
         elif op.op == "ADD":
             if p.broadcast:
                 for nm, v in (("shape", p.out_shape), ("s1", p.in1_strides), ("s2", p.in2_strides)):
                     arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
                 st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
                            f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
-            elif p.size >= ADD_TABLE_MIN_ELEMS and not cmsis:  # the tables pay off on larger tensors
+            elif p.size >= ADD_TABLE_MIN_ELEMS and not on_cmsis:  # the tables pay off on larger tensors
                 scratch = max(scratch, ADD_TABLE_BYTES)
                 st.call = (f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, "
                            f"(int32_t *)(void *)ilwp_scratch)")
             else:
-                st.call = f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, NULL)"
+                st.call = f"{fn}add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, NULL)"
         elif op.op == "AVERAGE_POOL_2D":
-            st.call = f"ilwp_avg_pool2d_s8(&{sname}, {x}, {out})"
+            st.call = f"{fn}avg_pool2d_s8(&{sname}, {x}, {out})"
         elif op.op == "MAX_POOL_2D":
-            st.call = f"ilwp_max_pool2d_s8(&{sname}, {x}, {out})"
+            st.call = f"{fn}max_pool2d_s8(&{sname}, {x}, {out})"
         elif op.op == "SOFTMAX":
-            st.call = f"ilwp_softmax_s8(&{sname}, {x}, {out})"
+            st.call = f"{fn}softmax_s8(&{sname}, {x}, {out})"
         elif op.op == "MEAN":
             st.call = f"ilwp_mean_s8(&{sname}, {x}, {out})"
         elif op.op in ("PAD", "PADV2"):
@@ -243,6 +292,12 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             raise Q.UnsupportedOp(op.op)
         steps.append(st)
 
+    # Only conv and the larger ADDs (and every CMSIS-NN layer) use the scratch buffer; a model
+    # without them (e.g. dense only) gets none: an unused static would fail -Werror.
+    if not cmsis and not any("ilwp_scratch" in st.call for st in steps):
+        scratch = 0
+    elif scratch < 4:
+        scratch = 4
     inp = graph.tensors[graph.inputs[0]]
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
@@ -253,12 +308,13 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
     ctx = {
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
-        "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
+        "arena_bytes": plan.arena_bytes, "scratch_bytes": scratch,
         "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
         "input_bytes": int(np.prod(inp.shape)), "output_bytes": int(np.prod(outp.shape)),
         "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
         "records": weights.records, "rec_offsets": rec_offsets, "model_hash": model_hash,
-        "n_ops": len(graph.operators), "kernels": kernels,
+        "n_ops": len(graph.operators), "kernels": kernels, "cmsis_nn_version": api.version if cmsis else "",
+        "n_portable": layer_kernels.count("portable"),
         "arena_alloc": max(plan.arena_bytes, slots),
         "table_log2": weights.table_log2,
     }
@@ -270,9 +326,10 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
         a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
-    return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
+    return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
-                     weights.table_log2 if weights.mode != "raw" else 0)
+                     weights.table_log2 if weights.mode != "raw" else 0,
+                     api.version if cmsis else "", tuple(layer_kernels), frozenset(features))
 
 
 def graph_hash(graph: Graph) -> str:

@@ -64,8 +64,7 @@ def cmd_convert(args) -> int:
         raise IlwpError(f"--samples must be positive, got {args.samples}")
     src = Path(args.model)
     ds = _calibration_set(args.dataset, args.data_dir, args.split)
-    converter, model = load_keras_or_savedmodel(src)
-    shape = _input_shape(src, model)
+    converter, shape = load_keras_or_savedmodel(src)
     x = ds.x[: args.samples]
     if ds.pixels:
         x = pixels_to_float(x, args.input_range)
@@ -96,22 +95,3 @@ def _calibration_set(name, data_dir, split):
     if name == "cifar10":
         return load_dataset(name, data_dir, split=split)
     return load_dataset(name, data_dir)
-
-
-def _input_shape(src: Path, model) -> tuple[int, ...]:
-    if model is not None:
-        shape = model.input_shape
-    else:
-        import tensorflow as tf
-
-        sig = tf.saved_model.load(str(src)).signatures.get("serving_default")
-        if sig is None:
-            raise IlwpError(f"{src}: SavedModel has no serving_default signature")
-        spec = list(sig.structured_input_signature[1].values())[0]
-        shape = tuple(spec.shape)
-    if isinstance(shape, list):
-        raise IlwpError(f"{src}: models with {len(shape)} inputs are not supported")
-    dims = tuple(shape[1:])
-    if any(d is None for d in dims):
-        raise IlwpError(f"{src}: input shape {tuple(shape)} has unknown dimensions")
-    return dims

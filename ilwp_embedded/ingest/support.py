@@ -49,8 +49,28 @@ def require_int8(graph: Graph, source: str) -> None:
                         f"convert it with `ilwp-embed convert`")
 
 
-def require_firmware_ops(graph: Graph, source: str) -> None:
+def unsupported_ops(graph: Graph, param_check=None) -> list[tuple[Operator, str]]:
+    """Every operator the firmware cannot run, with why.  param_check(graph, op): a later stage's
+    check of the op's parameters (e.g. generate's kernel parameters), raising ValueError."""
+    bad = []
     for op in graph.operators:
         why = unsupported_reason(graph, op)
+        if why is None and param_check is not None:
+            try:
+                param_check(graph, op)
+            except ValueError as e:
+                why = str(e)
         if why:
-            raise IlwpError(f"{source}: operator {op.index} is unsupported by the firmware: {why}")
+            bad.append((op, why))
+    return bad
+
+
+def require_firmware_ops(graph: Graph, source: str, param_check=None) -> None:
+    """Refuses a graph with any operator the firmware cannot run, naming every one (not just the
+    first: one op blamed at a time hides what a model really needs)."""
+    bad = unsupported_ops(graph, param_check)
+    if bad:
+        kinds = sorted({op.op for op, _ in bad})
+        detail = "; ".join(f"#{op.index} {op.op}: {why}" for op, why in bad)
+        raise IlwpError(f"{source}: {len(bad)} operator(s) unsupported by the firmware "
+                        f"({', '.join(kinds)}): {detail}")

@@ -49,7 +49,7 @@ ERROR_NAMES = {ERR_BAD_CRC: "bad CRC", ERR_BAD_LENGTH: "bad length", ERR_UNKNOWN
 # firmware offer it (QEMU), else serial
 INPUTS_VIA = ("auto", "serial", "semihosting")
 OUTPUT_HEAD = struct.Struct("<iQIII")  # status, elapsed, decode ticks, input CRC-32, bytes received in the run
-TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN = 1, 2, 3, 4
+TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN, TEST_RX_COST = 1, 2, 3, 4, 5
 
 # ilwp_model_init() statuses with a known meaning (templates/ilwp_model.h.j2)
 INIT_STATUS_NAMES = {-50: "weight blob records do not match the firmware (ILWP_MODEL_ERR_BLOB)"}
@@ -386,6 +386,14 @@ class Device:
 
     def test(self, action: int, arg: int = 0, timeout_s: float | None = None) -> Frame:
         return self.request(TEST, bytes([action, arg]), (ACK,), timeout_s=timeout_s, retries=0)
+
+    def rx_handler_units(self, k: int) -> tuple[int, int]:
+        """TEST 5: timer units of k direct calls of the receive interrupt handler, and of k calls
+        of an empty function in the same loop (test firmware; nothing may be sent meanwhile)."""
+        f = self.request(TEST, bytes([TEST_RX_COST]) + struct.pack("<H", k), (ACK,), retries=0)
+        if len(f.payload) != 8:
+            raise IlwpError(f"TEST 5 answer has {len(f.payload)} bytes, not 8")
+        return struct.unpack("<II", f.payload)
 
     def _info(self) -> Hello:
         if self.hello_info is None:
