@@ -194,7 +194,7 @@ def plot(points: list[Point], path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel("bits per weight (everything counted)")
         ax.set_ylabel("top-1 on CIFAR-10 test (%)")
-        ax.set_ylim(max(0, 100 * base - 15), 100 * base + 2)
+        ax.set_ylim(max(0, min(100 * min(p.top1 for p in pts), 100 * base - 15) - 2), 100 * base + 2)
         ax.set_title(m)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
