@@ -176,15 +176,15 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
 #if ILWP_DSP_ASM
         /* 16 MACs per block: six single loads back to back (both pixels' pairs, then the two weight
          * words), so that on the Cortex-M4 they pipeline (2+1+1+1+1+1 cycles; an LDM of four costs 5
-         * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Four blocks per
+         * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Eight blocks per
          * pass; the pass count lives on the stack (all 14 registers hold data), a pass's first block
-         * is chosen by nblk % 4. */
+         * is chosen by nblk % 8. */
         register uint32_t a02 __asm__("r2");
         register uint32_t a13 __asm__("r3");
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
-        uint32_t lo = (uint32_t)(nblk & 3), wa, wb;
-        uint32_t passes = (uint32_t)(nblk + 3) >> 2;
+        uint32_t lo = (uint32_t)(nblk & 7), wa, wb;
+        uint32_t passes = (uint32_t)(nblk + 7) >> 3;
 #define ILWP_CONV_BLOCK                                          \
         "ldr %[a13], [%[pc], #4]\n\t"                            \
         "ldr %[b02], [%[pc], #8]\n\t"                            \
@@ -205,19 +205,32 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
         "smlad %[s01], %[a13], %[wb], %[s01]\n\t"                \
         "smlad %[s11], %[b13], %[wb], %[s11]\n\t"
         __asm__ volatile(
+            "cmp %[lo], #4\n\t"
+            "beq 24f\n\t"
+            "bhi 9f\n\t"
             "cmp %[lo], #2\n\t"
-            "beq 2f\n\t"
-            "bhi 3f\n\t"
+            "beq 22f\n\t"
+            "bhi 23f\n\t"
             "cmp %[lo], #1\n\t"
-            "beq 4f\n"
-            "1:\n\t" ILWP_CONV_BLOCK
-            "3:\n\t" ILWP_CONV_BLOCK
-            "2:\n\t" ILWP_CONV_BLOCK
-            "4:\n\t" ILWP_CONV_BLOCK
+            "beq 21f\n\t"
+            "b 28f\n"
+            "9:\n\t"
+            "cmp %[lo], #6\n\t"
+            "beq 26f\n\t"
+            "bhi 27f\n\t"
+            "b 25f\n"
+            "28:\n\t" ILWP_CONV_BLOCK
+            "27:\n\t" ILWP_CONV_BLOCK
+            "26:\n\t" ILWP_CONV_BLOCK
+            "25:\n\t" ILWP_CONV_BLOCK
+            "24:\n\t" ILWP_CONV_BLOCK
+            "23:\n\t" ILWP_CONV_BLOCK
+            "22:\n\t" ILWP_CONV_BLOCK
+            "21:\n\t" ILWP_CONV_BLOCK
             "ldr %[lo], %[passes]\n\t"
             "subs %[lo], %[lo], #1\n\t"
             "str %[lo], %[passes]\n\t"
-            "bne 1b\n\t"
+            "bne 28b\n\t"
             : [pc] "+r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "+r"(s00), [s01] "+r"(s01),
               [s10] "+r"(s10), [s11] "+r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
               [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [passes] "+m"(passes)

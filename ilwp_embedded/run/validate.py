@@ -82,6 +82,8 @@ class ValidationResult:
         elif cyc.get("nominal") is not None:
             timing = (f"p95 {lat.p95:.0f}; {cyc['nominal']:.0f} cycles ({cyc['low']:.0f}-{cyc['high']:.0f}, "
                       f"{cyc['model']}) = {cyc['ms']['nominal']:.1f} ms at {lat.clock_hz / 1e6:g} MHz")
+        elif cyc.get("note"):
+            timing = f"p95 {lat.p95:.0f}; {cyc['note']}"
         else:
             timing = f"p95 {lat.p95:.0f}; no cycle estimate: validate --profile"
         return (f"{self.board}: {self.count} samples {verdict}; accuracy device {self.accuracy_device:.4f} "
