@@ -34,8 +34,8 @@ def cmd_demo(args) -> int:
     from ilwp_embedded.errors import IlwpError
     from ilwp_embedded.golden import prepare_inputs
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.ingest.inspect import format_summary, summarize
-    from ilwp_embedded.ingest.support import require_firmware_ops, require_int8
+    from ilwp_embedded.ops.inspect import format_summary, summarize
+    from ilwp_embedded.ops.support import require_firmware_ops, require_int8
     from ilwp_embedded.report import write_report
     from ilwp_embedded.run.summary import report_data
     from ilwp_embedded.run.validate import validate_model

@@ -1,6 +1,7 @@
 """Run a Graph on an emulated Cortex-M4 (QEMU mps2-an386) with the C kernels and count instructions.
 
-A throw-away firmware (tests only): the graph's constants and quant.py parameters are printed as C,
+A throw-away firmware (tests only): the graph's constants, and the kernel calls and parameters of the op
+registry (ilwp_embedded/ops/registry.py), are printed as C,
 built with arm-none-eabi-gcc (DSP path on), run under `qemu-system-arm -icount shift=0` (1 ns of
 virtual time per instruction) and timed with SysTick (25 MHz in QEMU's MPS2: 1 tick = 40 instructions).
 Output goes through Arm semihosting.
@@ -16,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.host_runner import KERNEL_DIR
+from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
+from ilwp_embedded.ops.registry import CallSite, lookup
 
 INSTR_PER_TICK = 40  # 1e9 instructions/s (icount shift=0) / 25e6 SysTick Hz
 
@@ -72,9 +74,10 @@ def _arr(ctype: str, name: str, values, const=True) -> str:
     return f"static {'const ' if const else ''}{ctype} {name}[] __attribute__((aligned(4))) = {{{vals}}};\n"
 
 
-def _struct(ctype: str, name: str, p, ptrs: dict[str, str]) -> str:
-    assert Q.c_struct_name(p) == ctype
-    return f"static const {ctype} {name} = {Q.c_initializer(p, ptrs)};\n"
+def _struct(p, name: str) -> str:
+    cs = c_struct(p, name)
+    init = ", ".join(f".{f} = {v}" for f, v in cs.init)
+    return "".join(_arr("int32_t", a, v) for a, v in cs.arrays) + f"static const {cs.ctype} {name} = {{{init}}};\n"
 
 
 def generate_c(graph, x: np.ndarray) -> str:
@@ -82,16 +85,6 @@ def generate_c(graph, x: np.ndarray) -> str:
            "void sh_puts(const char *s);\n",
            "#define SYST_CSR (*(volatile uint32_t *)0xE000E010)\n#define SYST_RVR (*(volatile uint32_t *)0xE000E014)\n"
            "#define SYST_CVR (*(volatile uint32_t *)0xE000E018)\n"]
-    used_const = set()
-    for op in graph.operators:
-        for i in op.inputs[1:]:
-            if i >= 0 and graph.tensor(i).data is not None and op.op in ("CONV_2D", "DEPTHWISE_CONV_2D",
-                                                                        "FULLY_CONNECTED", "ADD"):
-                used_const.add(i)
-    for i in sorted(used_const):
-        t = graph.tensor(i)
-        ctype = {"int8": "int8_t", "int32": "int32_t"}[t.dtype]
-        out.append(_arr(ctype, f"c{i}", t.data))
     consts = {i for i, t in enumerate(graph.tensors) if t.data is not None}
     for i, t in enumerate(graph.tensors):
         if i not in consts:
@@ -100,41 +93,21 @@ def generate_c(graph, x: np.ndarray) -> str:
     scratch = 4
     calls = []
     for k, op in enumerate(graph.operators):
-        p = Q.op_params(graph, op)
-        src = f"a{op.inputs[0]}" if op.inputs[0] not in consts else f"c{op.inputs[0]}"
-        dst = f"a{op.outputs[0]}"
-        bias = f"c{op.inputs[2]}" if len(op.inputs) > 2 and op.inputs[2] >= 0 else "0"
-        if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            out.append(_arr("int32_t", f"m{k}", p.multiplier) + _arr("int32_t", f"s{k}", p.shift))
-            ptrs = {"multiplier": f"m{k}", "shift": f"s{k}"}
-            if op.op == "CONV_2D":
-                out.append(_struct("ilwp_conv_params_t", f"p{k}", p, ptrs))
-                scratch = max(scratch, p.scratch_bytes)
-                calls.append(f"ilwp_conv2d_s8(&p{k}, {src}, c{op.inputs[1]}, {bias}, {dst}, scratch)")
-            elif op.op == "DEPTHWISE_CONV_2D":
-                out.append(_struct("ilwp_dw_conv_params_t", f"p{k}", p, ptrs))
-                calls.append(f"ilwp_depthwise_conv2d_s8(&p{k}, {src}, c{op.inputs[1]}, {bias}, {dst})")
-            else:
-                out.append(_struct("ilwp_fc_params_t", f"p{k}", p, ptrs))
-                calls.append(f"ilwp_fully_connected_s8(&p{k}, {src}, c{op.inputs[1]}, {bias}, {dst})")
-        elif op.op == "ADD":
-            if p.broadcast:
-                raise Q.UnsupportedOp("broadcast ADD not in this bench")
-            out.append(_struct("ilwp_add_params_t", f"p{k}", p, {}))
-            calls.append(f"ilwp_add_s8(&p{k}, {src}, a{op.inputs[1]}, {dst}, {p.size}, add_scratch)")
-        elif op.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-            out.append(_struct("ilwp_pool_params_t", f"p{k}", p, {}))
-            fn = "ilwp_avg_pool2d_s8" if op.op == "AVERAGE_POOL_2D" else "ilwp_max_pool2d_s8"
-            calls.append(f"{fn}(&p{k}, {src}, {dst})")
-        elif op.op == "SOFTMAX":
-            out.append(_struct("ilwp_softmax_params_t", f"p{k}", p, {}))
-            calls.append(f"ilwp_softmax_s8(&p{k}, {src}, {dst})")
-        elif op.op in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
-            calls.append(f"ilwp_reshape_s8({src}, {dst}, {p.size})")
-        else:
-            raise Q.UnsupportedOp(op.op)
+        kernel = lookup(op)
+        p = kernel.params(graph, op)
+        scratch = max(scratch, kernel.scratch_bytes(p))
+        if c_struct_name(p) is not None:
+            out.append(_struct(p, f"p{k}"))
+        names = tuple("NULL" if i < 0 else f"c{i}" if i in consts else f"a{i}" for i in op.inputs[:kernel.operands])
+        call = kernel.emit(p, CallSite(f"p{k}", names, f"a{op.outputs[0]}", scratch="scratch"))
+        out.extend(_arr("int32_t", a, v) for a, v in call.arrays)
+        calls.append(call.text)
+    named = set(re.findall(r"\bc(\d+)\b", " ".join(calls)))
+    for i in sorted(consts):
+        if str(i) in named:
+            t = graph.tensor(i)
+            out.append(_arr({"int8": "int8_t", "int32": "int32_t"}[t.dtype], f"c{i}", t.data))
     out.append(f"static int16_t scratch[{(scratch + 1) // 2}] __attribute__((aligned(4), unused));\n")
-    out.append("static int32_t add_scratch[512] __attribute__((unused));\n")
     out.append(r"""
 static void put_int(long v) {
     char buf[16]; int n = 15; int neg = v < 0; unsigned long u = neg ? (unsigned long)(-v) : (unsigned long)v;

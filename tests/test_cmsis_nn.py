@@ -20,7 +20,8 @@ from conftest import KWS_INT8, RESNET8_INT8
 from test_generate_codegen import _inputs, run_host_model
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.ops import quant as Q
+from ilwp_embedded.ops.registry import op_params
 from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, cmsis_nn_scratch_bytes, find_cmsis_nn,
                                              kernel_sources)
 from ilwp_embedded.generate.codegen import generate, write_sources
@@ -203,7 +204,7 @@ def test_scratch_covers_cmsis_nn_get_buffer_size(tmp_path, host_cmsis, path):
     lib = _build_model(gen, tmp_path, *host_cmsis)
     need = []
     for op in g.operators:
-        p = Q.op_params(g, op)
+        p = op_params(g, op)
         if isinstance(p, Q.ConvParams):
             cp = _Conv(p.input_offset, p.output_offset, _Tile(p.stride_w, p.stride_h), _Tile(p.pad_w, p.pad_h),
                        _Tile(p.dilation_w, p.dilation_h), p.act_min, p.act_max)

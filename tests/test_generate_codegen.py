@@ -104,19 +104,17 @@ def test_corrupt_blob_is_refused_at_init(tmp_path):
 
 
 def test_generator_scratch_sizes_match_the_kernels(tmp_path):
-    from ilwp_embedded.generate import quant as Q
-    from ilwp_embedded.generate.codegen import ADD_TABLE_BYTES
+    """The registry's scratch facet equals the C kernels' own *_scratch_size()."""
     from ilwp_embedded.generate.host_runner import build_kernels
+    from ilwp_embedded.ops.cstruct import ctypes_struct
+    from ilwp_embedded.ops.registry import ADD_TABLE_BYTES, REGISTRY
 
     lib = C.CDLL(str(build_kernels(tmp_path)))
     assert lib.ilwp_add_s8_scratch_size() == ADD_TABLE_BYTES
     g = load_graph(RESNET8_INT8)
-    conv = next(o for o in g.operators if o.op == "CONV_2D")
-    p = Q.op_params(g, conv)
-
-    class Conv(C.Structure):
-        _fields_ = [(f, C.POINTER(C.c_int32) if isinstance(getattr(p, f), np.ndarray) else C.c_int32)
-                    for f in Q.c_struct_fields(p)]
-
-    s = Conv(**{f: getattr(p, f) for f in Q.c_struct_fields(p) if not isinstance(getattr(p, f), np.ndarray)})
-    assert lib.ilwp_conv2d_s8_scratch_size(C.byref(s)) == p.scratch_bytes
+    convs = [o for o in g.operators if o.op == "CONV_2D"]
+    assert len({REGISTRY["CONV_2D"].params(g, o).filter_h * REGISTRY["CONV_2D"].params(g, o).input_c
+                for o in convs}) > 1  # several shapes
+    for conv in convs:
+        p = REGISTRY["CONV_2D"].params(g, conv)
+        assert lib.ilwp_conv2d_s8_scratch_size(C.byref(ctypes_struct(p))) == REGISTRY["CONV_2D"].scratch_bytes(p)

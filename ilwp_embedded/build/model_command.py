@@ -30,7 +30,7 @@ def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
     from ilwp_embedded.compress.encoder import encode_graph
     from ilwp_embedded.fileio import read_input_file
     from ilwp_embedded.ingest import load_graph, read_tflite
-    from ilwp_embedded.ingest.support import require_firmware_ops, require_int8
+    from ilwp_embedded.ops.support import require_firmware_ops, require_int8
 
     if model.suffix == ".ilwp":
         blob = read_input_file(model, "compressed model")

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.ops import quant as Q
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
 PORTABLE_DIR = FIRMWARE / "kernels"

@@ -16,27 +16,15 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import write_tflite
+from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
+from ilwp_embedded.ops.registry import CallSite, lookup
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
-STRUCTS = {
-    Q.ConvParams: "ilwp_conv_params_t",
-    Q.DepthwiseConvParams: "ilwp_dw_conv_params_t",
-    Q.FullyConnectedParams: "ilwp_fc_params_t",
-    Q.AddParams: "ilwp_add_params_t",
-    Q.PoolParams: "ilwp_pool_params_t",
-    Q.SoftmaxParams: "ilwp_softmax_params_t",
-    Q.MeanParams: "ilwp_mean_params_t",
-    Q.PadParams: "ilwp_pad_params_t",
-}
-# ilwp_add_s8's optional tables: == ilwp_add_s8_scratch_size(), worth it above a few hundred elements.
-ADD_TABLE_BYTES = 2 * 256 * 4
-ADD_TABLE_MIN_ELEMS = 512
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
 
@@ -110,24 +98,6 @@ def _fmt_values(a: np.ndarray) -> list[str]:
     return [str(int(v)) for v in np.asarray(a).reshape(-1)]
 
 
-def _struct_init(p, name: str, arrays: list[CArray]) -> list[tuple[str, str]]:
-    """Designated initializers for a params dataclass; ndarray fields become their own const arrays."""
-    out = []
-    for f in fields(p):
-        if f.name not in Q.c_struct_fields(p):
-            continue
-        v = getattr(p, f.name)
-        if isinstance(v, np.ndarray):
-            arr = CArray(f"{name}_{f.name}", "int32_t", _fmt_values(v))
-            arrays.append(arr)
-            out.append((f.name, arr.name))
-        elif isinstance(v, (tuple, list)):
-            out.append((f.name, "{" + ", ".join(str(int(x)) for x in v) + "}"))
-        else:
-            out.append((f.name, str(int(v))))
-    return out
-
-
 def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable") -> Generated:
     """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
     generate/backends.py): same calls, the scratch buffer is sized for the chosen backend."""
@@ -187,7 +157,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             decoded_by_step.setdefault(first_use[r.record], []).append(r)
 
     for k, op in enumerate(graph.operators):
-        p = Q.op_params(graph, op)
+        kernel = lookup(op)
+        p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
         x = ptr(op.inputs[0])
@@ -197,50 +168,18 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                               "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
                               "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
-        if cmsis:
-            scratch = max(scratch, cmsis_nn_scratch_bytes(p))
-        if type(p) in STRUCTS:
-            structs.append({"ctype": STRUCTS[type(p)], "name": sname, "init": _struct_init(p, sname, arrays)})
-        bias = ptr(op.inputs[2]) if len(op.inputs) > 2 else "NULL"
-        if op.op == "CONV_2D":
-            if not cmsis:
-                scratch = max(scratch, p.scratch_bytes)
-            st.call = f"ilwp_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
-        elif op.op == "DEPTHWISE_CONV_2D":
-            st.call = f"ilwp_depthwise_conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
-        elif op.op == "FULLY_CONNECTED":
-            st.call = f"ilwp_fully_connected_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
-        elif op.op == "ADD":
-            if p.broadcast:
-                for nm, v in (("shape", p.out_shape), ("s1", p.in1_strides), ("s2", p.in2_strides)):
-                    arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
-                st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
-                           f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
-            elif p.size >= ADD_TABLE_MIN_ELEMS and not cmsis:  # the tables pay off on larger tensors
-                scratch = max(scratch, ADD_TABLE_BYTES)
-                st.call = (f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, "
-                           f"(int32_t *)(void *)ilwp_scratch)")
-            else:
-                st.call = f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, NULL)"
-        elif op.op == "AVERAGE_POOL_2D":
-            st.call = f"ilwp_avg_pool2d_s8(&{sname}, {x}, {out})"
-        elif op.op == "MAX_POOL_2D":
-            st.call = f"ilwp_max_pool2d_s8(&{sname}, {x}, {out})"
-        elif op.op == "SOFTMAX":
-            st.call = f"ilwp_softmax_s8(&{sname}, {x}, {out})"
-        elif op.op == "MEAN":
-            st.call = f"ilwp_mean_s8(&{sname}, {x}, {out})"
-        elif op.op in ("PAD", "PADV2"):
-            st.call = f"ilwp_pad_s8(&{sname}, {x}, {out})"
-        elif op.op == "CONCATENATION":
-            arrays.append(CArray(f"{sname}_sizes", "int32_t", [str(int(v)) for v in p.copy_sizes]))
-            ins = ", ".join(ptr(i) for i in op.inputs)
-            st.call = (f"ilwp_concatenation_s8((const int8_t *const[]){{{ins}}}, {sname}_sizes, "
-                       f"{len(op.inputs)}, {p.outer_size}, {out})")
-        elif op.op in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
-            st.call = f"ilwp_reshape_s8({x}, {out}, {p.size})"
-        else:  # op_params refused it already
-            raise Q.UnsupportedOp(op.op)
+        scratch = max(scratch, cmsis_nn_scratch_bytes(p) if cmsis else kernel.scratch_bytes(p))
+        if c_struct_name(p) is not None:
+            cs = c_struct(p, sname)
+            arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
+            structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
+        # Constants are printed in the order first named: the bias before the other operands.
+        operands = op.inputs[:kernel.operands]
+        names = {i: ptr(i) for i in operands[2:3]}
+        names.update({i: ptr(i) for i in operands if i not in names})
+        call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, add_tables=not cmsis))
+        arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in call.arrays)
+        st.call = call.text
         steps.append(st)
 
     inp = graph.tensors[graph.inputs[0]]

@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 def cmd_inspect(args) -> int:
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.ingest.inspect import format_summary, summarize
+    from ilwp_embedded.ops.inspect import format_summary, summarize
 
     s = summarize(load_graph(args.model))
     print(json.dumps(s) if args.json else format_summary(s, args.model))
@@ -42,7 +42,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_convert(args) -> int:
     from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel, pixels_to_float
-    from ilwp_embedded.ingest.support import require_int8
+    from ilwp_embedded.ops.support import require_int8
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     if args.samples <= 0:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ilwp_embedded.ingest.graph import WEIGHTED_OPS, Graph
-from ilwp_embedded.ingest.support import float_tensor, unsupported_reason
+from ilwp_embedded.ops.support import float_tensor, unsupported_reason
 
 
 def summarize(graph: Graph) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Host-side quantization constants of the int8 kernels, computed exactly as TFLite Micro's Prepare().
 
 Pure functions of a typed Graph operator. Each returns a dataclass whose fields carry the names (and
-order) of the matching C struct in firmware/kernels/ilwp_kernels.h, so a generator can print them as C
-constants and the host runner can pack them into ctypes structures.
+order) of the matching C struct in firmware/kernels/ilwp_kernels.h; ops/cstruct.py prints them as C
+constants for the generator and packs them into ctypes structures for the host runner.
 
 Arithmetic notes (what TFLM does, reproduced here):
 - QuantizeMultiplier: frexp in double precision, round(q * 2^31) half away from zero, 2^31 -> 2^30 and
@@ -18,7 +18,7 @@ Arithmetic notes (what TFLM does, reproduced here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -302,55 +302,6 @@ class ReshapeParams:
     size: int
 
 
-def c_struct_fields(params) -> list[str]:
-    """Field names that belong to the C struct (everything before the call-only extras)."""
-    extras = {"size", "broadcast", "out_shape", "in1_strides", "in2_strides"}
-    return [f.name for f in fields(params) if not (isinstance(params, AddParams) and f.name in extras)]
-
-
-C_STRUCT_NAMES = {
-    "ConvParams": "ilwp_conv_params_t",
-    "DepthwiseConvParams": "ilwp_dw_conv_params_t",
-    "FullyConnectedParams": "ilwp_fc_params_t",
-    "AddParams": "ilwp_add_params_t",
-    "PoolParams": "ilwp_pool_params_t",
-    "SoftmaxParams": "ilwp_softmax_params_t",
-    "MeanParams": "ilwp_mean_params_t",
-    "PadParams": "ilwp_pad_params_t",
-}
-
-
-def c_struct_name(params) -> str | None:
-    """The C struct type of a params dataclass (None for ops called with plain arguments)."""
-    return C_STRUCT_NAMES.get(type(params).__name__)
-
-
-def c_initializer(params, pointers: dict[str, str] | None = None) -> str:
-    """A C99 designated initializer for the params' struct, e.g. '{.batches = 1, ...}'.
-
-    Array fields (per-channel multiplier/shift) are pointers in C: `pointers` maps such a field to the
-    name of the C array holding it (print the arrays with c_int_array()).
-    """
-    pointers = pointers or {}
-    parts = []
-    for name in c_struct_fields(params):
-        v = getattr(params, name)
-        if isinstance(v, np.ndarray):
-            if name not in pointers:
-                raise ValueError(f"{type(params).__name__}.{name} is an array: name its C array in `pointers`")
-            parts.append(f".{name} = {pointers[name]}")
-        elif isinstance(v, tuple):
-            parts.append(f".{name} = {{{', '.join(str(int(x)) for x in v)}}}")
-        else:
-            parts.append(f".{name} = {int(v)}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def c_int_array(values) -> str:
-    """'{1, -2, 3}' for an integer array (multipliers, shifts, biases, weights)."""
-    return "{" + ", ".join(str(int(v)) for v in np.asarray(values).reshape(-1)) + "}"
-
-
 # --------------------------------------------------------------------------------------------- per op
 
 def conv_params(graph: Graph, op: Operator) -> ConvParams:
@@ -521,29 +472,3 @@ def concat_params(graph: Graph, op: Operator) -> ConcatParams:
 
 def reshape_params(graph: Graph, op: Operator) -> ReshapeParams:
     return ReshapeParams(math.prod(graph.tensor(op.outputs[0]).shape))
-
-
-OP_PARAMS = {
-    "CONV_2D": conv_params,
-    "DEPTHWISE_CONV_2D": depthwise_conv_params,
-    "FULLY_CONNECTED": fully_connected_params,
-    "ADD": add_params,
-    "AVERAGE_POOL_2D": pool_params,
-    "MAX_POOL_2D": pool_params,
-    "SOFTMAX": softmax_params,
-    "MEAN": mean_params,
-    "PAD": pad_params,
-    "PADV2": pad_params,
-    "CONCATENATION": concat_params,
-    "RESHAPE": reshape_params,
-    "SQUEEZE": reshape_params,
-    "EXPAND_DIMS": reshape_params,
-}
-
-
-def op_params(graph: Graph, op: Operator):
-    """The kernel parameters of one operator (a dataclass from this module)."""
-    fn = OP_PARAMS.get(op.op)
-    if fn is None:
-        raise UnsupportedOp(f"operator {op.op} #{op.index} has no int8 kernel")
-    return fn(graph, op)

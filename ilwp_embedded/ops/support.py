@@ -1,29 +1,33 @@
-"""What the firmware can run, and what "full-integer int8" means here."""
+"""What the firmware can run (the op registry's entries and their options), and what
+"full-integer int8" means here."""
 
 from __future__ import annotations
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph, Operator
-
-# Ops the generated firmware implements (portable kernels, CMSIS-NN where given), int8 activations.
-FIRMWARE_OPS = frozenset({
-    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "AVERAGE_POOL_2D", "MAX_POOL_2D",
-    "RESHAPE", "SOFTMAX", "MEAN", "PAD", "CONCATENATION",
-})
+from ilwp_embedded.ops.quant import UnsupportedOp
+from ilwp_embedded.ops.registry import REGISTRY
 
 
 def unsupported_reason(graph: Graph, op: Operator) -> str | None:
     """Why the firmware cannot run `op`, or None when it can."""
-    if op.op not in FIRMWARE_OPS:
+    kernel = REGISTRY.get(op.op)
+    if kernel is None:
         return f"op {op.op} is not in the firmware's kernel set"
     for i in op.outputs:
         t = graph.tensors[i]
         if t.dtype != "int8":
             return f"output '{t.name}' is {t.dtype}, the firmware runs int8 activations"
-    if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+    if kernel.weights:
         w = graph.tensors[op.inputs[1]]
         if w.dtype != "int8" or not w.is_constant:
             return f"weights '{w.name}' are {'not constant' if not w.is_constant else w.dtype}, need constant int8"
+    try:  # the kernel's own checks of shapes, activation, padding, quantization
+        kernel.params(graph, op)
+    except UnsupportedOp as e:
+        return str(e)
+    except (ValueError, KeyError, IndexError, ArithmeticError, TypeError) as e:  # a malformed graph
+        return f"its kernel parameters cannot be computed ({type(e).__name__}: {e})"
     return None
 
 
