@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_model_firmware, plan_weights_explained
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import build_model_firmware, plan_weights_explained
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError

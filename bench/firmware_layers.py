@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.build.model_bench import bench_model
+from ilwp_embedded.target.model_bench import bench_model
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest import load_graph

@@ -32,8 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import generate
 from ilwp_embedded.golden import prepare_inputs

@@ -19,8 +19,8 @@ COMMAND_MODULES = (
     "ilwp_embedded.eval_command",
     "ilwp_embedded.compress.commands",
     "ilwp_embedded.zoo.commands",
-    "ilwp_embedded.build.commands",
-    "ilwp_embedded.build.model_command",
+    "ilwp_embedded.target.commands",
+    "ilwp_embedded.target.model_command",
     "ilwp_embedded.demo",
     "ilwp_embedded.run.commands",
 )

@@ -25,9 +25,9 @@ def register(sub) -> None:
 
 
 def cmd_demo(args) -> int:
-    from ilwp_embedded.build.boards import resolve_board
-    from ilwp_embedded.build.firmware import build_model_firmware
-    from ilwp_embedded.build.model_command import memory_report
+    from ilwp_embedded.target.boards import resolve_board
+    from ilwp_embedded.target.firmware import build_model_firmware
+    from ilwp_embedded.target.model_command import memory_report
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.compress.encoder import encode_graph
     from ilwp_embedded.datasets import load_dataset

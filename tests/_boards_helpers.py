@@ -16,10 +16,10 @@ from typing import Iterator
 
 import pytest
 
-from ilwp_embedded.build.boards import load_boards
-from ilwp_embedded.build.paths import default_core_dir
-from ilwp_embedded.build.pio import BuildResult, build_firmware, hello_sources
-from ilwp_embedded.build.pio_core import prepare_core
+from ilwp_embedded.target.boards import load_boards
+from ilwp_embedded.target.paths import default_core_dir
+from ilwp_embedded.target.pio import BuildResult, build_firmware, hello_sources
+from ilwp_embedded.target.pio_core import prepare_core
 
 DEAD_PROXY = "http://127.0.0.1:9"
 NO_NETWORK_ENV = {

@@ -10,13 +10,13 @@ from pathlib import Path
 from _boards_helpers import core_dir, no_network
 from conftest import RESNET8_INT8
 
-from ilwp_embedded.build.pio import BuildResult
+from ilwp_embedded.target.pio import BuildResult
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import Generated, generate
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.target.firmware import build_inference_firmware
 
 
 @functools.cache

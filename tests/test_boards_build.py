@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # for _boards_helpers, in any import mode
 from _boards_helpers import ALL_BOARDS, core_dir, hello_build, needs_toolchain, no_network
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.pio import build_firmware
-from ilwp_embedded.build.pio_core import offline_env
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.pio import build_firmware
+from ilwp_embedded.target.pio_core import offline_env
 from ilwp_embedded.errors import IlwpError
 
 pytestmark = needs_toolchain
@@ -85,7 +85,7 @@ def test_pio_upload_runs_qemu():
 def test_cli_boards_check(tmp_path, monkeypatch, capsys):
     from ilwp_embedded import cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.build.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.target.commands",))
     monkeypatch.setenv("ILWP_PIO_CORE_DIR", str(core_dir()))
     with no_network():
         rc = cli.main(["boards", "qemu-m4", "--check", "--out", str(tmp_path)])

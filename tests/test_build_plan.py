@@ -3,8 +3,8 @@
 import pytest
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import plan_weights
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import plan_weights
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest import load_graph
@@ -74,7 +74,7 @@ def kws():
 
 def test_auto_keeps_raw_weights_when_coding_does_not_save_flash(kws):
     """KWS: the blob saves 1.9 KB over the int8 weights, less than the decoder costs."""
-    from ilwp_embedded.build.firmware import plan_weights_explained
+    from ilwp_embedded.target.firmware import plan_weights_explained
 
     g, cont = kws
     plan = plan_weights_explained(resolve_board("qemu-m4"), g, cont, "auto")
@@ -90,7 +90,7 @@ def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
     planner's flash estimate of each coded mode is within 128 B of what the linker made of it."""
     from _boards_helpers import core_dir
 
-    from ilwp_embedded.build.firmware import CODED_MIN_SAVING, build_model_firmware, coded_flash_estimate, raw_flash
+    from ilwp_embedded.target.firmware import CODED_MIN_SAVING, build_model_firmware, coded_flash_estimate, raw_flash
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.generate.weights import coded_weights
 

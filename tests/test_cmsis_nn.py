@@ -264,7 +264,7 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     instruction counts (-icount shift=0) of both backends (no ranking asserted: it depends on both)."""
     from _boards_helpers import core_dir, no_network
 
-    from ilwp_embedded.build.model_bench import bench_model
+    from ilwp_embedded.target.model_bench import bench_model
 
     g = load_graph(path)
     xs = _inputs(g, 5)

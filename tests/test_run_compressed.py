@@ -6,8 +6,8 @@ import pytest
 from _boards_helpers import core_dir
 from conftest import KWS_INT8, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.codegen import Weights, generate
@@ -76,7 +76,7 @@ def test_real_models_bit_exact_on_20_inputs(tmp_path, board_id, model):
     bit-exact."""
     from conftest import RESNET8_INT8
 
-    from ilwp_embedded.build.firmware import build_model_firmware
+    from ilwp_embedded.target.firmware import build_model_firmware
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.golden import prepare_inputs
 

@@ -13,7 +13,7 @@ from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
 from _run_helpers import cifar, firmware, resnet8
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
+from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.run import protocol as P
@@ -141,7 +141,7 @@ def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
 
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.build.firmware import build_inference_firmware
+    from ilwp_embedded.target.firmware import build_inference_firmware
 
     g = load_graph(KWS_INT8)
     gen = generate(g)

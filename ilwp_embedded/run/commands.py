@@ -8,13 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from ilwp_embedded.build.boards import resolve_board
+from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 
 def _firmware(args, board):
     """(graph, container, FirmwareBuild) for the model of `args`, compressed as `build` would."""
-    from ilwp_embedded.build.firmware import build_model_firmware
-    from ilwp_embedded.build.model_command import load_for_firmware
+    from ilwp_embedded.target.firmware import build_model_firmware
+    from ilwp_embedded.target.model_command import load_for_firmware
     from ilwp_embedded.bundled import bundled_model
 
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
@@ -68,7 +68,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if board.emulated:
         print(f"{board.id} is emulated by QEMU: nothing to flash (validate starts QEMU with the firmware)")
         return 0
-    from ilwp_embedded.build.pio import run_pio
+    from ilwp_embedded.target.pio import run_pio
 
     args.elf = None
     _, graph, _, fw = _firmware(args, board)

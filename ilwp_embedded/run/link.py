@@ -20,8 +20,8 @@ from pathlib import Path
 
 import serial
 
-from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.qemu import QEMU, end_process, free_port, qemu_command, tcp_serial_spec
+from ilwp_embedded.target.boards import Board, resolve_board
+from ilwp_embedded.target.qemu import QEMU, end_process, free_port, qemu_command, tcp_serial_spec
 from ilwp_embedded.errors import IlwpError
 
 # Default_Handler in firmware/boards/cortexm/startup.c exits with this status on a fault.

@@ -1,7 +1,7 @@
 """PlatformIO development platform `ilwp-cortexm` (offline; see docs/boards.md).
 
 The board JSONs are derived from the repository's boards/*.json by
-ilwp_embedded.build.pio and written into each generated project's boards/ folder.
+ilwp_embedded.target.pio and written into each generated project's boards/ folder.
 """
 
 from platformio.public import PlatformBase

@@ -48,8 +48,8 @@ def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
 
 
 def cmd_build(args) -> int:
-    from ilwp_embedded.build.boards import resolve_board
-    from ilwp_embedded.build.firmware import build_model_firmware
+    from ilwp_embedded.target.boards import resolve_board
+    from ilwp_embedded.target.firmware import build_model_firmware
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.errors import IlwpError
     from ilwp_embedded.generate.backends import find_cmsis_nn

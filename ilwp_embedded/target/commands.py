@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ilwp_embedded.build.boards import Board, load_boards, resolve_board
+from ilwp_embedded.target.boards import Board, load_boards, resolve_board
 from ilwp_embedded.errors import IlwpError
 
 
@@ -53,8 +53,8 @@ def board_details(b: Board) -> dict[str, object]:
 
 def check_board(board: Board, out_root: Path) -> list[str]:
     """Build the hello firmware for `board`; on a QEMU board also boot it, time it, exit it."""
-    from ilwp_embedded.build.pio import build_firmware, hello_sources
-    from ilwp_embedded.build.qemu import start_qemu
+    from ilwp_embedded.target.pio import build_firmware, hello_sources
+    from ilwp_embedded.target.qemu import start_qemu
 
     r = build_firmware(board, hello_sources(), out_dir=out_root / board.id)
     lines = [f"{board.id}: hello built, flash {r.flash_bytes} B, RAM {r.ram_bytes} B "

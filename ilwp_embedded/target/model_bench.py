@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.paths import firmware_dir
-from ilwp_embedded.build.pio import BuildResult, build_firmware
-from ilwp_embedded.build.qemu import qemu_command
+from ilwp_embedded.target.boards import Board, resolve_board
+from ilwp_embedded.target.paths import firmware_dir
+from ilwp_embedded.target.pio import BuildResult, build_firmware
+from ilwp_embedded.target.qemu import qemu_command
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import kernel_sources
 from ilwp_embedded.generate.codegen import generate, write_sources

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import jinja2
 
-from ilwp_embedded.build.boards import Board
-from ilwp_embedded.build.paths import firmware_dir
+from ilwp_embedded.target.boards import Board
+from ilwp_embedded.target.paths import firmware_dir
 
 DEFAULT_STACK_SIZE = 8192
 

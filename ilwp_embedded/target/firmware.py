@@ -15,9 +15,9 @@ from pathlib import Path
 
 from typing import Mapping, Sequence
 
-from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.paths import firmware_dir
-from ilwp_embedded.build.pio import BuildResult, build_firmware
+from ilwp_embedded.target.boards import Board, resolve_board
+from ilwp_embedded.target.paths import firmware_dir
+from ilwp_embedded.target.pio import BuildResult, build_firmware
 from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import kernel_sources

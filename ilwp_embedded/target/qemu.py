@@ -19,7 +19,7 @@ from typing import Sequence
 
 import serial
 
-from ilwp_embedded.build.boards import Board
+from ilwp_embedded.target.boards import Board
 from ilwp_embedded.errors import IlwpError
 
 QEMU = "qemu-system-arm"
