@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.target.boards import resolve_board
-from ilwp_embedded.target.firmware import build_model_firmware, plan_weights_explained
-from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded import pipeline
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden, prepare_inputs, tflm_minimal_arena
-from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.run.link import open_link
 from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.generate.decode_plan import plan_weights_explained
+from ilwp_embedded.target.firmware import budget
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {  # relative to $ILWP_DATA_DIR, or to the repository for the zoo's own models
@@ -74,20 +74,19 @@ def main() -> int:
     rows, planned = [], []
     for mname in a.models.split(","):
         rel = MODELS[mname]
-        graph = load_graph(REPO / rel[5:] if rel.startswith("repo:") else data / rel)
+        model = pipeline.load(REPO / rel[5:] if rel.startswith("repo:") else data / rel)
+        graph, cont = model.graph, model.coded
         golden = Golden(graph)
         xs = inputs_for(graph, a.inputs)
-        cont = encode_graph(graph, 1).container
         tflm = tflm_minimal_arena(graph)
         for bname in a.boards.split(","):
             board = resolve_board(bname)
-            plan = plan_weights_explained(board, graph, cont, "auto")
+            plan = plan_weights_explained(budget(board), graph, cont, "auto")
             planned.append(f"{mname} on {bname}: the planner picks {plan.gen.decode_mode} ({plan.reason})")
             base = None
             for mode in ("raw", "once", "layer"):
                 try:
-                    fw = build_model_firmware(board, graph, None if mode == "raw" else cont,
-                                              Path(a.out) / mname / bname / mode, decode_mode=mode)
+                    fw = pipeline.build(board, model, Path(a.out) / mname / bname / mode, mode)
                     _, instr, dec, unit = run_in_qemu(board, fw.elf, xs, golden)
                 except IlwpError as e:
                     rows.append((mname, bname, mode, f"does not fit or failed: {e}"))

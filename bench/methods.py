@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from ilwp_embedded.compress.encoder import encode_graph  # noqa: E402
-from ilwp_embedded.compress.methods import Options, compress, tq  # noqa: E402
+from ilwp_embedded.train.methods import Options, compress, tq  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
 from ilwp_embedded.golden import evaluate  # noqa: E402
 from ilwp_embedded.ingest import load_graph  # noqa: E402

@@ -3,7 +3,7 @@
 
 x: bits per weight with everything counted (coded records incl. tables and side info, the
 container header and CRC; the model skeleton excluded, as for int8 where it is the same);
-y: top-1 on the CIFAR-10 JPEG test set (the fast LiteRT evaluator, see ilwp_embedded/fasteval.py;
+y: top-1 on the CIFAR-10 JPEG test set (the fast LiteRT evaluator, see ilwp_embedded/train/fasteval.py;
 the golden interpreter agrees on top-1 to within a few hundredths of a point).
 
 Methods: int8; TFLM-style lookup tables (k-means 16 / 32 clusters, 4 / 5-bit indices + table);
@@ -31,8 +31,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ilwp_embedded import fasteval  # noqa: E402
-from ilwp_embedded.compress import baselines, ratesearch  # noqa: E402
+from ilwp_embedded.train import fasteval  # noqa: E402
+from ilwp_embedded.compress import baselines
+from ilwp_embedded.train import ratesearch  # noqa: E402
 from ilwp_embedded.compress.encoder import encode_graph  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
 from ilwp_embedded.golden import prepare_inputs  # noqa: E402
@@ -120,8 +121,8 @@ METHOD_SETTINGS = {  # post-training unless epochs is given
 
 def method_points(name, g, score, retrain: bool) -> list[Point]:
     """The seeds' other quantizers (compress --method), coded by the same container."""
-    from ilwp_embedded.compress.methods import compress
-    from ilwp_embedded.compress.methods.common import Options
+    from ilwp_embedded.train.methods import compress
+    from ilwp_embedded.train.methods.common import Options
 
     out = []
     for meth, settings in METHOD_SETTINGS.items():

@@ -6,14 +6,14 @@ import os
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.resources import models_dir
 
-REPO_MODELS = Path(__file__).resolve().parents[1] / "models"
 MLPERF_RESNET8 = "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 
 
 def bundled_model(data_dir: str | None = None) -> Path:
     """The zoo's ResNet-20 shipped in models/, else the MLPerf Tiny ResNet-8 of the data directory."""
-    own = REPO_MODELS / "resnet20_cifar10_int8.tflite"
+    own = models_dir() / "resnet20_cifar10_int8.tflite"
     if own.is_file():
         return own
     root = data_dir or os.environ.get("ILWP_DATA_DIR")

@@ -15,14 +15,14 @@ from ilwp_embedded.errors import IlwpError
 
 # Modules that define `register(subparsers)`; each sub-command sets `func(args) -> int`.
 COMMAND_MODULES = (
-    "ilwp_embedded.ingest.commands",
-    "ilwp_embedded.eval_command",
-    "ilwp_embedded.compress.commands",
-    "ilwp_embedded.zoo.commands",
-    "ilwp_embedded.target.commands",
-    "ilwp_embedded.target.model_command",
-    "ilwp_embedded.demo",
-    "ilwp_embedded.run.commands",
+    "ilwp_embedded.commands.ingest",
+    "ilwp_embedded.commands.eval",
+    "ilwp_embedded.commands.compress",
+    "ilwp_embedded.commands.finetune",
+    "ilwp_embedded.commands.boards",
+    "ilwp_embedded.commands.build",
+    "ilwp_embedded.commands.demo",
+    "ilwp_embedded.commands.run",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Iterator
 import pytest
 
 from ilwp_embedded.target.boards import load_boards
-from ilwp_embedded.target.paths import default_core_dir
+from ilwp_embedded.resources import default_core_dir
 from ilwp_embedded.target.pio import BuildResult, build_firmware, hello_sources
 from ilwp_embedded.target.pio_core import prepare_core
 

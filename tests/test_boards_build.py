@@ -85,7 +85,7 @@ def test_pio_upload_runs_qemu():
 def test_cli_boards_check(tmp_path, monkeypatch, capsys):
     from ilwp_embedded import cli
 
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.target.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.boards",))
     monkeypatch.setenv("ILWP_PIO_CORE_DIR", str(core_dir()))
     with no_network():
         rc = cli.main(["boards", "qemu-m4", "--check", "--out", str(tmp_path)])

@@ -42,7 +42,7 @@ def test_wrong_name_lists_valid_boards():
 
 
 def run_cli(argv, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.target.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.boards",))
     rc = cli.main(argv)
     return rc, capsys.readouterr()
 

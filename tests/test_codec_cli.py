@@ -20,7 +20,7 @@ FLOAT = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet.t
 @pytest.fixture
 def run(monkeypatch, capsys):
     # Only this stage's commands: the other stages' modules may not be merged yet.
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.compress.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.compress",))
 
     def _run(*argv):
         rc = cli.main([str(a) for a in argv])
@@ -115,7 +115,7 @@ def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
 
 
 def test_cli_process_has_no_traceback(tmp_path):
-    code = ("import sys, ilwp_embedded.cli as c; c.COMMAND_MODULES=('ilwp_embedded.compress.commands',); "
+    code = ("import sys, ilwp_embedded.cli as c; c.COMMAND_MODULES=('ilwp_embedded.commands.compress',); "
             "sys.exit(c.main())")
     bad = tmp_path / "x.ilwp"
     bad.write_bytes(b"ILWP\x01" + bytes(30))

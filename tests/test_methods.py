@@ -9,9 +9,9 @@ import pytest
 from conftest import REPO, RESNET8_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.compress import decode_blob
-from ilwp_embedded.compress.methods import Options, compress, dqc, slq, tq
-from ilwp_embedded.compress.methods.codebook import kmeans_1d
-from ilwp_embedded.compress.methods.common import weight_tensors
+from ilwp_embedded.train.methods import Options, compress, dqc, slq, tq
+from ilwp_embedded.train.methods.codebook import kmeans_1d
+from ilwp_embedded.train.methods.common import weight_tensors
 from ilwp_embedded.ingest import load_graph
 
 RESNET20 = REPO / "models" / "resnet20_cifar10_int8.tflite"
@@ -214,7 +214,7 @@ def test_dqc_retraining_trains_the_codebook_and_keeps_its_size(r8):
     codebook entries move (straight-through gradients reach them), the pinned zero does not, and
     each tensor still holds at most 2^bits values."""
     pytest.importorskip("ilwp_embedded.zoo.graph_train")
-    from ilwp_embedded.compress.methods.retrain import codebook_quantizer
+    from ilwp_embedded.train.methods.retrain import codebook_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     wts = weight_tensors(r8)

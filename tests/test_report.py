@@ -9,7 +9,7 @@ from conftest import RESNET8_INT8
 
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.report import ReportData, write_report
+from ilwp_embedded.run.report import ReportData, write_report
 
 
 def test_report_has_three_png_plots_and_the_summary(tmp_path):

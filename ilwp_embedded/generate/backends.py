@@ -21,8 +21,9 @@ from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ops import quant as Q
+from ilwp_embedded.resources import firmware_dir
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = firmware_dir()
 PORTABLE_DIR = FIRMWARE / "kernels"
 CMSIS_GLUE_DIR = FIRMWARE / "kernels_cmsis"
 BACKENDS = ("portable", "cmsis-nn")

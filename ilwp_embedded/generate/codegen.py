@@ -9,7 +9,6 @@ Jinja2 templates in templates/ only lay it out. Weights come one of three ways:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -19,11 +18,11 @@ import numpy as np
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.ingest.tflite_io import write_tflite
+from ilwp_embedded.ingest.tflite_io import graph_hash
 from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
 from ilwp_embedded.ops.registry import CallSite, lookup
+from ilwp_embedded.resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
@@ -104,7 +103,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     weights = weights or Weights("raw")
     cmsis = check_backend(kernels) == "cmsis-nn"
     plan = plan_memory(graph)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     arrays: list[CArray] = []
     structs: list[dict] = []
@@ -212,11 +211,6 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0)
-
-
-def graph_hash(graph: Graph) -> str:
-    """The model's identity, as the firmware reports it: the first 16 hex of sha256 of its .tflite."""
-    return hashlib.sha256(write_tflite(graph)).hexdigest()[:16]
 
 
 def _n_of(records, rec) -> int:

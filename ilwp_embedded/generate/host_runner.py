@@ -15,8 +15,9 @@ import numpy as np
 
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ops.registry import REGISTRY, HostCall, lookup
+from ilwp_embedded.resources import firmware_dir
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+KERNEL_DIR = firmware_dir() / "kernels"
 HOST_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-fPIC", "-shared"]
 
 

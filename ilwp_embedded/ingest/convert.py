@@ -35,7 +35,7 @@ def load_keras_or_savedmodel(path: Path):
             return tf.lite.TFLiteConverter.from_saved_model(str(path)), None
         except Exception as e:
             raise IlwpError(f"{path}: cannot load SavedModel ({type(e).__name__}: {_first_line(e)})") from None
-    import ilwp_embedded.zoo.resnet_cifar  # noqa: F401  (registers the zoo's custom layers)
+    import ilwp_embedded.ingest.keras_layers  # noqa: F401  (registers the zoo's custom layers)
 
     try:
         with captured_fds():

@@ -7,6 +7,8 @@ one line naming the problem.
 
 from __future__ import annotations
 
+import hashlib
+
 import math
 from typing import Any
 
@@ -233,3 +235,8 @@ def _tflite_type_name(dtype: str) -> str:
         if np_name == dtype:
             return name
     raise ValueError(f"no TFLite type for {dtype}")
+
+
+def graph_hash(graph: Graph) -> str:
+    """The model's identity, as the firmware reports it: the first 16 hex of sha256 of its .tflite."""
+    return hashlib.sha256(write_tflite(graph)).hexdigest()[:16]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ilwp_embedded.compress.container import record_bytes
 from ilwp_embedded.compress.streams import MODE_INTRA, Container
 from ilwp_embedded.datasets import CIFAR10_CLASSES
-from ilwp_embedded.report import ReportData
+from ilwp_embedded.run.report import ReportData
 
 MODE_NAMES = {0: "intra", 1: "inter-collocated", 2: "inter-searched"}
 

@@ -146,7 +146,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
     (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
     board reads them from a host file; results still come over serial, checked the same) or
     "auto" (semihosting where the firmware offers it, else serial)."""
-    from ilwp_embedded.generate.codegen import graph_hash
+    from ilwp_embedded.ingest.tflite_io import graph_hash
     from ilwp_embedded.run.link import open_link
 
     if port is not None:

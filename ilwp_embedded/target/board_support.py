@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from ilwp_embedded.target.boards import Board
-from ilwp_embedded.target.paths import firmware_dir
+from ilwp_embedded.resources import firmware_dir
 
 DEFAULT_STACK_SIZE = 8192
 

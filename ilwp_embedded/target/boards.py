@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ilwp_embedded.target.paths import boards_dir
+from ilwp_embedded.resources import boards_dir
 from ilwp_embedded.errors import IlwpError
 
 DEFAULT_BOARD = "qemu-m4"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ilwp_embedded.target.boards import Board, resolve_board
-from ilwp_embedded.target.paths import firmware_dir
+from ilwp_embedded.resources import firmware_dir
 from ilwp_embedded.target.pio import BuildResult, build_firmware
 from ilwp_embedded.target.qemu import qemu_command
 from ilwp_embedded.errors import IlwpError

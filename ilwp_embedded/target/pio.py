@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 from ilwp_embedded.target import board_support
 from ilwp_embedded.target.boards import Board, resolve_board
-from ilwp_embedded.target.paths import firmware_dir, platform_dir
+from ilwp_embedded.resources import firmware_dir, platform_dir
 from ilwp_embedded.target.pio_core import check_toolchain, offline_env, prepare_core
 from ilwp_embedded.target.size import ImageSize, image_size
 from ilwp_embedded.errors import IlwpError

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ilwp_embedded.target.paths import default_core_dir
+from ilwp_embedded.resources import default_core_dir
 from ilwp_embedded.errors import IlwpError
 
 SCONS_PYPI_VERSION = "4.11.1"

@@ -12,20 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-
-@keras.saving.register_keras_serializable(package="ilwp")
-class ChannelPad(layers.Layer):
-    """Zero-pads the channel axis on the high side (shortcut A)."""
-
-    def __init__(self, extra: int, **kw):
-        super().__init__(**kw)
-        self.extra = extra
-
-    def call(self, x):
-        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, self.extra]])
-
-    def get_config(self):
-        return {**super().get_config(), "extra": self.extra}
+from ilwp_embedded.ingest.keras_layers import ChannelPad
 
 
 def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) -> keras.Model:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ilwp_embedded.compress.freqtable import best_table
-from ilwp_embedded.compress.methods.common import Log, Options, WeightTensor, weight_tensors, with_weights
-from ilwp_embedded.compress.methods.result import Quantized
+from ilwp_embedded.train.methods.common import Log, Options, WeightTensor, weight_tensors, with_weights
+from ilwp_embedded.train.methods.result import Quantized
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 
@@ -204,7 +204,7 @@ def quantize(graph: Graph, opts: Options, log: Log = print) -> Quantized:
     out = with_weights(graph, {i: c.reconstruct() for i, c in coded.items()})
     val = None
     if opts.epochs > 0:
-        from ilwp_embedded.compress.methods.retrain import retrain, rounding_quantizer
+        from ilwp_embedded.train.methods.retrain import retrain, rounding_quantizer
 
         def projector(k):
             return lambda w: code_tensor(k, theta, np.clip(np.rint(w), -127, 127)).reconstruct().astype(np.float32)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ilwp_embedded.compress.encoder import EncodeResult, encode_graph
-from ilwp_embedded.compress.methods import dqc, slq, tq
-from ilwp_embedded.compress.methods.common import Log, Options
-from ilwp_embedded.compress.methods.result import Quantized
+from ilwp_embedded.train.methods import dqc, slq, tq
+from ilwp_embedded.train.methods.common import Log, Options
+from ilwp_embedded.train.methods.result import Quantized
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 
@@ -70,7 +70,7 @@ def check_options(method: str, opts: Options) -> None:
     {"tq": tq.check, "dqc": dqc.check, "slq": lambda o: slq.check("slq", o),
      "mlq": lambda o: slq.check("mlq", o)}.get(method, lambda o: None)(opts)
     if opts.epochs > 0:
-        from ilwp_embedded.compress.methods.retrain import require_training_data
+        from ilwp_embedded.train.methods.retrain import require_training_data
 
         require_training_data(method, opts)
 

@@ -7,8 +7,8 @@ import json
 
 from ilwp_embedded.compress.decoder import decompress_to_tflite
 from ilwp_embedded.compress.encoder import encode_graph
-from ilwp_embedded.compress.methods.command import add_arguments as add_method_arguments
-from ilwp_embedded.compress.methods.command import check_ilwp_args, run_method
+from ilwp_embedded.commands.compress_method import add_arguments as add_method_arguments
+from ilwp_embedded.commands.compress_method import check_ilwp_args, run_method
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
@@ -63,7 +63,7 @@ def run_compress(args: argparse.Namespace) -> int:
     graph = read_tflite(read_input_file(args.model, "model"), args.model)
     search = None
     if args.accuracy_budget is not None:
-        from ilwp_embedded.compress.search_command import budget_search
+        from ilwp_embedded.commands.compress_search import budget_search
 
         search = budget_search(graph, args)
         res = search.result
@@ -76,7 +76,7 @@ def run_compress(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
     summary = {"method": "ilwp", **summarize(res)}
     if search is not None:
-        from ilwp_embedded.compress.search_command import search_summary
+        from ilwp_embedded.commands.compress_search import search_summary
 
         summary["search"] = search_summary(search)
     if args.json:

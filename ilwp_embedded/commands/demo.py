@@ -25,20 +25,13 @@ def register(sub) -> None:
 
 
 def cmd_demo(args) -> int:
-    from ilwp_embedded.target.boards import resolve_board
-    from ilwp_embedded.target.firmware import build_model_firmware
-    from ilwp_embedded.target.model_command import memory_report
+    from ilwp_embedded import pipeline
     from ilwp_embedded.bundled import bundled_model
-    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.commands.build import memory_report
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.errors import IlwpError
-    from ilwp_embedded.golden import prepare_inputs
-    from ilwp_embedded.ingest import load_graph
     from ilwp_embedded.ops.inspect import format_summary, summarize
-    from ilwp_embedded.ops.support import require_firmware_ops, require_int8
-    from ilwp_embedded.report import write_report
-    from ilwp_embedded.run.summary import report_data
-    from ilwp_embedded.run.validate import validate_model
+    from ilwp_embedded.target.boards import resolve_board
 
     out = Path(args.out)
     board = resolve_board(args.board)
@@ -53,35 +46,31 @@ def cmd_demo(args) -> int:
         ds = load_dataset("cifar10", args.data_dir).take(args.limit or 200)
 
     print(f"[1/5] ingest    {model}")
-    graph = load_graph(model)
-    require_int8(graph, str(model))
-    require_firmware_ops(graph, str(model))
-    print(format_summary(summarize(graph), model.name))
+    plain = pipeline.load(model, compress=False)
+    print(format_summary(summarize(plain.graph), model.name))
 
     print(f"[2/5] compress  ILWP, {'lossless' if args.step == 1 else f'step {args.step}'}")
-    enc = encode_graph(graph, args.step)
-    run_graph = enc.graph if args.step > 1 else graph
+    loaded = pipeline.encode(plain, args.step)
+    enc = loaded.encoded
     n = enc.weights
     inter = sum(s.mode != "intra" for s in enc.stats)
     print(f"        {n} weights: int8 {n} B -> {enc.coded_bytes} B coded ({8 * enc.coded_bytes / n:.3f} bits/weight, "
           f"order-0 bound {enc.entropy_bound_bits / n:.3f}); {inter} of {len(enc.stats)} tensors inter-predicted")
 
     print(f"[3/5] generate + build for {board.id}")
-    fw = build_model_firmware(board, run_graph, enc.container, out / "firmware")
+    fw = pipeline.build(board, loaded, out / "firmware")
     print("        " + memory_report(fw, model).replace("\n", "\n        "))
 
     print(f"[4/5] validate  {len(ds)} {ds.name} images in QEMU, against the golden interpreter")
-    xs = prepare_inputs(ds, run_graph.tensors[run_graph.inputs[0]])
     from tqdm import tqdm
 
-    bar = tqdm(total=len(xs), desc="validate", unit="img", leave=False, disable=not sys.stderr.isatty())
-    res = validate_model(board, run_graph, xs, ds.y, elf=fw.elf, on_sample=lambda r: bar.update(1))
+    bar = tqdm(total=len(ds.y), desc="validate", unit="img", leave=False, disable=not sys.stderr.isatty())
+    res = pipeline.validate(board, loaded, ds, elf=fw.elf, on_sample=lambda r: bar.update(1))
     bar.close()
     print("        " + res.one_line())
 
     report = out / "report.html"
     out.mkdir(parents=True, exist_ok=True)
-    write_report(report_data(res, run_graph, enc.container, fw, f"ilwp-embed demo: {model.name} on {board.id}"),
-                 report)
+    pipeline.write_report(res, loaded, fw, f"ilwp-embed demo: {model.name} on {board.id}", report)
     print(f"[5/5] report    {report}")
     return 0 if res.bit_exact else 1

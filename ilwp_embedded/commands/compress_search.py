@@ -6,8 +6,8 @@ import argparse
 
 import numpy as np
 
-from ilwp_embedded import fasteval
-from ilwp_embedded.compress.ratesearch import SearchResult, search
+from ilwp_embedded.train import fasteval
+from ilwp_embedded.train.ratesearch import SearchResult, search
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden, prepare_inputs
 from ilwp_embedded.ingest.graph import Graph
@@ -56,7 +56,7 @@ def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
 
 def _qat_refine(graph: Graph, args):
     """Each candidate fine-tuned from the original model with its steps' quantizers in the loop."""
-    from ilwp_embedded.compress.ratesearch import step_quantizer
+    from ilwp_embedded.train.ratesearch import step_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     def refine(_cand: Graph, steps: dict[int, int]) -> Graph:

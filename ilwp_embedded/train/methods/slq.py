@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ilwp_embedded.compress.methods.codebook import integer_codebook, kmeans_1d, nearest
-from ilwp_embedded.compress.methods.common import Log, Options, WeightTensor, weight_tensors, with_weights
-from ilwp_embedded.compress.methods.result import Quantized
+from ilwp_embedded.train.methods.codebook import integer_codebook, kmeans_1d, nearest
+from ilwp_embedded.train.methods.common import Log, Options, WeightTensor, weight_tensors, with_weights
+from ilwp_embedded.train.methods.result import Quantized
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 
@@ -128,7 +128,7 @@ def quantize(graph: Graph, opts: Options, log: Log = print, method: str = "slq")
             w[i] = np.where(newly, q, w[i])
             frozen[i] = new_mask
         if opts.epochs > 0:  # after the last round every weight is frozen: only the biases train
-            from ilwp_embedded.compress.methods.retrain import frozen_quantizer, retrain
+            from ilwp_embedded.train.methods.retrain import frozen_quantizer, retrain
 
             g = with_weights(current, {i: np.clip(np.rint(v), -127, 127) for i, v in w.items()})
             quantizers = {i: frozen_quantizer(frozen[i], w[i]) for i in w}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ilwp_embedded.compress.methods.common import Log, Options
+from ilwp_embedded.train.methods.common import Log, Options
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 

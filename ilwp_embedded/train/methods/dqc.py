@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ilwp_embedded.compress.methods.codebook import integer_codebook, kmeans_1d, snap
-from ilwp_embedded.compress.methods.common import Log, Options, weight_tensors, with_weights
-from ilwp_embedded.compress.methods.result import Quantized
+from ilwp_embedded.train.methods.codebook import integer_codebook, kmeans_1d, snap
+from ilwp_embedded.train.methods.common import Log, Options, weight_tensors, with_weights
+from ilwp_embedded.train.methods.result import Quantized
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 
@@ -47,7 +47,7 @@ def quantize(graph: Graph, opts: Options, log: Log = print) -> Quantized:
     out = apply_codebooks(graph, books)
     val = None
     if opts.epochs > 0:
-        from ilwp_embedded.compress.methods.retrain import codebook_quantizer, retrain
+        from ilwp_embedded.train.methods.retrain import codebook_quantizer, retrain
 
         quantizers = {i: codebook_quantizer(cb, opts.zero) for i, cb in books.items()}
         # the trained graph holds round(codebook[idx]): still <= 2^bits values per tensor

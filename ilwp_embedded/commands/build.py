@@ -22,37 +22,12 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_build)
 
 
-def load_for_firmware(model: Path, step: int = 1, compress: bool = True):
-    """(graph to run, container or None) from an int8 .tflite (compressed here unless `compress` is
-    False) or an .ilwp."""
-    from ilwp_embedded.compress.container import unpack
-    from ilwp_embedded.compress.decoder import decompress_to_tflite
-    from ilwp_embedded.compress.encoder import encode_graph
-    from ilwp_embedded.fileio import read_input_file
-    from ilwp_embedded.ingest import load_graph, read_tflite
-    from ilwp_embedded.ops.support import require_firmware_ops, require_int8
-
-    if model.suffix == ".ilwp":
-        blob = read_input_file(model, "compressed model")
-        graph = read_tflite(decompress_to_tflite(blob, str(model)), str(model))
-        cont = unpack(blob)
-    else:
-        graph = load_graph(model)
-        cont = None
-    require_int8(graph, str(model))
-    require_firmware_ops(graph, str(model))
-    if cont is None and compress:
-        enc = encode_graph(graph, step)
-        graph, cont = (enc.graph if step > 1 else graph), enc.container
-    return graph, cont
-
-
 def cmd_build(args) -> int:
-    from ilwp_embedded.target.boards import resolve_board
-    from ilwp_embedded.target.firmware import build_model_firmware
+    from ilwp_embedded import pipeline
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.errors import IlwpError
     from ilwp_embedded.generate.backends import find_cmsis_nn
+    from ilwp_embedded.target.boards import resolve_board
 
     cmsis_nn = None
     if args.kernels == "cmsis-nn":
@@ -61,9 +36,7 @@ def cmd_build(args) -> int:
         raise IlwpError("--cmsis-nn is only used with --kernels cmsis-nn")
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
-    graph, cont = load_for_firmware(model, args.step)
-    fw = build_model_firmware(board, graph, None if args.decode == "raw" else cont, Path(args.out),
-                              decode_mode=args.decode, kernels=args.kernels, cmsis_nn_path=cmsis_nn)
+    fw = pipeline.build(board, pipeline.load(model, args.step), Path(args.out), args.decode, args.kernels, cmsis_nn)
     if args.json:
         print(fw.to_json())
     else:

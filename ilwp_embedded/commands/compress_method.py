@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from ilwp_embedded.compress.methods import METHODS, Options, check_options, compress
+from ilwp_embedded.train.methods import METHODS, Options, check_options, compress
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import atomic_write_bytes, read_input_file
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite

@@ -12,24 +12,22 @@ from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 
 def _firmware(args, board):
-    """(graph, container, FirmwareBuild) for the model of `args`, compressed as `build` would."""
-    from ilwp_embedded.target.firmware import build_model_firmware
-    from ilwp_embedded.target.model_command import load_for_firmware
+    """(model, FirmwareBuild or None) for `args`, compressed as `build` would; no build when the
+    firmware exists (--elf, or a flashed board on --port)."""
+    from ilwp_embedded import pipeline
     from ilwp_embedded.bundled import bundled_model
 
-    model = Path(args.model) if args.model else bundled_model(args.data_dir)
+    path = Path(args.model) if args.model else bundled_model(args.data_dir)
     if args.elf or getattr(args, "port", None):  # the firmware exists: only the model it runs is needed
-        return model, load_for_firmware(model, args.step, compress=False)[0], None, None
-    graph, cont = load_for_firmware(model, args.step)
+        return pipeline.load(path, args.step, compress=False), None
+    model = pipeline.load(path, args.step)
     out = Path(args.build_dir or Path("build") / args.command / board.id)
-    fw = build_model_firmware(board, graph, None if args.decode == "raw" else cont, out, decode_mode=args.decode)
-    return model, graph, cont, fw
+    return model, pipeline.build(board, model, out, args.decode)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from ilwp_embedded import pipeline
     from ilwp_embedded.datasets import load_dataset
-    from ilwp_embedded.golden import prepare_inputs
-    from ilwp_embedded.run.validate import validate_model
 
     board = resolve_board(args.board)
     if args.elf and args.port:
@@ -40,22 +38,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
                         f"{board.id}) and give its serial port with --port")
     ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
-    model, graph, cont, fw = _firmware(args, board)
-    xs = prepare_inputs(ds, graph.tensors[graph.inputs[0]])
+    model, fw = _firmware(args, board)
     on_sample = None
     if not args.json and sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=len(xs), desc=f"validate {board.id}", unit="img", leave=False)
+        bar = tqdm(total=len(ds.y), desc=f"validate {board.id}", unit="img", leave=False)
         on_sample = lambda rec: bar.update(1)  # noqa: E731
-    result = validate_model(board, graph, xs, ds.y, elf=args.elf or (fw.elf if fw else None), port=args.port,
-                            baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
-                            inputs_via=args.inputs_via)
+    result = pipeline.validate(board, model, ds, elf=args.elf or (fw.elf if fw else None), port=args.port,
+                               baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
+                               inputs_via=args.inputs_via)
     if args.html:
-        from ilwp_embedded.report import write_report
-        from ilwp_embedded.run.summary import report_data
-
-        write_report(report_data(result, graph, cont, fw, f"{model.name} on {board.id}"), args.html)
+        pipeline.write_report(result, model, fw, f"{model.path.name} on {board.id}", args.html)
     if args.json:
         print(json.dumps(result.summary(), indent=2))
     else:
@@ -68,16 +62,11 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if board.emulated:
         print(f"{board.id} is emulated by QEMU: nothing to flash (validate starts QEMU with the firmware)")
         return 0
-    from ilwp_embedded.target.pio import run_pio
+    from ilwp_embedded import pipeline
 
     args.elf = None
-    _, graph, _, fw = _firmware(args, board)
-    env = {"PLATFORMIO_UPLOAD_PORT": args.upload_port} if args.upload_port else None
-    try:
-        run_pio(Path(fw.project_dir), board.id, targets=("upload",), extra_env=env)
-    except IlwpError as e:  # run_pio words every failure as a build failure
-        raise IlwpError(str(e).replace(f"firmware build failed for {board.id}",
-                                       f"upload to {board.id} failed", 1)) from None
+    _, fw = _firmware(args, board)
+    pipeline.flash(board, fw, args.upload_port)
     print(f"flashed {board.id} with model {fw.model_hash} ({fw.flash_bytes} bytes of flash, weights {fw.decode_mode})")
     return 0
 
