@@ -26,7 +26,7 @@ from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden, prepare_inputs, tflm_minimal_arena
 from ilwp_embedded.run.link import open_link
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.generate.decode_plan import plan_weights_explained
 from ilwp_embedded.target.firmware import budget

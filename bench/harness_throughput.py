@@ -38,9 +38,9 @@ from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import generate
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run import framing as P
 from ilwp_embedded.run.link import QemuLink
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 from ilwp_embedded.run.validate import validate
 
 LINK_LIMIT_US_PER_BYTE = 45.0  # QEMU's UART on a quiet machine (shared/notes/toolchain.md)

@@ -16,7 +16,7 @@ import numpy as np
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 
 
 @dataclass(frozen=True)
