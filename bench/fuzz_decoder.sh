@@ -15,7 +15,7 @@ gcc -std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -fno-sani
 PYTHONPATH=.:tests "$py" - "$work" <<'PY'
 import sys
 from pathlib import Path
-from codec_support import int8_models, load_graph
+from helpers import int8_models, load_graph
 from ilwp_embedded.compress import encode_graph
 out = Path(sys.argv[1])
 for p in int8_models():

@@ -10,7 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from codec_support import synthetic_graph
+from helpers import synthetic_graph
 from ilwp_embedded.compress import encode_graph
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for _boards_helpers, in any import mode
-from _boards_helpers import ALL_BOARDS, core_dir, hello_build, needs_toolchain, no_network
+sys.path.insert(0, str(Path(__file__).parent))  # for helpers, in any import mode
+from helpers import ALL_BOARDS, core_dir, hello_build, needs_qemu, needs_toolchain, no_network
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.target.pio import build_firmware
 from ilwp_embedded.target.pio_core import offline_env
@@ -68,7 +68,7 @@ def test_defines_and_include_dirs(tmp_path):
     assert r.elf.is_file()
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-arm"), reason="no QEMU")
+@needs_qemu
 def test_pio_upload_runs_qemu():
     r = hello_build("qemu-m4")
     env = offline_env(core_dir())
@@ -81,7 +81,7 @@ def test_pio_upload_runs_qemu():
     assert "ILWP hello board=qemu-m4" in out and "echo:ping" in out and "bye 0" in out
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-arm"), reason="no QEMU")
+@needs_qemu
 def test_cli_boards_check(tmp_path, monkeypatch, capsys):
     from ilwp_embedded import cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for _boards_helpers, in any import mode
-from _boards_helpers import QEMU_BOARDS, hello_build, needs_qemu, needs_toolchain
+sys.path.insert(0, str(Path(__file__).parent))  # for helpers, in any import mode
+from helpers import QEMU_BOARDS, hello_build, needs_qemu, needs_toolchain
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.target.qemu import start_qemu
 

@@ -89,7 +89,7 @@ def test_auto_keeps_raw_weights_when_coding_does_not_save_flash(kws):
 def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
     """Real builds on qemu-m4: the mode `auto` picks takes no more flash than raw int8 weights, and the
     planner's flash estimate of each coded mode is within 128 B of what the linker made of it."""
-    from _boards_helpers import core_dir
+    from helpers import core_dir
 
     from ilwp_embedded.generate.decode_plan import CODED_MIN_SAVING, coded_flash_estimate, raw_flash
     from ilwp_embedded.target.firmware import build_model_firmware

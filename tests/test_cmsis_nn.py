@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import KWS_INT8, RESNET8_INT8
-from test_generate_codegen import _inputs, run_host_model
+from helpers import model_inputs, run_host_model
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ops import quant as Q
@@ -154,7 +154,7 @@ def test_cmsis_model_is_bit_exact_with_golden(tmp_path, host_cmsis, path):
     lib = _build_model(gen, tmp_path, *host_cmsis)
     assert lib.ilwp_model_init() == 0
     golden = Golden(g)
-    xs = _inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
+    xs = model_inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
     assert len(xs) == 20
     for x in xs:
         np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
@@ -172,7 +172,7 @@ def test_cmsis_with_compressed_weights(tmp_path, host_cmsis, mode):
     lib = _build_model(gen, tmp_path, *host_cmsis, extra=[DECODER / "ilwp_decode.c"])
     assert lib.ilwp_model_init() == 0
     golden = Golden(g)
-    for x in _inputs(g, 8):
+    for x in model_inputs(g, 8):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
 
 
@@ -262,12 +262,12 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     """CMSIS-NN's DSP (SIMD) paths run only on the target: the model on QEMU mps2-an386 (Cortex-M4),
     PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model. Prints the
     instruction counts (-icount shift=0) of both backends (no ranking asserted: it depends on both)."""
-    from _boards_helpers import core_dir, no_network
+    from helpers import core_dir, no_network
 
     from ilwp_embedded.target.model_bench import bench_model
 
     g = load_graph(path)
-    xs = _inputs(g, 5)
+    xs = model_inputs(g, 5)
     golden = Golden(g)
     want = np.stack([golden.run(x).reshape(-1) for x in xs])
     with no_network():
@@ -281,13 +281,12 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
 
 def _single_input_specs():
     """The single-op models of test_kernels_ops that the generated (one-input) model can hold."""
-    from test_kernels_ops import SPECS, _id
+    from helpers import SPECS, spec_id
     specs = [s for s in SPECS if s["kind"] not in ("add", "concat")]  # two inputs: ADD is in ResNet-8
-    return specs, [_id(s) for s in specs]
+    return specs, [spec_id(s) for s in specs]
 
 
 _SPECS, _SPEC_IDS = _single_input_specs()
-_MODELS: dict = {}
 
 
 @needs_cmsis
@@ -295,12 +294,11 @@ _MODELS: dict = {}
 def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
     """Every op shape of the portable kernels' tests (strides, padding, dilation, groups, depth multipliers,
     max pool, per-tensor FC with batches, softmax rows...) through the generated model on CMSIS-NN."""
-    from _kernels_support import tflm_outputs
-    from test_kernels_ops import _model
+    from helpers import single_op_model, tflm_outputs
 
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
-    model, _ = _model(_MODELS, spec)
+    model, _ = single_op_model(spec)
     graph = read_tflite(model, spec["kind"])
     gen = generate(graph, kernels="cmsis-nn")
     lib = _build_model(gen, tmp_path, *host_cmsis)
@@ -311,7 +309,7 @@ def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), tflm_outputs(model, [x])[0].reshape(-1))
 
 
-_ADD_SPECS = [s for s in __import__("test_kernels_ops").SPECS if s["kind"] == "add"]
+_ADD_SPECS = [s for s in __import__("helpers").SPECS if s["kind"] == "add"]
 
 
 @needs_cmsis
@@ -319,8 +317,7 @@ _ADD_SPECS = [s for s in __import__("test_kernels_ops").SPECS if s["kind"] == "a
 def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     """Two-input ADD (arm_elementwise_add_s8; broadcast: the portable kernel) op by op through HostRunner,
     which is safe here: ADD takes no scratch."""
-    from _kernels_support import tflm_outputs
-    from test_kernels_ops import _model
+    from helpers import single_op_model, tflm_outputs
 
     from ilwp_embedded.generate.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
@@ -328,7 +325,7 @@ def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     objs, _ = host_cmsis
     so = tmp_path / "libcmsis.so"
     subprocess.run(["gcc", "-shared", "-o", str(so), *map(str, objs)], check=True)
-    model, _ = _model(_MODELS, spec)
+    model, _ = single_op_model(spec)
     graph = read_tflite(model, "add")
     assert "ADD" in [op.op for op in graph.operators]
     runner = HostRunner(graph, so)

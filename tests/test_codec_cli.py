@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from codec_support import REPO, data_dir
+from helpers import REPO, data_dir
 from ilwp_embedded import cli
 
 RESNET = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
@@ -31,7 +31,7 @@ def run(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def good_blob():
-    from codec_support import load_graph
+    from helpers import load_graph
     from ilwp_embedded.compress import encode_graph
 
     return encode_graph(load_graph(str(RESNET)), 1).blob

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from codec_support import build_c_decoder, int8_models, load_graph, synthetic_graph
+from helpers import build_c_decoder, int8_models, load_graph, synthetic_graph
 from ilwp_embedded.compress import decode_blob, decompress_to_tflite, encode_graph
 from ilwp_embedded.compress.lossy import encode_lossy
 from ilwp_embedded.ingest.tflite_io import read_tflite

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, make_work, load_graph, int8_models
+from helpers import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, make_work, load_graph, int8_models
 from ilwp_embedded.compress import decode_blob, encode_graph
 from ilwp_embedded.errors import IlwpError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _kernels_support import data_dir, kernel_lib, tflm_outputs  # noqa: F401  (fixture)
+from helpers import data_dir, kernel_lib, tflm_outputs  # noqa: F401  (fixture)
 
 MODELS = data_dir() / "models" / "mlperf_tiny"
 RESNET = MODELS / "image_classification" / "pretrainedResnet_quant.tflite"

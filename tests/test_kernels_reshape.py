@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes as C
 
 import numpy as np
-from _kernels_support import kernel_lib  # noqa: F401  (fixture)
+from helpers import kernel_lib  # noqa: F401  (fixture)
 
 
 def _reshape(lib, buf: np.ndarray, src: int, dst: int, n: int) -> int:

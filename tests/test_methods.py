@@ -213,7 +213,6 @@ def test_dqc_retraining_trains_the_codebook_and_keeps_its_size(r8):
     """Quantizer-in-the-loop fine-tuning (zoo/graph_train.py) on a few training images: the
     codebook entries move (straight-through gradients reach them), the pinned zero does not, and
     each tensor still holds at most 2^bits values."""
-    pytest.importorskip("ilwp_embedded.zoo.graph_train")
     from ilwp_embedded.train.methods.retrain import codebook_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from _kernels_support import REPO, kernel_lib  # noqa: F401  (kernel_lib is a fixture)
+from helpers import REPO, kernel_lib  # noqa: F401  (kernel_lib is a fixture)
 from conftest import KWS_INT8, RESNET8_INT8
 
 from ilwp_embedded.ingest import load_graph

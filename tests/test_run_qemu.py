@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
-from _run_helpers import cifar, firmware, resnet8
+from helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
+from helpers import cifar, firmware, resnet8
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.target.boards import resolve_board
