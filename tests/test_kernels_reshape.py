@@ -30,5 +30,5 @@ def test_reshape_copies_like_memmove(kernel_lib):  # noqa: F811
         want[dst:dst + n] = orig[src:src + n]
         np.testing.assert_array_equal(buf, want, err_msg=f"src {src} dst {dst} n {n}")
     buf = orig.copy()
-    assert _reshape(lib, buf, 0, 8, -1) == -1
+    assert _reshape(lib, buf, 0, 8, -1) == -10  # ILWP_ERR_ARG (firmware/include/ilwp_status.h)
     np.testing.assert_array_equal(buf, orig)

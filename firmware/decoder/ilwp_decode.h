@@ -15,17 +15,7 @@
 extern "C" {
 #endif
 
-#define ILWP_OK 0
-#define ILWP_END 1              /* ilwp_next: no more records */
-#define ILWP_ERR_TRUNCATED (-1) /* a read would pass the end of the blob or a section */
-#define ILWP_ERR_MAGIC (-2)
-#define ILWP_ERR_VERSION (-3)
-#define ILWP_ERR_CRC (-4)
-#define ILWP_ERR_FORMAT (-5)    /* a field holds an impossible value */
-#define ILWP_ERR_TABLE (-6)     /* bad frequency table (or P above the work's slot_log2) */
-#define ILWP_ERR_REF (-7)       /* missing or mismatched reference tensor */
-#define ILWP_ERR_BUFFER (-8)    /* caller's output buffer has the wrong size */
-#define ILWP_ERR_STREAM (-9)    /* rANS payload inconsistent (does not end cleanly) */
+#include "../include/ilwp_status.h" /* ILWP_OK, ILWP_END, ILWP_ERR_TRUNCATED .. ILWP_ERR_STREAM */
 
 #define ILWP_FLAG_SKIP_CRC 1u   /* ilwp_open: do not verify the CRC32 (fuzzing, trusted flash) */
 
