@@ -1,8 +1,8 @@
 """Run a Graph on an emulated Cortex-M4 (QEMU mps2-an386) with the C kernels and count instructions.
 
-A throw-away firmware (tests only): the graph's constants, and the kernel calls and parameters of the op
-registry (ilwp_embedded/ops/registry.py), are printed as C,
-built with arm-none-eabi-gcc (DSP path on), run under `qemu-system-arm -icount shift=0` (1 ns of
+A throw-away firmware (tests only, on bench/m4's start-up and memory map): the graph's constants,
+and the kernel calls and parameters of the op registry (ilwp_embedded/ops/registry.py), are printed
+as C, built with arm-none-eabi-gcc (DSP path on), run under `qemu-system-arm -icount shift=0` (1 ns of
 virtual time per instruction) and timed with SysTick (25 MHz in QEMU's MPS2: 1 tick = 40 instructions).
 Output goes through Arm semihosting.
 """
@@ -20,53 +20,17 @@ import numpy as np
 from ilwp_embedded.generate.host_runner import KERNEL_DIR
 from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
 from ilwp_embedded.ops.registry import CallSite, lookup
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.qemu import run_to_exit
 
 INSTR_PER_TICK = 40  # 1e9 instructions/s (icount shift=0) / 25e6 SysTick Hz
 
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2",
              "-ffunction-sections", "-fdata-sections"]
 
-_STARTUP = r"""
-#include <stdint.h>
-#include <string.h>
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-int main(void);
-static long semihost(long op, const void *arg)
-{
-    register long r0 __asm__("r0") = op;
-    register const void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-void sh_puts(const char *s) { semihost(0x04, s); }
-void sh_exit(int code) { (void)code; semihost(0x18, (const void *)0x20026); for (;;) { } }
-void Reset_Handler(void)
-{
-    uint32_t *src = &_sidata, *dst = &_sdata;
-    while (dst < &_edata) { *dst++ = *src++; }
-    for (dst = &_sbss; dst < &_ebss; ) { *dst++ = 0; }
-    sh_exit(main());
-}
-static void Default_Handler(void) { sh_puts("fault\n"); sh_exit(1); }
-__attribute__((section(".isr_vector"), used)) const void *const vectors[16] = {
-    &_estack, (const void *)Reset_Handler, (const void *)Default_Handler, (const void *)Default_Handler,
-    (const void *)Default_Handler, (const void *)Default_Handler, (const void *)Default_Handler, 0, 0, 0, 0,
-    (const void *)Default_Handler, (const void *)Default_Handler, 0, (const void *)Default_Handler,
-    (const void *)Default_Handler};
-"""
-
-_LD = """
-MEMORY { FLASH (rx) : ORIGIN = 0x00000000, LENGTH = 4M
-         RAM (rwx)  : ORIGIN = 0x20000000, LENGTH = 4M }
-_estack = ORIGIN(RAM) + LENGTH(RAM);
-SECTIONS {
-  .text : { KEEP(*(.isr_vector)) *(.text*) *(.rodata*) . = ALIGN(4); } > FLASH
-  .ARM.exidx : { *(.ARM.exidx*) } > FLASH
-  _sidata = LOADADDR(.data);
-  .data : { _sdata = .; *(.data*) . = ALIGN(4); _edata = .; } > RAM AT > FLASH
-  .bss (NOLOAD) : { _sbss = .; *(.bss*) *(COMMON) . = ALIGN(4); _ebss = .; } > RAM
-}
-"""
+# The bench start-up and memory map shared with bench/codec.py: vector table, .data/.bss, semihosting
+# output (bench_puts) and exit with main()'s status.
+BENCH_M4 = Path(__file__).resolve().parents[1] / "bench" / "m4"
 
 
 def _arr(ctype: str, name: str, values, const=True) -> str:
@@ -82,7 +46,7 @@ def _struct(p, name: str) -> str:
 
 def generate_c(graph, x: np.ndarray) -> str:
     out = ['#include <stdint.h>\n#include <string.h>\n#include "ilwp_kernels.h"\n',
-           "void sh_puts(const char *s);\n",
+           "void bench_puts(const char *s);\n",
            "#define SYST_CSR (*(volatile uint32_t *)0xE000E010)\n#define SYST_RVR (*(volatile uint32_t *)0xE000E014)\n"
            "#define SYST_CVR (*(volatile uint32_t *)0xE000E018)\n"]
     consts = {i for i, t in enumerate(graph.tensors) if t.data is not None}
@@ -114,7 +78,7 @@ static void put_int(long v) {
     buf[n] = 0;
     do { buf[--n] = (char)('0' + u % 10u); u /= 10u; } while (u);
     if (neg) buf[--n] = '-';
-    sh_puts(buf + n);
+    bench_puts(buf + n);
 }
 static uint32_t ticks[@NCALLS@];
 int main(void) {
@@ -123,16 +87,16 @@ int main(void) {
     t0 = SYST_CVR;
     { volatile uint32_t n = 100000u; while (n) { n--; } }
     t1 = SYST_CVR;
-    sh_puts("calib "); put_int((long)((t0 - t1) & 0xFFFFFFu)); sh_puts("\n");
+    bench_puts("calib "); put_int((long)((t0 - t1) & 0xFFFFFFu)); bench_puts("\n");
     memcpy(a@INPUT@, input0, sizeof(input0));
 """.replace("@NCALLS@", str(len(calls))).replace("@INPUT@", str(graph.inputs[0])))
     for k, c in enumerate(calls):
         out.append(f"    t0 = SYST_CVR; rc |= {c}; t1 = SYST_CVR; ticks[{k}] = (t0 - t1) & 0xFFFFFFu;\n")
-    out.append(f"""    sh_puts("rc "); put_int(rc); sh_puts("\\n");
-    for (i = 0; i < {len(calls)}; ++i) {{ sh_puts("op "); put_int(i); sh_puts(" "); put_int((long)ticks[i]); sh_puts("\\n"); }}
-    sh_puts("out");
-    for (i = 0; i < (int)sizeof(a{graph.outputs[0]}); ++i) {{ sh_puts(" "); put_int(a{graph.outputs[0]}[i]); }}
-    sh_puts("\\n");
+    out.append(f"""    bench_puts("rc "); put_int(rc); bench_puts("\\n");
+    for (i = 0; i < {len(calls)}; ++i) {{ bench_puts("op "); put_int(i); bench_puts(" "); put_int((long)ticks[i]); bench_puts("\\n"); }}
+    bench_puts("out");
+    for (i = 0; i < (int)sizeof(a{graph.outputs[0]}); ++i) {{ bench_puts(" "); put_int(a{graph.outputs[0]}[i]); }}
+    bench_puts("\\n");
     return 0;
 }}
 """)
@@ -146,21 +110,15 @@ def available() -> bool:
 def build_and_run(graph, x: np.ndarray, workdir: Path, timeout: float = 120) -> dict:
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "startup.c").write_text(_STARTUP)
     (workdir / "model.c").write_text(generate_c(graph, x))
-    (workdir / "link.ld").write_text(_LD)
     elf = workdir / "bench.elf"
-    srcs = [str(workdir / "startup.c"), str(workdir / "model.c"), *sorted(str(p) for p in KERNEL_DIR.glob("*.c"))]
+    srcs = [str(BENCH_M4 / "startup.c"), str(workdir / "model.c"), *sorted(str(p) for p in KERNEL_DIR.glob("*.c"))]
     cmd = ["arm-none-eabi-gcc", *ARM_FLAGS, f"-I{KERNEL_DIR}", "-nostartfiles", "--specs=nano.specs",
-           "-Wl,--gc-sections", f"-T{workdir / 'link.ld'}", "-o", str(elf), *srcs]
+           "-Wl,--gc-sections", f"-T{BENCH_M4 / 'link.ld'}", "-o", str(elf), *srcs]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(r.stderr)
-    q = subprocess.run(["qemu-system-arm", "-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
-                        "-monitor", "none", "-serial", "none", "-icount", "shift=0",
-                        "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-                       capture_output=True, text=True, timeout=timeout)
-    text = q.stdout + q.stderr
+    text = run_to_exit(resolve_board("qemu-m4"), elf, timeout, serial_spec="none").output  # mps2-an386
     res = {"log": text, "rc": None, "ticks": [], "out": None, "calib": None}
     for line in text.splitlines():
         if line.startswith("calib "):

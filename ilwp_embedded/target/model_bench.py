@@ -13,7 +13,6 @@ kernels, built offline with PlatformIO like every ilwp-embed firmware.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 from ilwp_embedded.target.boards import Board, resolve_board
 from ilwp_embedded.resources import firmware_dir
 from ilwp_embedded.target.pio import BuildResult, build_firmware
-from ilwp_embedded.target.qemu import qemu_command
+from ilwp_embedded.target.qemu import run_to_exit
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import kernel_sources
 from ilwp_embedded.generate.codegen import generate, write_sources
@@ -72,12 +71,8 @@ def bench_model(graph: Graph, xs: np.ndarray, kernels: str, out_dir: Path, cmsis
     build = build_firmware(board, [main, src_dir / "ilwp_model.c", *ksrc], [src_dir, *kinc],
                            out_dir=out_dir / "pio", defines={"ILWP_STEP_HOOK": 1} if step_hook else None,
                            opt=opt, core_dir=core_dir, timeout_s=600)
-    cmd = qemu_command(board, build.elf, "stdio")
-    try:
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise IlwpError(f"benchmark still running on {board.id} after {timeout_s:.0f} s") from None
-    text = r.stdout.decode("utf-8", "replace")
+    r = run_to_exit(board, build.elf, timeout_s)
+    text = r.output
     lines = LINE_RE.findall(text)
     if len(lines) != len(xs):
         raise IlwpError(f"{len(lines)} of {len(xs)} benchmark lines from {board.id} (QEMU status {r.returncode}): "

@@ -48,6 +48,31 @@ def qemu_command(board: Board, elf: Path, serial_spec: str, icount: bool = True,
     return cmd
 
 
+@dataclass(frozen=True)
+class QemuRun:
+    """A firmware run to its end: QEMU's exit status (the firmware's semihosting exit code) and what
+    it printed (console UART on stdout, semihosting output)."""
+
+    returncode: int
+    output: str
+    command: list[str]
+
+
+def run_to_exit(board: Board, elf: Path, timeout_s: float, serial_spec: str = "stdio",
+                icount: bool = True) -> QemuRun:
+    """Run `elf` on an emulated board until the firmware exits (benchmarks, kernel tests); IlwpError
+    when it runs past `timeout_s`."""
+    if shutil.which(QEMU) is None:
+        raise IlwpError(f"{QEMU} not found on PATH; run scripts/install-toolchain.sh")
+    cmd = qemu_command(board, Path(elf), serial_spec, icount=icount)
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise IlwpError(f"{Path(elf).name} still running on {board.id} after {timeout_s:.0f} s") from None
+    out = r.stdout.decode("utf-8", "replace") + r.stderr.decode("utf-8", "replace")
+    return QemuRun(r.returncode, out, cmd)
+
+
 def end_process(process: subprocess.Popen, grace_s: float = 5.0) -> None:
     """Terminate, then kill after `grace_s`: QEMU never outlives the harness."""
     if process.poll() is None:
