@@ -8,9 +8,9 @@ export ILWP_DATA_DIR ?= $(abspath ../shared/data)
 export PLATFORMIO_SETTING_ENABLE_TELEMETRY := no
 export PLATFORMIO_DISABLE_UPGRADE_CHECK := true
 
-.PHONY: setup toolchain demo test bench clean
+.PHONY: setup toolchain cmsis-nn demo test bench clean
 
-setup: $(STAMP) toolchain
+setup: $(STAMP) toolchain cmsis-nn
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml
 toolchain:
 	@scripts/install-toolchain.sh
 
+# CMSIS-NN for --kernels cmsis-nn and its tests: the pinned registry copy (PyPI wheel
+# aidge-export-arm-cortexm==0.2.1, sha256-checked), only Include/ and Source/, into .cmsis-nn/
+# (git-ignored). Does nothing when it is there already.
+cmsis-nn: $(STAMP)
+	@$(PY) -m ilwp_embedded setup-cmsis-nn
+
 demo: setup
 	$(VENV)/bin/ilwp-embed demo
 
@@ -30,4 +36,4 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) build out .pytest_cache
+	rm -rf $(VENV) build out .pytest_cache .cmsis-nn

@@ -6,7 +6,7 @@ channel-aligned candidates, each kept only where its measured record is smaller)
 picked each mode, and for every same-shape pair the correlation of collocated int8 weights before
 and after the best channel permutation (the one the encoder's aligned mode would code).
 
-    python bench/alignment.py [--models resnet8,resnet8-large,kws,resnet20,resnet20-ill,resnet32]
+    python bench/alignment.py [--models resnet8,resnet8-large,kws,resnet20,resnet32]
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ MODELS = {
     "resnet8": MLPERF / "image_classification" / "pretrainedResnet_quant.tflite",
     "resnet8-large": MLPERF / "image_classification" / "pretrainedResnet_large_int8.tflite",
     "kws": MLPERF / "streaming_wakeword" / "str_ww_ref_model.tflite",
-    "resnet20": REPO / "models" / "resnet20_cifar10_int8.tflite",
-    "resnet20-ill": REPO / "models" / "resnet20_cifar10_ill_int8.tflite",
-    "resnet32": REPO / "models" / "resnet32_cifar10_int8.tflite",
+    "resnet20": REPO / "models" / "cifar_resnet20_int8.tflite",
+    "resnet32": REPO / "models" / "cifar_resnet32_int8.tflite",
 }
 
 

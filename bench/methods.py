@@ -90,7 +90,7 @@ def itransform_cost(coded: dict, work: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=str(REPO / "models" / "resnet20_cifar10_int8.tflite"))
+    ap.add_argument("--model", default=str(REPO / "models" / "cifar_resnet20_int8.tflite"))
     ap.add_argument("--limit", type=int, default=1000, help="test images (the fixed shuffled order; 10000 = all)")
     ap.add_argument("--settings", default=DEFAULT_SETTINGS)
     ap.add_argument("--no-m4", action="store_true")

@@ -2,9 +2,16 @@
 """Rate-accuracy curves of the zoo models, every method measured side by side in one run.
 
 x: bits per weight with everything counted (coded records incl. tables and side info, the
-container header and CRC; the model skeleton excluded, as for int8 where it is the same);
-y: top-1 on the CIFAR-10 JPEG test set (the fast LiteRT evaluator, see ilwp_embedded/train/fasteval.py;
-the golden interpreter agrees on top-1 to within a few hundredths of a point).
+container header and CRC; the model skeleton excluded, as for int8 where it is the same); each
+point also carries the total with int32 biases and per-channel requantisation constants;
+y: top-1 on all 10,000 images of the lossless CIFAR-10 test set (the fast LiteRT evaluator, see
+ilwp_embedded/train/fasteval.py); `--golden N` re-scores the int8 reference and every trained point with
+the golden interpreter (TFLite Micro) on the first N test images.
+Models: the published CIFAR ResNets imported with `ilwp-embed import-resnet` (models/cifar_resnet*).
+Points of models trained for prediction (`scripts/train_prediction.py`) come in with
+`--trained MODEL:LABEL:PATH:INTRA_STEP:RESIDUAL_STEP:RULE` (repeatable): coded at the steps they were
+trained for, with inter prediction, plus their lossless inter/intra-only sizes in trained.json.
+Published anchors are drawn beside the curves (they count differently: see ANCHORS).
 
 Methods: int8; TFLM-style lookup tables (k-means 16 / 32 clusters, 4 / 5-bit indices + table);
 k-means + Huffman; ILWP post-training (rate-accuracy allocation at several multipliers);
@@ -32,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ilwp_embedded.train import fasteval  # noqa: E402
-from ilwp_embedded.compress import baselines
+from ilwp_embedded.compress import baselines  # noqa: E402
 from ilwp_embedded.train import ratesearch  # noqa: E402
 from ilwp_embedded.compress.encoder import encode_graph  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
@@ -40,8 +47,16 @@ from ilwp_embedded.golden import prepare_inputs  # noqa: E402
 from ilwp_embedded.ingest import load_graph  # noqa: E402
 
 MODELS = {
-    "resnet20": "models/resnet20_cifar10_int8.tflite",
-    "resnet32": "models/resnet32_cifar10_int8.tflite",
+    "resnet20": "models/cifar_resnet20_int8.tflite",
+    "resnet32": "models/cifar_resnet32_int8.tflite",
+    "resnet56": "models/cifar_resnet56_int8.tflite",
+}
+# Published anchors: (label, bits/weight, top-1 change in points against the paper's own baseline
+# or None where drawn as a rate line only). Choi et al. (2018, universal DNN compression) count all
+# parameters; EC2T (Marban et al. 2020) sparse ternary; TTQ (Zhu et al. 2017) ternary, ~2 bits.
+ANCHORS = {
+    "resnet32": [("Choi et al. universal", 0.68, None), ("Choi et al. uniform + Huffman", 1.44, None)],
+    "resnet20": [("EC2T sparse ternary (-0.91 vs own baseline)", 1.31, -0.91), ("TTQ ~2 b/w", 2.0, None)],
 }
 # A model fine-tuned with the inter-layer loss (`ilwp-embed finetune`), next to its baseline.
 ILL_SUFFIX = "_ill_int8.tflite"
@@ -57,6 +72,15 @@ class Point:
     bits_per_weight: float
     top1: float
     coded_bytes: int
+    total_bits_per_weight: float | None = None  # with int32 biases and requantisation constants
+    golden_top1: float | None = None
+    golden_images: int = 0
+
+
+def totals(res) -> float | None:
+    from ilwp_embedded.compress.blobinfo import total_fields
+
+    return total_fields(res.coded_bytes, res.weights, res.graph)["total_bits_per_weight"] if res.graph else None
 
 
 def log(msg: str) -> None:
@@ -85,12 +109,13 @@ def ilwp_points(name, g, score, xs_val, ys_val, inter: bool, method: str, lambda
     rates, errors, sens = ratesearch.allocation_inputs(g, xs_val)
     out = []
     res = encode_graph(g, 1, inter=inter)
-    out.append(Point(name, method, "lossless", 8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes))
+    out.append(Point(name, method, "lossless", 8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes,
+                     totals(res)))
     for lam in lambdas:
         steps = ratesearch.allocate(rates, errors, sens, lam)
         res = encode_graph(g, steps, inter=inter)
         out.append(Point(name, method, f"lambda 1e{np.log10(lam):.1f}", 8 * res.coded_bytes / res.weights,
-                         score(res.graph), res.coded_bytes))
+                         score(res.graph), res.coded_bytes, totals(res)))
         log(f"  {name} {method} {out[-1].setting}: {out[-1].bits_per_weight:.3f} b/w top-1 {out[-1].top1:.4f}")
     return out, (rates, errors, sens)
 
@@ -106,7 +131,7 @@ def qat_points(name, g, score, alloc, epochs: float, lambdas, distill: float) ->
                                   epochs=epochs, distill=distill, log=log)
         res = encode_graph(tuned, steps, inter=False)
         out.append(Point(name, f"ILWP + QAT {epochs:g} ep", f"lambda 1e{np.log10(lam):.1f}",
-                         8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes))
+                         8 * res.coded_bytes / res.weights, score(res.graph), res.coded_bytes, totals(res)))
         log(f"  {name} QAT {out[-1].setting}: {out[-1].bits_per_weight:.3f} b/w top-1 {out[-1].top1:.4f} (val {val:.4f})")
     return out
 
@@ -161,6 +186,12 @@ def plot(points: list[Point], path: Path) -> None:
             ax.plot([p.bits_per_weight for p in ps], [100 * p.top1 for p in ps], color=colors(k % 20),
                     marker="osD^v<>p*h"[k % 10], ls="-" if len(ps) > 1 else "", label=meth)
         ax.axhline(100 * base - 1.0, color="grey", ls=":", label="int8 - 1 point")
+        for k, (label, bpw, drop) in enumerate(ANCHORS.get(m, [])):
+            if drop is None:
+                ax.axvline(bpw, color="black", ls="--", lw=0.8, alpha=0.4 + 0.2 * k)
+                ax.annotate(f"{label}: {bpw} b/w", (bpw, 100 * base - 12 + 2 * k), fontsize=7, rotation=90)
+            else:
+                ax.plot([bpw], [100 * base + drop], "k*", ms=12, label=f"{label}: {bpw} b/w")
         ax.set_xscale("log")
         ax.set_xlabel("bits per weight (everything counted)")
         ax.set_ylabel("top-1 on CIFAR-10 test (%)")
@@ -175,9 +206,15 @@ def plot(points: list[Point], path: Path) -> None:
 
 
 def table(points: list[Point]) -> str:
-    lines = ["| model | method | setting | bits/weight | top-1 | coded bytes |", "|---|---|---|---:|---:|---:|"]
+    lines = ["| model | method | setting | bits/weight | with biases + requant | top-1 (LiteRT, 10k) | golden top-1 (images) | coded bytes |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for p in points:
-        lines.append(f"| {p.model} | {p.method} | {p.setting} | {p.bits_per_weight:.3f} | {p.top1:.4f} | {p.coded_bytes} |")
+        tot = f"{p.total_bits_per_weight:.3f}" if p.total_bits_per_weight else "-"
+        gold = f"{p.golden_top1:.4f} ({p.golden_images})" if p.golden_top1 is not None else "-"
+        lines.append(f"| {p.model} | {p.method} | {p.setting} | {p.bits_per_weight:.3f} | {tot} | {p.top1:.4f} | {gold} | {p.coded_bytes} |")
+    for m, anchors in ANCHORS.items():
+        for label, bpw, drop in anchors:
+            lines.append(f"| {m} | published: {label} | - | {bpw} | - | {'-' if drop is None else f'{drop:+.2f} points'} | - | - |")
     return "\n".join(lines)
 
 
@@ -207,6 +244,11 @@ def main() -> int:
     ap.add_argument("--retrain-methods", action="store_true", help="also the retrained method points")
     ap.add_argument("--from-json", default=None, metavar="A.json[,B.json]",
                     help="re-render the plot and table of earlier runs (their rate_accuracy.json) together")
+    ap.add_argument("--trained", action="append", default=[],
+                    metavar="MODEL:LABEL:PATH:INTRA_STEP:RESIDUAL_STEP:RULE",
+                    help="a model trained by scripts/train_prediction.py, coded at its training steps")
+    ap.add_argument("--golden", type=int, default=0, metavar="N",
+                    help="golden interpreter on the first N test images for int8 and trained points")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "rate-accuracy")
     a = ap.parse_args()
     from ilwp_embedded.tfquiet import import_keras
@@ -237,7 +279,19 @@ def main() -> int:
         log(f"{name}: {len(test)} test images")
         n = sum(t.data.size for _, t in g.coded_weights())
         parts = set(a.parts.split(","))
-        points.append(Point(name, "int8", "reference", 8.0, score(g), n))
+        def golden(graph):
+            if not a.golden:
+                return None, 0
+            from ilwp_embedded.golden import Golden
+
+            k = min(a.golden, len(xs))
+            out = Golden(graph).run_batch(xs[:k], progress=True, desc=f"golden {name}").reshape(k, -1)
+            return float((out.argmax(1) == test.y[:k]).mean()), k
+
+        from ilwp_embedded.compress.blobinfo import total_fields
+
+        side = total_fields(n, n, g)
+        points.append(Point(name, "int8", "reference", 8.0, score(g), n, side["total_bits_per_weight"], *golden(g)))
         if "baselines" in parts:
             points += kmeans_points(name, g, score)
         if "methods" in parts:
@@ -250,6 +304,8 @@ def main() -> int:
                 alloc = ratesearch.allocation_inputs(g, xs_val)
             lams = [10.0 ** float(e) for e in a.qat_lambdas.split(",")]
             points += qat_points(name, g, score, alloc, a.qat_epochs, lams, a.distill)
+        for spec in a.trained:
+            points += trained_points(name, spec, score, golden, a.out)
         ill = path.with_name(path.name.replace("_int8.tflite", ILL_SUFFIX))
         if "ill" not in parts:
             pass
@@ -263,6 +319,36 @@ def main() -> int:
         else:
             log(f"{name}: no inter-layer-loss model at {ill} (make it with `ilwp-embed finetune`)")
     return render(points, a.out, time.time() - t0)
+
+
+def trained_points(name, spec, score, golden, out_dir: Path) -> list[Point]:
+    from ilwp_embedded.zoo.predtrain import steps_for
+
+    model, label, path, s_intra, s_res, rule = spec.split(":")
+    if model != name:
+        return []
+    g = load_graph(path)
+    steps = steps_for(g, rule, int(s_intra), int(s_res))
+    res = encode_graph(g, steps, inter=True)
+    intra = encode_graph(g, steps, inter=False)
+    pts = [Point(name, label, f"steps {s_intra}/{s_res} ({rule}), inter", 8 * res.coded_bytes / res.weights,
+                 score(res.graph), res.coded_bytes, totals(res), *golden(res.graph))]
+    same = bool(all(np.array_equal(res.recon[k], intra.recon[k]) for k in res.recon))
+    if not same:  # intra-only at the same steps re-quantises the predicted tensors: its own accuracy
+        pts.append(Point(name, label + ", intra-only coding", f"steps {s_intra}/{s_res}", 8 * intra.coded_bytes / intra.weights,
+                         score(intra.graph), intra.coded_bytes, totals(intra)))
+    ll_inter, ll_intra = encode_graph(g, 1, inter=True), encode_graph(g, 1, inter=False)
+    rec = {"model": name, "label": label, "path": path, "steps": f"{s_intra}/{s_res}", "rule": rule,
+           "coded_bytes_at_steps_inter": res.coded_bytes, "coded_bytes_at_steps_intra_only": intra.coded_bytes,
+           "lossless_inter_bytes": ll_inter.coded_bytes, "lossless_intra_only_bytes": ll_intra.coded_bytes,
+           "lossless_saving": 1 - ll_inter.coded_bytes / ll_intra.coded_bytes,
+           "recon_equals_trained_weights": bool(all(np.array_equal(res.recon[k].reshape(-1), g.tensors[k].data.reshape(-1)) for k in res.recon)),
+           "modes": [s.mode for s in res.stats]}
+    log(f"  {name} {label}: {json.dumps(rec)}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "trained.jsonl", "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    return pts
 
 
 def render(points: list[Point], out: Path, seconds: float) -> int:

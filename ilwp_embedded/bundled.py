@@ -12,8 +12,8 @@ MLPERF_RESNET8 = "models/mlperf_tiny/image_classification/pretrainedResnet_quant
 
 
 def bundled_model(data_dir: str | None = None) -> Path:
-    """The zoo's ResNet-20 shipped in models/, else the MLPerf Tiny ResNet-8 of the data directory."""
-    own = models_dir() / "resnet20_cifar10_int8.tflite"
+    """The published ResNet-20 (imported, int8) shipped in models/, else the MLPerf Tiny ResNet-8 of the data directory."""
+    own = models_dir() / "cifar_resnet20_int8.tflite"
     if own.is_file():
         return own
     root = data_dir or os.environ.get("ILWP_DATA_DIR")

@@ -1,7 +1,10 @@
 """Datasets by name, from a data directory (flag or $ILWP_DATA_DIR), with Keras' download as fallback.
 
-Names: `cifar10` (JPEG CIFAR-10, split test|train), `cifar10-raw200` (200 lossless test images),
-`mnist-test`, and `npz:PATH` (a user's arrays `x` and `y`).
+Names: `cifar10` (the lossless CIFAR-10, original pixels, split test|train), `cifar10-jpeg` (the
+lossy JPEG copy, about 10 points worse for models trained on the original pixels; kept only for
+historical figures), `cifar10-raw200` (200 lossless test images), `mnist-test`, and `npz:PATH`
+(a user's arrays `x` and `y`). Both CIFAR-10 sets come in a fixed shuffled order (seed 0) so that
+every prefix (`--limit N`) is a fair sample.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.errors import IlwpError, cause
 from ilwp_embedded.fileio import atomic_write_bytes
 
-NAMES = ("cifar10", "cifar10-raw200", "mnist-test", "npz:PATH")
+NAMES = ("cifar10", "cifar10-jpeg", "cifar10-raw200", "mnist-test", "npz:PATH")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
@@ -60,12 +63,17 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, split: st
     if name.startswith("npz:"):
         return _load_npz(Path(name[4:]))
     root = resolve_data_dir(data_dir)
-    if name == "cifar10":
+    if name in ("cifar10", "cifar10-jpeg"):
         if split not in ("test", "train"):
-            raise IlwpError(f"cifar10 has splits test and train, not {split!r}")
-        f = _find(root, f"cifar10_jpeg/{split}.npz")
+            raise IlwpError(f"{name} has splits test and train, not {split!r}")
+        if name == "cifar10-jpeg":
+            f = _find(root, f"cifar10_jpeg/{split}.npz")
+            if f is None:
+                raise IlwpError(_missing(name, root, f"cifar10_jpeg/{split}.npz") + " (the JPEG copy has no download)")
+            return _load_jpeg_npz(f, f"cifar10-jpeg-{split}")
+        f = _find(root, f"cifar10_lossless/{split}.npz")
         if f is not None:
-            return _load_jpeg_npz(f, f"cifar10-{split}")
+            return _load_lossless_npz(f, f"cifar10-{split}")
         return _keras_fallback("cifar10", split, root)
     if name == "cifar10-raw200":
         f = _find(root, "cifar10_raw200.npz")
@@ -116,6 +124,17 @@ def _load_npz(path: Path) -> Dataset:
     return Dataset(f"npz:{path}", x, y.astype(np.int64).reshape(-1), pixels=x.dtype == np.uint8)
 
 
+def _load_lossless_npz(path: Path, name: str) -> Dataset:
+    """The original CIFAR-10 pixels (ordered by class in the file) in a fixed shuffled order."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            x, y = z["x"], z["y"].astype(np.int64)
+    except Exception as e:
+        raise IlwpError(f"{path}: not a readable CIFAR-10 npz ({type(e).__name__})") from None
+    order = np.random.default_rng(0).permutation(len(y))
+    return Dataset(name, x[order], y[order])
+
+
 def _load_jpeg_npz(path: Path, name: str) -> Dataset:
     """Decode the JPEG-packed CIFAR-10 once (cached), in a fixed shuffled order.
 
@@ -155,7 +174,7 @@ def _decode_jpeg_npz(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _keras_fallback(which: str, split: str, root: Path | None) -> Dataset:
-    rel = f"cifar10_jpeg/{split}.npz" if which == "cifar10" else "mnist_t10k.npz"
+    rel = f"cifar10_lossless/{split}.npz" if which == "cifar10" else "mnist_t10k.npz"
     from ilwp_embedded.tfquiet import captured_fds, import_keras
 
     try:
@@ -175,5 +194,4 @@ def _keras_fallback(which: str, split: str, root: Path | None) -> Dataset:
 
 
 def _reason(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:160]}" if text else type(e).__name__
+    return cause(e)

@@ -53,13 +53,19 @@ def platform_dir() -> Path:
     return firmware_dir() / "platform" / "ilwp-cortexm"
 
 
+def work_dir() -> Path:
+    """Where the tools keep what they fetch or prepare: the checkout; for an installed package,
+    which may not write beside itself, $XDG_CACHE_HOME/ilwp-embed."""
+    if installed() and not os.environ.get("ILWP_REPO_ROOT"):
+        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(cache) / "ilwp-embed"
+    return repo_root()
+
+
 def default_core_dir() -> Path:
-    """The PlatformIO core dir ($ILWP_PIO_CORE_DIR overrides): build/pio-core in a checkout; for an
-    installed package, which may not write beside itself, $XDG_CACHE_HOME/ilwp-embed/pio-core."""
+    """The PlatformIO core dir ($ILWP_PIO_CORE_DIR overrides): build/pio-core in a checkout,
+    work_dir()/pio-core for an installed package."""
     env = os.environ.get("ILWP_PIO_CORE_DIR")
     if env:
         return Path(env).resolve()
-    if installed():
-        cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        return Path(cache) / "ilwp-embed" / "pio-core"
-    return repo_root() / "build" / "pio-core"
+    return work_dir() / "pio-core" if installed() else repo_root() / "build" / "pio-core"

@@ -7,6 +7,7 @@
   host models         build_host_model / run_host_model: generated C on the host, through ctypes
   boards              no_network, core_dir, hello_build, needs_toolchain, needs_qemu
   inference firmware  resnet8, cifar, firmware (cached per process)
+  cycle profiling     run_profiled, symbol: hand-written assembly under the cycle-profile plugin
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ from typing import Iterator
 import numpy as np
 import pytest
 from conftest import DATA_DIR, RESNET8_INT8
+from elftools.elf.elffile import ELFFile
 
+from ilwp_embedded.cycles.plugin import plugin_args, read_profile
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import Generated, generate, write_sources
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest.graph import Graph, Operator, Quantization, Tensor
 from ilwp_embedded.resources import default_core_dir
-from ilwp_embedded.target.boards import load_boards
+from ilwp_embedded.target.boards import load_boards, resolve_board
 from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.target.pio import BuildResult, build_firmware, hello_sources
 from ilwp_embedded.target.pio_core import prepare_core
+from ilwp_embedded.target.qemu import run_to_exit
 
 REPO = Path(__file__).resolve().parents[1]
 DECODER_DIR = REPO / "firmware" / "decoder"
@@ -477,3 +481,112 @@ def firmware(board_id: str, variant: str = "test") -> BuildResult:
         return build_inference_firmware(board_id, resnet8()[1], _run_out_root() / f"{board_id}-{variant}",
                                         defines=defines, test_commands=True, core_dir=core_dir(),
                                         timeout_s=300)
+
+
+# ------------------------------------------------------------------------- cycle-profile probes
+
+# hand-written Cortex-M4 assembly run on QEMU mps2-an386 under the
+# cycle-profile plugin.
+#
+# The program runs `body` 40 times in a loop. Each pass reads SysTick's current value just before
+# (`region_start`) and just after (`region_stop`) the body and adds up the differences; the sum is
+# printed by semihosting. The plugin's region is [region_start, region_stop): the first read, a nop,
+# the body.
+
+PROBE_TEMPLATE = r"""
+    .syntax unified
+    .cpu cortex-m4
+    .thumb
+    .text
+    .word 0x20010000
+    .word reset
+    .thumb_func
+    .global reset
+reset:
+    ldr r4, =0xE000E010
+    ldr r0, =0xFFFFFF
+    str r0, [r4, #4]     @ SYST_RVR
+    movs r0, #0
+    str r0, [r4, #8]     @ SYST_CVR
+    movs r0, #5
+    str r0, [r4]         @ core clock, enabled, no interrupt
+    adds r4, #8          @ r4 = &SYST_CVR
+    ldr r5, =buf
+    str r5, [r5, #12]    @ buf[3] = &buf (a pointer to chase)
+    movs r6, #40
+    movs r7, #0
+    b loop
+    .balign 4
+loop:
+    .global region_start
+region_start:
+    ldr r0, [r4]
+    nop
+{body}
+    .global region_stop
+region_stop:
+    ldr r1, [r4]
+    subs r0, r0, r1
+    bic r0, r0, #0xFF000000   @ the 24-bit counter counts down
+    add r7, r7, r0
+{pad}
+    subs r6, #1
+    bne loop
+    ldr r1, =text        @ r7 in hex, by SYS_WRITE0
+    movs r2, #28
+1:  lsr r3, r7, r2
+    and r3, r3, #15
+    cmp r3, #10
+    ite lo
+    addlo r3, r3, #48
+    addhs r3, r3, #87
+    strb r3, [r1], #1
+    subs r2, #4
+    bpl 1b
+    movs r3, #10
+    strb r3, [r1], #1
+    movs r3, #0
+    strb r3, [r1]
+    ldr r1, =text
+    movs r0, #4
+    bkpt 0xab
+    ldr r1, =exitblk     @ SYS_EXIT_EXTENDED, ADP_Stopped_ApplicationExit, 0
+    movs r0, #0x20
+    bkpt 0xab
+    b .
+{funcs}
+    .ltorg
+    .balign 4
+exitblk: .word 0x20026, 0
+    .data
+    .balign 8
+buf: .space 256
+text: .space 16
+"""
+
+
+def build_asm_probe(tmp: Path, body: str, pad: int = 0, funcs: str = "") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    src = tmp / "t.s"
+    src.write_text(PROBE_TEMPLATE.format(body=body, pad="\n".join(["    nop"] * pad), funcs=funcs))
+    elf = tmp / "t.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-nostartfiles",
+                    "-Wl,-Ttext=0x0", "-Wl,-Tdata=0x20000000", "-Wl,-e,reset", "-o", str(elf), str(src)],
+                   check=True, capture_output=True)
+    return elf
+
+
+def symbol(elf: Path, name: str) -> int:
+    with open(elf, "rb") as f:
+        return ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name(name)[0]["st_value"] & ~1
+
+
+def run_profiled(tmp: Path, body: str, pad: int = 0, funcs: str = ""):
+    """(SysTick sum over the 40 passes, Profile, elf) of `body` on qemu-m4 under the cycle-profile plugin."""
+    elf = build_asm_probe(tmp, body, pad, funcs)
+    out = tmp / "profile.bin"
+    args = plugin_args(out, symbol(elf, "region_start"), symbol(elf, "region_stop"))
+    r = run_to_exit(resolve_board("qemu-m4"), elf, 60, serial_spec="null", extra=args)
+    assert r.returncode == 0, r.output
+    text = r.output.split()  # QEMU writes semihosting console output to stderr
+    return int(text[-1], 16), read_profile(out), elf

@@ -1,5 +1,6 @@
 """Bad input: one clear line on stderr, exit code 2, no traceback, no hang, no partial output."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,26 @@ def test_unsupported_op_is_marked_and_refused(tmp_path):
     out = run_cli("inspect", p)
     assert out.returncode == 0 and "UNSUPPORTED: op LOGISTIC" in out.stdout
     assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "LOGISTIC")
+
+
+def test_every_unsupported_op_is_named_before_any_work(tmp_path):
+    """Two ops the firmware lacks and one whose parameters no kernel takes: all three named in one
+    line, before compressing or generating anything (the build folder is never made)."""
+    g = load_graph(KWS_INT8)
+    conv = next(o for o in g.operators if o.op == "CONV_2D")
+    conv.op, conv.raw_options, conv.raw_options_type = "TRANSPOSE_CONV", None, 0
+    dw = next(o for o in g.operators if o.op == "DEPTHWISE_CONV_2D")
+    dw.op, dw.raw_options, dw.raw_options_type = "LOGISTIC", None, 0
+    soft = next(o for o in g.operators if o.op == "SOFTMAX")
+    t = g.tensors[soft.outputs[0]]
+    t.quant = dataclasses.replace(t.quant, scale=np.full_like(t.quant.scale, 1.0 / 128))  # kernel: 1/256
+    p = tmp_path / "three.tflite"
+    p.write_bytes(write_tflite(g))
+    out = tmp_path / "fw"
+    proc = run_cli("build", "--board", "qemu-m4", "--model", p, "--out", out)
+    assert_one_line_error(proc, "3 operator(s) unsupported", "LOGISTIC, SOFTMAX, TRANSPOSE_CONV",
+                          f"#{conv.index} TRANSPOSE_CONV", f"#{dw.index} LOGISTIC", "scale 1/256")
+    assert not out.exists()
 
 
 def test_unknown_dataset_and_bad_limit():

@@ -11,7 +11,7 @@ def test_demo_runs_the_whole_pipeline_bit_exact(tmp_path):
     for stage in ("[1/5] ingest", "[2/5] compress", "[3/5] generate + build for qemu-m4", "[4/5] validate",
                   "[5/5] report"):
         assert stage in p.stdout
-    assert "resnet20_cifar10_int8.tflite" in p.stdout  # the bundled example
+    assert "cifar_resnet20_int8.tflite" in p.stdout  # the bundled example
     assert re.search(r"qemu-m4: 3 samples bit-exact", p.stdout)
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "3/3" in html

@@ -2,6 +2,7 @@
 
 import ctypes as C
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,37 @@ def test_generator_scratch_sizes_match_the_kernels(tmp_path):
     for conv in convs:
         p = REGISTRY["CONV_2D"].params(g, conv)
         assert lib.ilwp_conv2d_s8_scratch_size(C.byref(ctypes_struct(p))) == REGISTRY["CONV_2D"].scratch_bytes(p)
+
+
+def _dense_autoencoder(path: Path) -> Path:
+    """An anomaly-detection style MLP: 64 -> 16 -> 8 -> 16 -> 64, fully connected layers only."""
+    import keras
+    from helpers import convert
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input(shape=(64,), batch_size=1)
+    y = inp
+    for units, act in ((16, "relu"), (8, "relu"), (16, "relu"), (64, None)):
+        y = keras.layers.Dense(units, activation=act, bias_initializer="random_normal")(y)
+    path.write_bytes(convert(keras.Model(inp, y), [(64,)], seed=5))
+    return path
+
+
+@pytest.mark.parametrize("mode", ["raw", "once", "layer"])
+def test_dense_only_model_compiles_with_werror_and_is_bit_exact(tmp_path, mode):
+    """No conv: no kernel uses the scratch buffer, so none is declared (an unused static fails
+    -Werror=unused-variable), in every decode mode."""
+    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.generate.codegen import Weights
+    from ilwp_embedded.generate.weights import coded_weights
+
+    g = load_graph(_dense_autoencoder(tmp_path / "ae.tflite"))
+    assert {op.op for op in g.operators} == {"FULLY_CONNECTED"}
+    gen = generate(g, Weights("raw") if mode == "raw" else coded_weights(encode_graph(g, 1).container, mode))
+    assert gen.scratch_bytes == 0 and "ilwp_scratch" not in gen.files["ilwp_model.c"]
+    (tmp_path / "build").mkdir()
+    lib = build_host_model(gen, tmp_path / "build", [DECODER / "ilwp_decode.c"], [DECODER])
+    assert lib.ilwp_model_init() == 0
+    golden = Golden(g)
+    for x in model_inputs(g, 4):
+        np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))

@@ -8,7 +8,7 @@ from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.golden import Golden, prepare_inputs
 from ilwp_embedded.ingest import load_graph
 
-ZOO20 = REPO / "models" / "resnet20_cifar10_int8.tflite"
+ZOO20 = REPO / "models" / "cifar_resnet20_int8.tflite"
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reference": (("datasets", "golden"), ("ingest",)),
     "train": (("train", "zoo"), ("compress", "reference")),
     "generate": (("generate",), ("ops", "compress")),
-    "target": (("target",), ("generate",)),
+    "target": (("target", "cycles"), ("generate",)),
     "run": (("run",), ("target", "reference")),
     "pipeline": (("pipeline",), ("run",)),
     "cli": (("cli", "__main__", "commands"), ("pipeline", "train")),

@@ -14,7 +14,7 @@ from ilwp_embedded.train.methods.codebook import kmeans_1d
 from ilwp_embedded.train.methods.common import weight_tensors
 from ilwp_embedded.ingest import load_graph
 
-RESNET20 = REPO / "models" / "resnet20_cifar10_int8.tflite"
+RESNET20 = REPO / "models" / "cifar_resnet20_int8.tflite"
 
 
 @pytest.fixture(scope="module")

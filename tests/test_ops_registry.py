@@ -33,9 +33,10 @@ def test_every_op_has_every_facet(name):
 
 
 def test_doc_lists_no_op_the_registry_lacks():
-    """Every kernel function docs/kernels.md tabulates is some registered op's."""
+    """Every portable kernel function docs/kernels.md tabulates is some registered op's (the CMSIS-NN
+    glue's ilwp_cmsis_* are the same ops on the other backend)."""
     registered = {fn for k in REGISTRY.values() for fn in k.kernels}
-    documented = set(re.findall(r"`(ilwp_\w+_s8)`", KERNELS_DOC))
+    documented = set(re.findall(r"`(ilwp_(?!cmsis_)\w+_s8)`", KERNELS_DOC))
     assert documented and documented <= registered, documented - registered
 
 

@@ -4,8 +4,8 @@ model, through a faulty link, and the failures (hang, fault, corrupt blob) repor
 from __future__ import annotations
 
 import json
+import re
 import struct
-import time
 
 import numpy as np
 import pytest
@@ -44,34 +44,48 @@ def test_validate_resnet8_20_cifar_images_bit_exact_on_qemu_m4():
     assert r.count == 20 and r.bit_exact and r.mismatches == 0
     assert r.accuracy_device == r.accuracy_host > 0.5
     assert r.latency.unit == "instructions"
-    # two inputs in flight: the next image streamed in during every run but the last
-    rx = [rec.rx_in_run for rec in r.records]
-    assert rx[-1] == 0 and min(rx[:-1]) > 0, rx
-    # -icount shift=0: the same model costs the same instructions on every image (+- a few ticks),
-    # plus the receive interrupt's fixed cost for each byte that came during the run (< 40 each;
-    # test_receive_interrupt_costs_a_fixed_count_per_byte measures it exactly)
+    # two inputs in flight: the host streamed the next image during every run but the last (how
+    # much arrived during each run depends on host timing; only the last is sure to get nothing)
+    assert dev.stats.ahead_bytes == 19 * 3072 and r.records[-1].rx_in_run == 0
     assert 10e6 < r.latency.median < 200e6
-    assert r.latency.max - r.latency.min < 0.001 * r.latency.median + 40 * max(rx)
     print(r.one_line())
 
 
-def test_receive_interrupt_costs_a_fixed_count_per_byte():
-    """The same image run 10 times, the next copy streaming in during each run but the last:
-    elapsed = model + c x bytes received in the run, exactly (within a SysTick tick of 40
-    instructions), with c the interrupt handler's instruction count."""
+def test_streamed_runs_of_one_image_agree():
+    """One image run 6 times, the next copy streaming in during each run but the last: the same
+    output every time, and no run with bytes received costs less than the one without (to one
+    40-instruction tick; how many bytes come during a run depends on host timing, so no more)."""
     xs, _ = cifar(1)
     link, dev = _device("qemu-m4")
     with link:
-        runs = list(dev.infer_many([xs[0]] * 10))
-    el = np.array([r.elapsed for r in runs], dtype=np.float64)
-    rx = np.array([r.rx_in_run for r in runs], dtype=np.float64)
-    assert rx[-1] == 0 and rx[:-1].min() > 100, rx
-    a = np.stack([np.ones_like(rx), rx], axis=1)
-    (base, per_byte), *_ = np.linalg.lstsq(a, el, rcond=None)
-    assert np.abs(a @ (base, per_byte) - el).max() <= 80, (el, rx)
-    assert 5 < per_byte < 40, per_byte
+        runs = list(dev.infer_many([xs[0]] * 6))
     assert all(np.array_equal(r.output, runs[0].output) for r in runs)
-    print(f"receive interrupt: {per_byte:.2f} instructions per byte; model {base:.0f}")
+    assert runs[-1].rx_in_run == 0 and dev.stats.ahead_bytes == 5 * 3072
+    assert all(r.elapsed >= runs[-1].elapsed - 40 for r in runs), [(r.elapsed, r.rx_in_run) for r in runs]
+
+
+def test_receive_interrupt_costs_a_fixed_count_per_byte():
+    """TEST 5: the firmware calls its receive handler k times itself (interrupts masked, the
+    ring's state restored), then an empty function in the same loop: (handler - empty) / k + 1
+    (the empty function's return) is the handler's instructions per byte, whatever the host's
+    timing.  Each reading is whole SysTick ticks (40 instructions): the error is below 80 / k."""
+    g, _ = resnet8()
+    xs, _ = cifar(1)
+    link, dev = _device("qemu-m4")
+    with link:
+        per_byte = {}
+        for k in (1000, 4000):
+            handler, empty = dev.rx_handler_units(k)
+            assert handler > empty > 0
+            per_byte[k] = (handler - empty) / k + 1
+        # the protocol goes on undisturbed: the ring's bytes and count are as before
+        assert dev.echo(b"after") == b"after"
+        out, _, _, _ = dev.infer(xs[0])
+        np.testing.assert_array_equal(out, Golden(g).run(xs[0]).reshape(-1))
+    c = round(per_byte[4000])
+    assert abs(per_byte[4000] - c) < 80 / 4000 and abs(per_byte[1000] - c) < 80 / 1000, per_byte
+    assert 5 <= c <= 40, c
+    print(f"receive interrupt: {c} instructions per byte ({per_byte})")
 
 
 def test_validate_on_qemu_stm32f4():
@@ -81,8 +95,9 @@ def test_validate_on_qemu_stm32f4():
     with link:
         r = validate(dev, g, xs, ys, clock_hz=resolve_board("qemu-stm32f4").cpu_hz, expect_hash=gen.model_hash)
     assert r.bit_exact and r.count == 4 and r.board == "qemu-stm32f4"
-    # the USART1 receive interrupt (NVIC 37) took the next image in while the model ran
-    assert [rec.rx_in_run > 0 for rec in r.records] == [True, True, True, False], r.records
+    # every byte came through the USART1 receive interrupt (NVIC 37) and its ring; how many came
+    # during each run depends on host timing, but the last run had nothing left to receive
+    assert dev.stats.ahead_bytes == 3 * 3072 and r.records[-1].rx_in_run == 0, r.records
 
 
 def test_full_receive_ring_holds_input_back_and_loses_nothing():
@@ -110,7 +125,7 @@ def test_full_receive_ring_holds_input_back_and_loses_nothing():
         assert (seq, P.ACK) in got and (seq, P.OUTPUT) in got
         out = got[(seq, P.OUTPUT)].payload
         assert struct.unpack_from("<I", out, 16)[0] == P.crc32(xs[0].tobytes())
-        assert 0 < struct.unpack_from("<I", out, 20)[0] <= 256  # the ring filled, then waited
+        assert struct.unpack_from("<I", out, 20)[0] <= 256  # the ring fills, then the bytes wait
         assert [struct.unpack("<I", got[(s, P.ACK)].payload)[0] for s, _ in sent] == [end for _, end in sent]
         # and the device still answers: the last copy of image 1 is complete and runs
         out1, _, _, _ = dev.infer(xs[1])
@@ -234,7 +249,6 @@ def test_very_faulty_link_fails_loudly_never_wrong():
     xs, _ = cifar(1)
     golden = Golden(g)
     proxy = FaultProxy(drop=0.03, dup=0.03, flip=0.03, seed=3)
-    t0 = time.monotonic()
     link = QemuLink(resolve_board("qemu-m4"), firmware("qemu-m4").elf, proxy=proxy)
     with link:
         dev = Device(link, timeout_s=0.2, retries=3)
@@ -242,23 +256,23 @@ def test_very_faulty_link_fails_loudly_never_wrong():
             dev.connect(banner_timeout_s=2)
             runs = list(dev.infer_many([xs[0], xs[0]]))  # also through the streamed-ahead path
         except IlwpError as e:
-            assert "no valid answer" in str(e), e
+            # gave up after its bounded attempts (how soon in wall time depends on the host)
+            assert "no valid answer" in str(e) and "after 4 attempts" in str(e), e
         else:
             for r in runs:
                 np.testing.assert_array_equal(r.output, golden.run(xs[0]).reshape(-1))
-    assert time.monotonic() - t0 < 60
 
 
 def test_hung_firmware_is_detected():
     link, dev = _device("qemu-m4", timeout_s=0.5)
     with link:
         assert dev.echo(b"alive") == b"alive"
-        t0 = time.monotonic()
+        timeouts = dev.stats.timeouts
         with pytest.raises(IlwpError, match="hung or not answering"):
             dev.test(P.TEST_HANG)
-        with pytest.raises(IlwpError, match="no valid answer to HELLO_REQ"):
+        with pytest.raises(IlwpError, match=r"no valid answer to HELLO_REQ after 2 attempts \(timeout 0.5 s\)"):
             dev.request(P.HELLO_REQ, b"", (P.HELLO,), retries=1)
-        assert time.monotonic() - t0 < 10
+        assert dev.stats.timeouts - timeouts == 3  # one wait of 0.5 s per attempt, no more
 
 
 def test_firmware_hanging_in_a_run_is_detected_without_a_long_wait():
@@ -267,10 +281,11 @@ def test_firmware_hanging_in_a_run_is_detected_without_a_long_wait():
     with link:
         dev.infer(xs[0])  # the first run sets the expected run time
         dev.test(P.TEST_HANG_IN_RUN)
-        t0 = time.monotonic()
-        with pytest.raises(IlwpError, match="no valid answer to RUN.*hung or not answering"):
+        with pytest.raises(IlwpError, match="no valid answer to RUN.*hung or not answering") as e:
             dev.infer(xs[1])
-        assert time.monotonic() - t0 < 40
+        # the wait was set from the first run (10x it, at least 5 s), not the 600 s given
+        wait = float(re.search(r"run timeout ([0-9.e+]+) s", str(e.value)).group(1))
+        assert 5 <= wait < 600, e.value
 
 
 def test_crashed_firmware_is_detected():

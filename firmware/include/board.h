@@ -53,6 +53,13 @@ void uart_rx_use_ring(uint8_t *ring, uint32_t size);
 /* Bytes the receive interrupt has stored since uart_rx_use_ring() (wraps at 2^32). */
 uint32_t uart_rx_count(void);
 
+/* Test firmware only: the timer units that k direct calls of the receive interrupt handler
+ * take (handler != 0) or of an empty function with the same call loop (handler == 0), with
+ * interrupts masked and the ring's state restored afterwards; the caller guarantees that no
+ * byte arrives meanwhile.  Their difference / k + 1 (the empty function's return) is the
+ * handler's instructions per byte, free of host timing (docs/serial-protocol.md, TEST 5). */
+uint32_t uart_rx_handler_units(uint32_t k, int handler);
+
 /* Free-running 64-bit count in timer_unit() units since board_init():
  * "instructions" under QEMU -icount shift=0 (SysTick with wrap counting),
  * "cycles" on real boards (DWT CYCCNT extended to 64 bits). */

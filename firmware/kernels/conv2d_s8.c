@@ -4,12 +4,15 @@
  * each pass computes 2 pixels x 2 output channels so every load feeds two MACs. Output channels go
  * in chunks: the chunk's accumulators first, then one requantization loop (docs/kernels.md).
  *
- * Buffer layouts (scratch = 2 * k int16, k = filter_h * filter_w * filter_c):
+ * Buffer layouts (scratch = 2 * kp int16, k = filter_h * filter_w * filter_c, kp = k rounded up to
+ * a multiple of 4):
  *  - portable: pixel a's column in [0, k), pixel b's in [k, 2k), natural order.
  *  - DSP (SMLAD): for each block j of 4 column entries, 8 int16 at 8j:
  *    a[4j], a[4j+2], a[4j+1], a[4j+3], b[4j], b[4j+2], b[4j+1], b[4j+3]
- *    (pairs matching SXTB16's byte order; one pointer feeds both pixels); the k % 4 tail entries
- *    follow in natural order, pixel a's then pixel b's. */
+ *    (pairs matching SXTB16's byte order; one pointer feeds both pixels). When k % 4 != 0 the last
+ *    block is padded with zeros: its weight words then read up to 3 bytes of the next filter row,
+ *    multiplied by 0 (a first layer with 3 input channels, k = 27, runs as 7 whole blocks). The last
+ *    rows of the filter, which have no next row, take their k % 4 tail entries one by one. */
 #include <string.h>
 
 #include "ilwp_dsp.h"
@@ -24,7 +27,8 @@
 
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 {
-    return 2 * p->filter_h * p->filter_w * p->filter_c * (int32_t)sizeof(int16_t);
+    const int32_t k = p->filter_h * p->filter_w * p->filter_c;
+    return 2 * ((k + 3) & ~3) * (int32_t)sizeof(int16_t);
 }
 
 /* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over n terms in natural order: the portable dot product,
@@ -95,11 +99,11 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     const int32_t ox = pix - oy * p->output_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t k = p->filter_h * fw * fc, k4 = k & ~3, cb = fc >> 2, aligned = (fc & 3) == 0;
+    const int32_t k = p->filter_h * fw * fc, cb = fc >> 2, aligned = (fc & 3) == 0;
     const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
     const int8_t pad = (int8_t)(-p->input_offset); /* the input value the offset turns into 0 */
     int16_t *dst = buf + 4 * s;
-    int8_t tmp[ILWP_GATHER];
+    int8_t tmp[ILWP_GATHER + 4];
     int32_t fy, fx, fx_s, fx_e, t = 0, c;
     ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
     if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
@@ -113,77 +117,110 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
         }
         return;
     }
-    for (fy = 0; fy < p->filter_h; ++fy) {
-        const int32_t iy = iy0 + fy * p->dilation_h;
-        for (fx = 0; fx < fw; ++fx) {
-            const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
-                                    ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
-            if (aligned) {
-                /* A tap is whole blocks: straight into the pair slots. */
-                dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
-                continue;
+    if (!aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
+        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h && k <= ILWP_GATHER) {
+        /* A small window (e.g. 3x3x3) inside the input: its rows are contiguous runs; gather them,
+         * pad to whole blocks, convert once. */
+        const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
+        const int32_t row = fw * fc, step = p->dilation_h * p->input_w * in_c;
+        for (fy = 0; fy < p->filter_h; ++fy) {
+            for (c = 0; c < row; ++c) {
+                tmp[t + c] = src[c];
             }
-            /* Otherwise gather the entries as int8 and convert whole blocks. */
-            for (c = 0; c < fc; ++c) {
-                tmp[t++] = src != 0 ? src[c] : pad;
-                if (t == ILWP_GATHER) {
-                    dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
-                    t = 0;
+            t += row;
+            src += step;
+        }
+    } else {
+        for (fy = 0; fy < p->filter_h; ++fy) {
+            const int32_t iy = iy0 + fy * p->dilation_h;
+            for (fx = 0; fx < fw; ++fx) {
+                const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
+                                        ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
+                if (aligned) {
+                    /* A tap is whole blocks: straight into the pair slots. */
+                    dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
+                    continue;
+                }
+                /* Otherwise gather the entries as int8 and convert whole blocks. */
+                for (c = 0; c < fc; ++c) {
+                    tmp[t++] = src != 0 ? src[c] : pad;
+                    if (t == ILWP_GATHER) {
+                        dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
+                        t = 0;
+                    }
                 }
             }
         }
     }
-    if (t >= 4) {
-        dst = copy_blocks(dst, tmp, t >> 2, off2);
-    }
-    for (c = 0; c < (t & 3); ++c) { /* the k % 4 leftover: this pixel's natural-order tail */
-        buf[2 * k4 + s * (k & 3) + c] = (int16_t)(tmp[(t & ~3) + c] + p->input_offset);
+    if (t > 0) { /* the last block padded with entries that the offset turns into 0 */
+        while (t & 3) {
+            tmp[t++] = pad;
+        }
+        (void)copy_blocks(dst, tmp, t >> 2, off2);
     }
 }
 
-/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. */
-static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
+/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. overread: the filter goes on
+ * for 3 bytes or more after row w1 (and w0), so the zero-padded last block may run as a whole block. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4],
+                           int32_t overread)
 {
-    int32_t nblk = k >> 2;
-    const int32_t tail = k & 3;
+    int32_t nblk = overread ? (k + 3) >> 2 : k >> 2;
+    const int32_t tail = overread ? 0 : k & 3;
     const int16_t *pc = buf;
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
     if (nblk > 0) {
 #if ILWP_DSP_ASM
-        /* 16 MACs in 16 instructions (LDM of both pixels' pairs, two weight words, 4 SXTB16, 8 SMLAD),
-         * unrolled twice; an odd count enters at the second copy. GCC spills around it if it must. */
+        /* 16 MACs per block: six single loads back to back (both pixels' pairs, then the two weight
+         * words), so that on the Cortex-M4 they pipeline (2+1+1+1+1+1 cycles; an LDM of four costs 5
+         * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Four blocks per
+         * pass; the pass count lives on the stack (all 14 registers hold data), a pass's first block
+         * is chosen by nblk % 4. */
         register uint32_t a02 __asm__("r2");
         register uint32_t a13 __asm__("r3");
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
-        uint32_t lo, r;
+        uint32_t lo = (uint32_t)(nblk & 3), wa, wb;
+        uint32_t passes = (uint32_t)(nblk + 3) >> 2;
 #define ILWP_CONV_BLOCK                                          \
-        "ldmia %[pc]!, {%[a02], %[a13], %[b02], %[b13]}\n\t"     \
-        "ldr %[r], [%[w0]], #4\n\t"                              \
-        "sxtb16 %[lo], %[r]\n\t"                                 \
-        "sxtb16 %[r], %[r], ror #8\n\t"                          \
+        "ldr %[a13], [%[pc], #4]\n\t"                            \
+        "ldr %[b02], [%[pc], #8]\n\t"                            \
+        "ldr %[b13], [%[pc], #12]\n\t"                           \
+        "ldr %[a02], [%[pc]], #16\n\t"                           \
+        "ldr %[wa], [%[w0]], #4\n\t"                             \
+        "ldr %[wb], [%[w1]], #4\n\t"                             \
+        "sxtb16 %[lo], %[wa]\n\t"                                \
+        "sxtb16 %[wa], %[wa], ror #8\n\t"                        \
         "smlad %[s00], %[a02], %[lo], %[s00]\n\t"                \
         "smlad %[s10], %[b02], %[lo], %[s10]\n\t"                \
-        "smlad %[s00], %[a13], %[r], %[s00]\n\t"                 \
-        "smlad %[s10], %[b13], %[r], %[s10]\n\t"                 \
-        "ldr %[r], [%[w1]], #4\n\t"                              \
-        "sxtb16 %[lo], %[r]\n\t"                                 \
-        "sxtb16 %[r], %[r], ror #8\n\t"                          \
+        "smlad %[s00], %[a13], %[wa], %[s00]\n\t"                \
+        "smlad %[s10], %[b13], %[wa], %[s10]\n\t"                \
+        "sxtb16 %[lo], %[wb]\n\t"                                \
+        "sxtb16 %[wb], %[wb], ror #8\n\t"                        \
         "smlad %[s01], %[a02], %[lo], %[s01]\n\t"                \
         "smlad %[s11], %[b02], %[lo], %[s11]\n\t"                \
-        "smlad %[s01], %[a13], %[r], %[s01]\n\t"                 \
-        "smlad %[s11], %[b13], %[r], %[s11]\n\t"
+        "smlad %[s01], %[a13], %[wb], %[s01]\n\t"                \
+        "smlad %[s11], %[b13], %[wb], %[s11]\n\t"
         __asm__ volatile(
-            "adds %[n], %[n], #1\n\t"
-            "lsrs %[n], %[n], #1\n\t"
-            "bcc 2f\n"
+            "cmp %[lo], #2\n\t"
+            "beq 2f\n\t"
+            "bhi 3f\n\t"
+            "cmp %[lo], #1\n\t"
+            "beq 4f\n"
             "1:\n\t" ILWP_CONV_BLOCK
+            "3:\n\t" ILWP_CONV_BLOCK
             "2:\n\t" ILWP_CONV_BLOCK
-            "subs %[n], %[n], #1\n\t"
+            "4:\n\t" ILWP_CONV_BLOCK
+            "ldr %[lo], %[passes]\n\t"
+            "subs %[lo], %[lo], #1\n\t"
+            "str %[lo], %[passes]\n\t"
             "bne 1b\n\t"
-            : [pc] "+r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(nblk), [s00] "+r"(s00), [s01] "+r"(s01),
+            : [pc] "+r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "+r"(s00), [s01] "+r"(s01),
               [s10] "+r"(s10), [s11] "+r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "=&r"(lo), [r] "=&r"(r)
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [passes] "+m"(passes)
             :
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
@@ -221,7 +258,17 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
     acc[1] = s01;
     acc[2] = s10;
     acc[3] = s11;
-    mac_2x2(pc, pc + tail, w0, w1, tail, acc);
+    if (tail > 0) { /* pixel a's entries 4j, 4j+1, 4j+2 sit at 0, 2, 1 of the padded block; b's at 4 + */
+        static const uint8_t slot[3] = {0u, 2u, 1u};
+        int32_t i;
+        for (i = 0; i < tail; ++i) {
+            const int32_t va = pc[slot[i]], vb = pc[4 + slot[i]], x0 = w0[i], x1 = w1[i];
+            acc[0] += va * x0;
+            acc[1] += va * x1;
+            acc[2] += vb * x0;
+            acc[3] += vb * x1;
+        }
+    }
 }
 
 #else /* portable */
@@ -260,8 +307,10 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
 }
 
 /* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, portable layout. */
-static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4])
+static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4],
+                           int32_t overread)
 {
+    (void)overread;
     mac_2x2(buf, buf + k, w0, w1, k, acc);
 }
 
@@ -273,9 +322,14 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
 
 static const int32_t zero_bias[ILWP_CONV_CHUNK];
 
-/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. */
+/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. left: bytes of the
+ * filter from w on (a row's zero-padded last block may read 3 bytes past it: see dot_2x2). Out of line: the
+ * dot product needs every register, and the loop's few values are reloaded once per channel pair. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const int32_t *bias, int32_t n,
-                      int32_t *acc_a, int32_t *acc_b)
+                      int32_t *acc_a, int32_t *acc_b, int32_t left)
 {
     int32_t oc;
     for (oc = 0; oc < n; oc += 2) {
@@ -283,7 +337,7 @@ static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const 
         int32_t s[4];
         s[0] = s[2] = bias[oc];
         s[1] = s[3] = bias[oc + second];
-        dot_2x2(scratch, k, w, w + second * k, s);
+        dot_2x2(scratch, k, w, w + second * k, s, (oc + 1 + second) * k + 3 <= left);
         acc_a[oc] = s[0];
         acc_b[oc] = s[2];
         acc_a[oc + second] = s[1];
@@ -312,8 +366,10 @@ static void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n,
         const int32_t m = mult[i], sh = shift[i];
         int32_t va, vb;
         if (sh <= -2 && sh >= -31) {
-            va = ilwp_requantize_rshift(acc_a[i], m, sh);
-            vb = ilwp_requantize_rshift(acc_b[i], m, sh);
+            const uint32_t round = 1u << (-sh - 2);
+            const int32_t s = -sh - 1;
+            va = ilwp_requantize_rshift_pre(acc_a[i], m, round, s);
+            vb = ilwp_requantize_rshift_pre(acc_b[i], m, round, s);
         } else {
             va = requant_generic(acc_a[i], m, sh);
             vb = requant_generic(acc_b[i], m, sh);
@@ -365,7 +421,8 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
                 for (c0 = g * oc_per_group; c0 < oc_end; c0 += ILWP_CONV_CHUNK) {
                     const int32_t n = (oc_end - c0 < ILWP_CONV_CHUNK) ? oc_end - c0 : ILWP_CONV_CHUNK;
                     int8_t *const ob = two ? out_b + c0 : sink;
-                    dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b);
+                    dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b,
+                              (out_c - c0) * k);
                     requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, full);
                 }
             }

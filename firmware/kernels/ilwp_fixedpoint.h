@@ -87,11 +87,21 @@ ILWP_INLINE int32_t ilwp_requantize(int32_t x, int32_t multiplier, int32_t shift
  * floor((high + 2^(r-1) - [high < 0]) / 2^r), and nested floors merge:
  * floor((x*m + 2^30 - [high < 0] * 2^31) / 2^32 + 2^(r-2)) >> (r-1). [high < 0] may be replaced by
  * [x < 0]: they differ only when high == 0, where both give 0. The high word is within +-2^30, so
- * adding 2^(r-2) cannot overflow. On Cortex-M: SMLAL, AND, SUBS, SBC, ADD, ASR. */
+ * adding 2^(r-2) cannot overflow. The rounding term rides in the 64-bit start value:
+ * high word round - [x < 0], low word 2^30 + [x < 0] * 2^31 (that is 2^(r-2) * 2^32 + 2^30 - [x < 0] * 2^31),
+ * so with round = 2^(r-2) and s = r - 1 computed once per channel a value costs AND, ORR, ADD (ASR #31
+ * operand), SMLAL, ASR on Cortex-M. */
+ILWP_INLINE int32_t ilwp_requantize_rshift_pre(int32_t x, int32_t multiplier, uint32_t round, int32_t s)
+{
+    const uint32_t neg = (uint32_t)(x >> 31); /* 0 or all ones */
+    const uint64_t start = ((uint64_t)(round + neg) << 32) | (0x40000000u | (neg & 0x80000000u));
+    const uint64_t v = start + (uint64_t)((int64_t)x * multiplier);
+    return (int32_t)(uint32_t)(v >> 32) >> s;
+}
+
 ILWP_INLINE int32_t ilwp_requantize_rshift(int32_t x, int32_t multiplier, int32_t shift)
 {
-    const int64_t v = (int64_t)x * multiplier + ((int64_t)1 << 30) - ((int64_t)(x < 0) << 31);
-    return ((int32_t)(v >> 32) + (int32_t)(1u << (-shift - 2))) >> (-shift - 1);
+    return ilwp_requantize_rshift_pre(x, multiplier, 1u << (-shift - 2), -shift - 1);
 }
 
 /* Multiplier >= 1 form used by softmax: the shift is a non-negative left shift. */

@@ -2,16 +2,24 @@
  * ilwp_cmsis_nn.c - the ilwp_kernels.h API on top of CMSIS-NN (glue only: no CMSIS-NN code here).
  *
  * Mapping (all constants come precomputed from ilwp_embedded/generate/quant.py, as for the
- * portable kernels; TFLM's own CMSIS-NN kernels pass the same values):
- *   ilwp_conv2d_s8           -> arm_convolve_wrapper_s8 (+ arm_convolve_wrapper_s8_get_buffer_size)
- *   ilwp_depthwise_conv2d_s8 -> arm_depthwise_conv_wrapper_s8 (+ its get_buffer_size)
- *   ilwp_fully_connected_s8  -> arm_fully_connected_s8 (per tensor) / arm_fully_connected_per_channel_s8
- *   ilwp_add_s8              -> arm_elementwise_add_s8
- *   ilwp_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
- *   ilwp_max_pool2d_s8       -> arm_max_pool_s8
- *   ilwp_softmax_s8          -> arm_softmax_s8
- * MEAN, PAD, CONCATENATION, RESHAPE and broadcasting ADD stay the portable kernels
- * (firmware/kernels/{mean,pad,concatenation,reshape,add_broadcast}_s8.c).
+ * portable kernels; TFLM's own CMSIS-NN kernels pass the same values). Each function takes the
+ * parameter struct of its portable counterpart in ilwp_kernels.h (ilwp_cmsis_X <-> ilwp_X):
+ *   ilwp_cmsis_conv2d_s8           -> arm_convolve_wrapper_s8 (+ arm_convolve_wrapper_s8_get_buffer_size)
+ *   ilwp_cmsis_depthwise_conv2d_s8 -> arm_depthwise_conv_wrapper_s8 (+ its get_buffer_size); the generator
+ *     calls the wrapper's choice directly: ilwp_cmsis_depthwise_conv2d_{3x3,opt,any}_s8 ->
+ *     arm_depthwise_conv_3x3_s8 / arm_depthwise_conv_s8_opt / arm_depthwise_conv_s8
+ *   ilwp_cmsis_fully_connected_s8  -> arm_fully_connected_s8 (per tensor, zero filter offset)
+ *   ilwp_cmsis_add_s8              -> arm_elementwise_add_s8
+ *   ilwp_cmsis_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
+ *   ilwp_cmsis_max_pool2d_s8       -> arm_max_pool_s8
+ *   ilwp_cmsis_softmax_s8          -> arm_softmax_s8
+ * Per-channel FC (ilwp_cmsis_fc_per_channel.c) and the Helium kernel sums (ilwp_cmsis_kernel_sums_v4.c
+ * or _v7.c) depend on the CMSIS-NN API generation: ilwp_embedded/generate/cmsis_nn.py compiles the
+ * file that matches the given copy. The generator calls the portable kernel (firmware/kernels/) for
+ * every layer the given CMSIS-NN lacks or computes wrongly (grouped conv before it handled groups,
+ * per-channel FC before v7.0.0, FC with a filter zero point), and for MEAN, PAD, CONCATENATION,
+ * RESHAPE and broadcasting ADD; each function is in its own section, so only what the model calls is
+ * linked.
  *
  * Conventions shared by both sides: input_offset = -input zero point, output_offset = +output
  * zero point (CMSIS-NN's header calls it "negative of the zero value" but TFLM, and CMSIS-NN's
@@ -24,6 +32,7 @@
 
 #include "arm_nnfunctions.h"
 #include "ilwp_kernels.h"
+#include "ilwp_cmsis_internal.h"
 #include "ilwp_kernels_cmsis.h"
 
 static void *ilwp_cmsis_buf;
@@ -36,7 +45,7 @@ void ilwp_cmsis_nn_set_scratch(void *buf, int32_t bytes)
 }
 
 /* A context for a kernel that needs `need` bytes: the registered buffer, or an error. */
-static int32_t ilwp_cmsis_ctx(cmsis_nn_context *ctx, int32_t need)
+int32_t ilwp_cmsis_ctx(cmsis_nn_context *ctx, int32_t need)
 {
     ctx->buf = NULL;
     ctx->size = 0;
@@ -51,12 +60,12 @@ static int32_t ilwp_cmsis_ctx(cmsis_nn_context *ctx, int32_t need)
     return ILWP_OK;
 }
 
-static int32_t ilwp_cmsis_status(arm_cmsis_nn_status s)
+int32_t ilwp_cmsis_status(arm_cmsis_nn_status s)
 {
     return s == ARM_CMSIS_NN_SUCCESS ? ILWP_OK : ILWP_ERR_CMSIS;
 }
 
-static void ilwp_dims(cmsis_nn_dims *d, int32_t n, int32_t h, int32_t w, int32_t c)
+void ilwp_cmsis_dims(cmsis_nn_dims *d, int32_t n, int32_t h, int32_t w, int32_t c)
 {
     d->n = n;
     d->h = h;
@@ -79,13 +88,13 @@ static void ilwp_conv_cmsis(const ilwp_conv_params_t *p, cmsis_nn_conv_params *c
     cp->dilation.w = p->dilation_w;
     cp->activation.min = p->act_min;
     cp->activation.max = p->act_max;
-    ilwp_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
-    ilwp_dims(flt, p->output_c, p->filter_h, p->filter_w, p->filter_c);
-    ilwp_dims(bias, 1, 1, 1, p->output_c);
-    ilwp_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
+    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_cmsis_dims(flt, p->output_c, p->filter_h, p->filter_w, p->filter_c);
+    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_c);
+    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
 }
 
-int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
+int32_t ilwp_cmsis_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
 {
     cmsis_nn_conv_params cp;
     cmsis_nn_dims in, flt, bias, out;
@@ -93,7 +102,7 @@ int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
     return arm_convolve_wrapper_s8_get_buffer_size(&cp, &in, &flt, &out);
 }
 
-int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
+int32_t ilwp_cmsis_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
                        const int32_t *bias, int8_t *output, int16_t *scratch)
 {
     cmsis_nn_conv_params cp;
@@ -124,99 +133,166 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
 
 /* ------------------------------------------------------------------------------- DEPTHWISE_CONV_2D */
 
-int32_t ilwp_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                 const int32_t *bias, int8_t *output)
+/* The CMSIS-NN arguments of a depthwise layer; ILWP_ERR_ARG on NULL pointers. */
+static int32_t ilwp_dw_cmsis(const ilwp_dw_conv_params_t *p, const void *input, const void *filter, const void *output,
+                             cmsis_nn_dw_conv_params *dp, cmsis_nn_per_channel_quant_params *q, cmsis_nn_dims *in,
+                             cmsis_nn_dims *flt, cmsis_nn_dims *bias, cmsis_nn_dims *out)
+{
+    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    dp->input_offset = p->input_offset;
+    dp->output_offset = p->output_offset;
+    dp->ch_mult = p->depth_multiplier;
+    dp->stride.h = p->stride_h;
+    dp->stride.w = p->stride_w;
+    dp->padding.h = p->pad_h;
+    dp->padding.w = p->pad_w;
+    dp->dilation.h = p->dilation_h;
+    dp->dilation.w = p->dilation_w;
+    dp->activation.min = p->act_min;
+    dp->activation.max = p->act_max;
+    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_cmsis_dims(flt, 1, p->filter_h, p->filter_w, p->output_c);
+    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_c);
+    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
+    q->multiplier = (int32_t *)(uintptr_t)p->multiplier;
+    q->shift = (int32_t *)(uintptr_t)p->shift;
+    return ILWP_OK;
+}
+
+/* CMSIS-NN's wrapper: it picks 3x3 / opt / general at run time (all three are linked). */
+int32_t ilwp_cmsis_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                       const int32_t *bias, int8_t *output)
 {
     cmsis_nn_dw_conv_params dp;
     cmsis_nn_per_channel_quant_params q;
     cmsis_nn_dims in, flt, bd, out;
     cmsis_nn_context ctx;
-    int32_t rc;
-    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
-        return ILWP_ERR_ARG;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc == ILWP_OK) {
+        rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
     }
-    dp.input_offset = p->input_offset;
-    dp.output_offset = p->output_offset;
-    dp.ch_mult = p->depth_multiplier;
-    dp.stride.h = p->stride_h;
-    dp.stride.w = p->stride_w;
-    dp.padding.h = p->pad_h;
-    dp.padding.w = p->pad_w;
-    dp.dilation.h = p->dilation_h;
-    dp.dilation.w = p->dilation_w;
-    dp.activation.min = p->act_min;
-    dp.activation.max = p->act_max;
-    ilwp_dims(&in, p->batches, p->input_h, p->input_w, p->input_c);
-    ilwp_dims(&flt, 1, p->filter_h, p->filter_w, p->output_c);
-    ilwp_dims(&bd, 1, 1, 1, p->output_c);
-    ilwp_dims(&out, p->batches, p->output_h, p->output_w, p->output_c);
-    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
     if (rc != ILWP_OK) {
         return rc;
     }
-    q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
-    q.shift = (int32_t *)(uintptr_t)p->shift;
     return ilwp_cmsis_status(
         arm_depthwise_conv_wrapper_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
 }
 
+/* The wrapper's choice made by the generator (codegen._cmsis_dw_kernel), so that only the kernel the
+ * layer uses is linked. 3x3: depth multiplier 1, batch 1, undilated, 3x3 filter, padding <= 1. */
+int32_t ilwp_cmsis_depthwise_conv2d_3x3_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->filter_h != 3 ||
+        p->filter_w != 3 || p->pad_h > 1 || p->pad_w > 1) {
+        return ILWP_ERR_ARG;
+    }
+    ctx.buf = NULL;
+    ctx.size = 0;
+    return ilwp_cmsis_status(arm_depthwise_conv_3x3_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* opt: depth multiplier 1, batch 1, undilated (work buffer on DSP builds). */
+int32_t ilwp_cmsis_depthwise_conv2d_opt_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1) {
+        return ILWP_ERR_ARG;
+    }
+    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_s8_opt_get_buffer_size(&in, &flt));
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    return ilwp_cmsis_status(arm_depthwise_conv_s8_opt(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
+/* general: any depth multiplier, batch and dilation (no work buffer). */
+int32_t ilwp_cmsis_depthwise_conv2d_any_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bd, out;
+    cmsis_nn_context ctx;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    ctx.buf = NULL;
+    ctx.size = 0;
+    return ilwp_cmsis_status(arm_depthwise_conv_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+}
+
 /* --------------------------------------------------------------------------------- FULLY_CONNECTED */
 
-int32_t ilwp_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
-                                const int32_t *bias, int8_t *output)
+void ilwp_cmsis_fc_setup(const ilwp_fc_params_t *p, cmsis_nn_fc_params *fp, cmsis_nn_dims *in, cmsis_nn_dims *flt,
+                         cmsis_nn_dims *bias, cmsis_nn_dims *out)
+{
+    fp->input_offset = p->input_offset;
+    fp->filter_offset = p->filter_offset;
+    fp->output_offset = p->output_offset;
+    fp->activation.min = p->act_min;
+    fp->activation.max = p->act_max;
+    ilwp_cmsis_dims(in, p->batches, 1, 1, p->input_depth);
+    ilwp_cmsis_dims(flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
+    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_depth);
+    ilwp_cmsis_dims(out, p->batches, 1, 1, p->output_depth);
+}
+
+/* Per-tensor FC. The generator calls it only with a zero filter offset (CMSIS-NN V.12.5.1 ignores the
+ * filter offset); per-channel FC is ilwp_cmsis_fully_connected_per_channel_s8 (its own file, compiled
+ * only for CMSIS-NN versions that have arm_fully_connected_per_channel_s8). */
+int32_t ilwp_cmsis_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                                      const int32_t *bias, int8_t *output)
 {
     cmsis_nn_fc_params fp;
+    cmsis_nn_per_tensor_quant_params q;
     cmsis_nn_dims in, flt, bd, out;
     cmsis_nn_context ctx;
     int32_t rc;
-    if (p == NULL || input == NULL || filter == NULL || output == NULL) {
+    if (p == NULL || input == NULL || filter == NULL || output == NULL || p->per_channel || p->filter_offset != 0) {
         return ILWP_ERR_ARG;
     }
-    fp.input_offset = p->input_offset;
-    fp.filter_offset = p->filter_offset;
-    fp.output_offset = p->output_offset;
-    fp.activation.min = p->act_min;
-    fp.activation.max = p->act_max;
-    ilwp_dims(&in, p->batches, 1, 1, p->input_depth);
-    ilwp_dims(&flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
-    ilwp_dims(&bd, 1, 1, 1, p->output_depth);
-    ilwp_dims(&out, p->batches, 1, 1, p->output_depth);
+    ilwp_cmsis_fc_setup(p, &fp, &in, &flt, &bd, &out);
     rc = ilwp_cmsis_ctx(&ctx, arm_fully_connected_s8_get_buffer_size(&flt));
     if (rc != ILWP_OK) {
         return rc;
     }
     if (ctx.buf != NULL) {
-        /* Helium (MVE) builds read precomputed kernel sums (bias included) from the buffer. */
-        arm_vector_sum_s8((int32_t *)ctx.buf, p->input_depth, p->output_depth, filter, p->input_offset,
-                          p->filter_offset, bias);
+        ilwp_cmsis_kernel_sums((int32_t *)ctx.buf, p, filter, bias); /* Helium (MVE) builds only */
     }
-    if (p->per_channel) {
-        cmsis_nn_per_channel_quant_params q;
-        if (p->filter_offset != 0) {
-            return ILWP_ERR_ARG; /* CMSIS-NN's per-channel FC requires a zero filter offset, as TFLM does */
-        }
-        q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
-        q.shift = (int32_t *)(uintptr_t)p->shift;
-        return ilwp_cmsis_status(
-            arm_fully_connected_per_channel_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
-    } else {
-        cmsis_nn_per_tensor_quant_params q;
-        q.multiplier = p->multiplier[0];
-        q.shift = p->shift[0];
-        return ilwp_cmsis_status(
-            arm_fully_connected_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
-    }
+    q.multiplier = p->multiplier[0];
+    q.shift = p->shift[0];
+    return ilwp_cmsis_status(arm_fully_connected_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
 }
 
 /* ----------------------------------------------------------------------------------------------- ADD */
 
 /* arm_elementwise_add_s8 computes every rescale: it takes no tables (scratch is ignored, may be NULL). */
-int32_t ilwp_add_s8_scratch_size(void)
+int32_t ilwp_cmsis_add_s8_scratch_size(void)
 {
     return 0;
 }
 
-int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
+int32_t ilwp_cmsis_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
                     int8_t *output, int32_t size, int32_t *scratch)
 {
     (void)scratch;
@@ -241,12 +317,12 @@ static void ilwp_pool_cmsis(const ilwp_pool_params_t *p, cmsis_nn_pool_params *p
     pp->padding.w = p->pad_w;
     pp->activation.min = p->act_min;
     pp->activation.max = p->act_max;
-    ilwp_dims(in, p->batches, p->input_h, p->input_w, p->channels);
-    ilwp_dims(flt, 1, p->filter_h, p->filter_w, 1);
-    ilwp_dims(out, p->batches, p->output_h, p->output_w, p->channels);
+    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->channels);
+    ilwp_cmsis_dims(flt, 1, p->filter_h, p->filter_w, 1);
+    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->channels);
 }
 
-int32_t ilwp_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+int32_t ilwp_cmsis_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
 {
     cmsis_nn_pool_params pp;
     cmsis_nn_dims in, flt, out;
@@ -263,7 +339,7 @@ int32_t ilwp_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int
     return ilwp_cmsis_status(arm_avgpool_s8(&ctx, &pp, &in, input, &flt, &out, output));
 }
 
-int32_t ilwp_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+int32_t ilwp_cmsis_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
 {
     cmsis_nn_pool_params pp;
     cmsis_nn_dims in, flt, out;
@@ -279,7 +355,7 @@ int32_t ilwp_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int
 
 /* ------------------------------------------------------------------------------------------- SOFTMAX */
 
-int32_t ilwp_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output)
+int32_t ilwp_cmsis_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output)
 {
     if (p == NULL || input == NULL || output == NULL || p->depth <= 0 || p->depth > 256) {
         return ILWP_ERR_ARG;

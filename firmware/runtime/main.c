@@ -10,7 +10,8 @@
  * A failed init refuses INPUT and RUN.
  *
  * Build options: ILWP_FORCE_INIT_STATUS=<n<0> pretends init failed (tests of the refusal path);
- * ILWP_PROTO_TEST_COMMANDS=1 adds the TEST message (hang, fault, exit) for harness tests.
+ * ILWP_PROTO_TEST_COMMANDS=1 adds the TEST message (hang, fault, exit, receive-handler cost)
+ * for harness tests.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -245,6 +246,14 @@ static void on_test(const ilwp_frame *f)
     } else if (action == ILWP_TEST_HANG_IN_RUN) {
         hang_in_next_run = 1;
         ilwp_proto_send(ILWP_MSG_ACK, f->seq, NULL, 0, NULL, 0, NULL, 0);
+        return;
+    } else if (action == ILWP_TEST_RX_COST && f->len == 3u) {
+        /* the receive handler's cost per byte without bytes placed by host timing */
+        const uint32_t k = (uint32_t)f->payload[1] | ((uint32_t)f->payload[2] << 8);
+        uint8_t units[8];
+        ilwp_put_u32(&units[0], uart_rx_handler_units(k, 1));
+        ilwp_put_u32(&units[4], uart_rx_handler_units(k, 0));
+        ilwp_proto_send(ILWP_MSG_ACK, f->seq, units, sizeof units, NULL, 0, NULL, 0);
         return;
     }
     ilwp_proto_send_error(f->seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)f->type);

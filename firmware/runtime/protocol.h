@@ -56,7 +56,13 @@ enum {
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */
-enum { ILWP_TEST_HANG = 1, ILWP_TEST_FAULT = 2, ILWP_TEST_EXIT = 3, ILWP_TEST_HANG_IN_RUN = 4 };
+enum {
+    ILWP_TEST_HANG = 1,
+    ILWP_TEST_FAULT = 2,
+    ILWP_TEST_EXIT = 3,
+    ILWP_TEST_HANG_IN_RUN = 4,
+    ILWP_TEST_RX_COST = 5 /* u16 k: k calls of the receive handler, k of an empty one: 2 x u32 */
+};
 
 typedef struct {
     uint8_t type;

@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--lossless", action="store_true", help="exact weights (the default)")
     g.add_argument("--step", type=int, default=None, help="lossy: residual quantisation step (>= 2)")
+    g.add_argument("--steps-json", default=None, metavar="FILE",
+                   help='lossy: per-tensor residual steps, a JSON object {"tensor index": step} (missing: 1), '
+                        "e.g. the steps a model was trained for (scripts/train_prediction.py writes OUT.steps.json)")
     p.add_argument("--emit-tflite", default=None, metavar="PATH",
                    help="also write the .tflite whose weights the decoder reconstructs (lossy)")
     g.add_argument("--accuracy-budget", type=float, default=None, metavar="POINTS",
@@ -70,6 +73,8 @@ def run_compress(args: argparse.Namespace) -> int:
     else:
         if args.dataset is not None:
             raise IlwpError("--dataset is only used with --accuracy-budget")
+        if args.steps_json is not None:
+            step = _read_steps(args.steps_json, graph)
         res = encode_graph(graph, step, inter=not args.intra_only)
     atomic_write_bytes(args.output, res.blob)
     if args.emit_tflite:
@@ -93,6 +98,21 @@ def run_compress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_steps(path: str, graph) -> dict[int, int]:
+    try:
+        raw = json.loads(read_input_file(path, "steps file"))
+        steps = {int(k): int(v) for k, v in raw.items()}
+    except (ValueError, TypeError, AttributeError):
+        raise IlwpError(f"{path}: not a JSON object of tensor index -> step") from None
+    coded = {t.index for _, t in graph.coded_weights()}
+    for k, v in steps.items():
+        if k not in coded:
+            raise IlwpError(f"{path}: tensor {k} is not a coded weight tensor of the model")
+        if not 1 <= v <= 127:
+            raise IlwpError(f"{path}: step {v} for tensor {k} is outside 1..127")
+    return steps
+
+
 def summarize(res) -> dict:
     w = res.weights
     return {
@@ -106,10 +126,17 @@ def summarize(res) -> dict:
         # relative overhead; undefined when every tensor is constant (a zero bound)
         "overhead_vs_bound": (8 * res.coded_bytes / res.entropy_bound_bits - 1) if res.entropy_bound_bits else None,
         "lossy": res.container.lossy,
+        **({} if res.graph is None else _totals(res)),
         "tensors": [{"tensor": s.tensor_id, "name": s.name, "shape": list(s.shape), "mode": s.mode,
                      "ref_tensor": s.ref_tensor_id, "inter_channels": s.inter_channels, "step": s.step,
                      "bits": s.bits, "entropy_bits": round(s.entropy_bits, 1)} for s in res.stats],
     }
+
+
+def _totals(res) -> dict:
+    from ilwp_embedded.compress.blobinfo import total_fields
+
+    return total_fields(res.coded_bytes, res.weights, res.graph)
 
 
 def run_decompress(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_finetune)
+    register_import(sub)
 
 
 def cmd_finetune(args) -> int:
@@ -61,4 +62,65 @@ def cmd_finetune(args) -> int:
     print(json.dumps(info) if args.json else
           f"wrote {out} and {keras_out}: val top-1 {res.val_accuracy:.4f} after {res.epochs} epochs, "
           f"lambda {res.lam} over {res.pairs} pairs ({res.domain}, {res.norm})")
+    return 0
+
+
+def register_import(sub) -> None:
+    p = sub.add_parser("import-resnet", help="import a published CIFAR ResNet (PyTorch state_dict as .npz): "
+                                             "float .keras and optionally full-integer int8 .tflite")
+    p.add_argument("weights", help="WEIGHTS.npz (arrays named as the state_dict keys; depth 6n+2 read off them)")
+    p.add_argument("-o", "--output", required=True, help="output float Keras model (.keras; input pixels/255, output logits)")
+    p.add_argument("--int8", default=None, metavar="M_int8.tflite",
+                   help="also write the full-integer int8 model (input pixel - 128), calibrated on training images")
+    p.add_argument("--samples", type=int, default=500, help="calibration images from the training split (default 500)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import_resnet)
+
+
+def cmd_import_resnet(args) -> int:
+    import io
+    import os
+    import tempfile
+
+    import numpy as np
+
+    from ilwp_embedded.fileio import atomic_write_bytes
+    from ilwp_embedded.ops.support import require_int8
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+    from ilwp_embedded.zoo import published
+
+    out = Path(args.output)
+    if out.suffix != ".keras":
+        raise IlwpError(f"{out}: the float output must be a .keras file")
+    if args.samples <= 0:
+        raise IlwpError(f"--samples must be positive, got {args.samples}")
+    w = published.load_weights(args.weights)
+    model = published.build_keras(w, str(args.weights))
+    depth = int(model.name.split("_")[0][6:])
+    # Keras writes .keras files itself; write beside and rename for atomicity.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=str(out.parent))
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    info = {"depth": depth, "keras": str(out), "parameters": int(model.count_params())}
+    if args.int8:
+        from ilwp_embedded.zoo.train import train_val_split
+
+        (xtr, _), _ = train_val_split(args.data_dir)
+        data = published.convert_int8(model, xtr[:args.samples], str(args.weights))
+        graph = read_tflite(data, f"converted {args.weights}")
+        require_int8(graph, f"converted {args.weights}")
+        atomic_write_bytes(args.int8, data)
+        info.update(int8=str(args.int8), int8_bytes=len(data), calibration_samples=int(min(args.samples, len(xtr))))
+    print(json.dumps(info) if args.json else
+          f"wrote {out} (ResNet-{depth}, {info['parameters']} parameters)"
+          + (f" and {args.int8} ({info['int8_bytes']} bytes, full-integer int8, calibrated on "
+             f"{info['calibration_samples']} training images)" if args.int8 else ""))
     return 0

@@ -13,7 +13,7 @@ from ilwp_embedded.fileio import atomic_write_bytes
 
 def register(sub) -> None:
     p = sub.add_parser("inspect", help="print a model's layers, shapes, weight bytes and firmware support")
-    p.add_argument("model", help=".tflite model")
+    p.add_argument("model", help=".tflite model or .ilwp blob (its size fields, as `compress --json`)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_inspect)
 
@@ -35,6 +35,21 @@ def cmd_inspect(args) -> int:
     from ilwp_embedded.ingest import load_graph
     from ilwp_embedded.ops.inspect import format_summary, summarize
 
+    if str(args.model).endswith(".ilwp"):
+        from ilwp_embedded.compress.blobinfo import blob_summary
+        from ilwp_embedded.fileio import read_input_file
+
+        b = blob_summary(read_input_file(args.model, ".ilwp file"), args.model)
+        if args.json:
+            print(json.dumps(b, indent=1))
+        else:
+            print(f"{args.model}: {b['weights']} weights, {b['coded_bytes']} B coded "
+                  f"({b['bits_per_weight']:.3f} bits/weight; order-0 bound {b['entropy_bound_bits'] / 8:.0f} B), "
+                  f"skeleton {b['skeleton_bytes']} B, {'lossy' if b['lossy'] else 'lossless'}")
+            for t in b["tensors"]:
+                ref = f" <- {t['ref_tensor']}" if t["ref_tensor"] is not None else ""
+                print(f"  {t['tensor']:4d} {t['name'][:40]:40s} {t['mode']}{ref} step {t['step']} {t['bits'] // 8} B")
+        return 0
     s = summarize(load_graph(args.model))
     print(json.dumps(s) if args.json else format_summary(s, args.model))
     return 0
@@ -49,8 +64,7 @@ def cmd_convert(args) -> int:
         raise IlwpError(f"--samples must be positive, got {args.samples}")
     src = Path(args.model)
     ds = _calibration_set(args.dataset, args.data_dir, args.split)
-    converter, model = load_keras_or_savedmodel(src)
-    shape = _input_shape(src, model)
+    converter, shape = load_keras_or_savedmodel(src)
     x = ds.x[: args.samples]
     if ds.pixels:
         x = pixels_to_float(x, args.input_range)
@@ -81,22 +95,3 @@ def _calibration_set(name, data_dir, split):
     if name == "cifar10":
         return load_dataset(name, data_dir, split=split)
     return load_dataset(name, data_dir)
-
-
-def _input_shape(src: Path, model) -> tuple[int, ...]:
-    if model is not None:
-        shape = model.input_shape
-    else:
-        import tensorflow as tf
-
-        sig = tf.saved_model.load(str(src)).signatures.get("serving_default")
-        if sig is None:
-            raise IlwpError(f"{src}: SavedModel has no serving_default signature")
-        spec = list(sig.structured_input_signature[1].values())[0]
-        shape = tuple(spec.shape)
-    if isinstance(shape, list):
-        raise IlwpError(f"{src}: models with {len(shape)} inputs are not supported")
-    dims = tuple(shape[1:])
-    if any(d is None for d in dims):
-        raise IlwpError(f"{src}: input shape {tuple(shape)} has unknown dimensions")
-    return dims

@@ -47,7 +47,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         on_sample = lambda rec: bar.update(1)  # noqa: E731
     result = pipeline.validate(board, model, ds, elf=args.elf or (fw.elf if fw else None), port=args.port,
                                baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
-                               inputs_via=args.inputs_via)
+                               inputs_via=args.inputs_via, profile=args.profile,
+                               model_c=Path(fw.project_dir).parent / "generated" / "ilwp_model.c" if fw else None)
     if args.html:
         pipeline.write_report(result, model, fw, f"{model.path.name} on {board.id}", args.html)
     if args.json:
@@ -95,6 +96,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "QEMU, serial on a real board)")
     p.add_argument("--data-dir", default=None, help="where datasets live (default: $ILWP_DATA_DIR)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--profile", action="store_true",
+                   help="QEMU: count per-PC executions with a TCG plugin and estimate cycles (low/nominal/high) "
+                        "per inference and per layer from the core's timing table (slower)")
     p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")
     _build_args(p)
     p.set_defaults(func=cmd_validate)

@@ -43,7 +43,10 @@ def decompress_to_tflite(blob: bytes, source: str = ".ilwp") -> bytes:
     """The complete .tflite: the skeleton section with the decoded weights put back."""
     from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
 
-    cont = container.unpack(blob)
+    try:
+        cont = container.unpack(blob)
+    except IlwpError as e:
+        raise IlwpError(f"{source}: {e}") from None  # the file, not just ".ilwp"
     if not cont.skeleton:
         raise IlwpError(f"{source} carries no model skeleton (weights-only blob); cannot rebuild a .tflite")
     try:
@@ -51,7 +54,10 @@ def decompress_to_tflite(blob: bytes, source: str = ".ilwp") -> bytes:
     except zlib.error:
         raise IlwpError(f"{source}: corrupt model skeleton section") from None
     g = read_tflite(model, f"{source} skeleton")
-    weights = {r.tensor_id: w for r, w in zip(cont.records, decode_records(cont))}
+    try:
+        weights = {r.tensor_id: w for r, w in zip(cont.records, decode_records(cont))}
+    except IlwpError as e:
+        raise IlwpError(f"{source}: {e}") from None
     updates = {}
     for tid, w in weights.items():
         if tid >= len(g.tensors) or g.tensors[tid].dtype != "int8" or int(np.prod(g.tensors[tid].shape)) != w.size:

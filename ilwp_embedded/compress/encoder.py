@@ -13,7 +13,7 @@ from ilwp_embedded.compress import container, rans
 from ilwp_embedded.compress.freqtable import best_table, histogram, write_table
 from ilwp_embedded.compress.predict import align_channels, as_matrix, from_matrix, multipliers, predict, scale_kernel
 from ilwp_embedded.compress.residual import quantize, reconstruct
-from ilwp_embedded.compress.streams import (MODE_COLLOCATED, MODE_INTRA, MODE_NAMES, MODE_SEARCHED,
+from ilwp_embedded.compress.streams import (MODE_COLLOCATED, MODE_INTRA, MODE_NAMES, MODE_SEARCHED, MULT_SHIFT,
                                             Container, TensorRecord)
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph, Tensor
@@ -119,6 +119,38 @@ class _Candidate:
     label: str = "intra"
 
 
+def fitted_multipliers(W: np.ndarray, R: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel Q12 multipliers fitted to the data (collocated channels), and their proxy costs.
+
+    Candidates per channel: the least-squares fit <W,R>/<R,R>, the L1 fit (the |R|-weighted median
+    of W/R), and a neighbourhood of the L1 fit (a step of 4096/127 changes some prediction by one
+    quantum); each is scored with the code-length proxy on the residual it leaves, the cheapest kept.
+    Multipliers are >= 0 (the stream stores them unsigned)."""
+    C = W.shape[0]
+    Wf, Rf = W.astype(np.float64), R.astype(np.float64)
+    rr = (Rf * Rf).sum(1)
+    ls = np.where(rr > 0, (Wf * Rf).sum(1) / np.maximum(rr, 1e-12), 0.0)
+    l1 = np.zeros(C)
+    for c in range(C):
+        nz = Rf[c] != 0
+        if not nz.any():
+            continue
+        ratio, wt = Wf[c, nz] / Rf[c, nz], np.abs(Rf[c, nz])
+        o = np.argsort(ratio)
+        cw = np.cumsum(wt[o])
+        l1[c] = ratio[o][np.searchsorted(cw, cw[-1] / 2)]
+    one = float(1 << MULT_SHIFT)
+    base = np.rint(np.stack([ls, l1], 1) * one)
+    near = np.rint(l1 * one)[:, None] + np.arange(-6, 7)[None, :] * (one / 254)
+    cands = np.clip(np.concatenate([base, near], 1), 0, 0xFFFF).astype(np.int64)  # (C, n)
+    for _ in range(2):  # coarse candidates, then a fine search around the best
+        P = scale_kernel(R[:, None, :], cands[:, :, None])
+        cost = _proxy(quantize(W[:, None, :], P, step))
+        best = cands[np.arange(C), cost.argmin(1)]
+        cands = np.clip(best[:, None] + np.arange(-20, 21)[None, :], 0, 0xFFFF)
+    return best, cost.min(1)
+
+
 def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor: bool):
     C, K = W.shape
     R = ref.matrix
@@ -131,6 +163,11 @@ def _inter_candidates(W: np.ndarray, s: np.ndarray, ref: _Ref, step: int, minor:
         cost = _proxy(quantize(W, scale_kernel(R, mult[:, None]), step))
         yield MODE_COLLOCATED, mult.copy(), None  # every channel predicted
         mult[cost >= intra_cost] = 0  # only the channels where prediction looks cheaper
+        yield MODE_COLLOCATED, mult, None
+        # multipliers fitted per channel to the data (e.g. trained chains whose scales differ)
+        mult, cost = fitted_multipliers(W, R, step)
+        yield MODE_COLLOCATED, mult.copy(), None
+        mult[cost >= intra_cost] = 0
         yield MODE_COLLOCATED, mult, None
     # searched: best reference channel per channel, in blocks to bound memory
     best_j = np.zeros(C, dtype=np.int64)

@@ -1,10 +1,10 @@
 """Kernel backends of the generated C: which sources to compile, and what scratch they need.
 
   portable   firmware/kernels/*.c: ilwp-embed's own C99 kernels (the default).
-  cmsis-nn   firmware/kernels_cmsis/ilwp_cmsis_nn.c: the same ilwp_kernels.h API on top of Arm's
-             CMSIS-NN, plus the portable MEAN/PAD/CONCATENATION/RESHAPE/broadcast-ADD kernels and the
-             CMSIS-NN sources from a checkout the user provides (never shipped with ilwp-embed):
-             kernel_sources("cmsis-nn", "/path/to/CMSIS-NN") or the environment variable ILWP_CMSIS_NN.
+  cmsis-nn   firmware/kernels_cmsis/: ilwp_cmsis_* functions (the ilwp_kernels.h parameter structs on
+             Arm's CMSIS-NN), the portable kernels for the layers CMSIS-NN lacks or computes wrongly,
+             and the CMSIS-NN sources: --cmsis-nn PATH / $ILWP_CMSIS_NN, else the pinned copy that
+             `ilwp-embed setup-cmsis-nn` extracts (generate/cmsis_nn.py; never in the repository).
 
 Scratch sizing for cmsis-nn: cmsis_nn_scratch_bytes() mirrors CMSIS-NN's *_get_buffer_size() rules
 for the targets ilwp-embed builds for, generic C (the host, Cortex-M0/M3) and Armv7E-M with the DSP
@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.generate.cmsis_nn import ENV_VAR, cmsis_nn_api, find_cmsis_nn, glue_sources
 from ilwp_embedded.ops import quant as Q
 from ilwp_embedded.resources import firmware_dir
 
@@ -27,11 +28,7 @@ FIRMWARE = firmware_dir()
 PORTABLE_DIR = FIRMWARE / "kernels"
 CMSIS_GLUE_DIR = FIRMWARE / "kernels_cmsis"
 BACKENDS = ("portable", "cmsis-nn")
-ENV_VAR = "ILWP_CMSIS_NN"
 
-# Portable kernels the cmsis-nn backend keeps: CMSIS-NN lacks them, or its semantics differ from TFLM's
-# (CMSIS-NN's concatenation/pad/reshape have other layouts; it has no int8 MEAN; its add has no broadcast).
-PORTABLE_KEPT = ("mean_s8.c", "pad_s8.c", "concatenation_s8.c", "reshape_s8.c", "add_broadcast_s8.c")
 # CMSIS-NN source folders the int8 glue needs (the float/f16 and Python-binding files are skipped).
 CMSIS_DIRS = ("ActivationFunctions", "BasicMathFunctions", "ConcatenationFunctions", "ConvolutionFunctions",
               "FullyConnectedFunctions", "NNSupportFunctions", "PoolingFunctions", "SoftmaxFunctions")
@@ -43,34 +40,37 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def find_cmsis_nn(path: str | os.PathLike | None = None) -> Path:
-    """The CMSIS-NN checkout: `path`, else $ILWP_CMSIS_NN; IlwpError when absent or not a checkout."""
-    given = path if path not in (None, "") else os.environ.get(ENV_VAR)
-    if not given:
-        raise IlwpError(f"the cmsis-nn backend needs a CMSIS-NN checkout: pass --cmsis-nn PATH or set {ENV_VAR} "
-                        "(git clone https://github.com/ARM-software/CMSIS-NN)")
-    root = Path(given).expanduser()
-    if not root.is_dir():
-        raise IlwpError(f"CMSIS-NN checkout not found: {root} is not a directory")
-    if not (root / "Include" / "arm_nnfunctions.h").is_file() or not (root / "Source").is_dir():
-        raise IlwpError(f"{root} is not a CMSIS-NN checkout: Include/arm_nnfunctions.h or Source/ is missing")
-    return root.resolve()
-
-
 def kernel_sources(backend: str = "portable", cmsis_nn_path: str | os.PathLike | None = None
                    ) -> tuple[list[Path], list[Path]]:
-    """(C sources, include directories) that implement ilwp_kernels.h for `backend`."""
+    """(C sources, include directories) that implement ilwp_kernels.h for `backend`.
+
+    cmsis-nn: the glue files for the API generation of the CMSIS-NN copy (cmsis_nn.cmsis_nn_api), the
+    portable kernels (the generated model calls them for what CMSIS-NN lacks or computes wrongly; the
+    linker drops those it does not call) and CMSIS-NN's int8 sources."""
     check_backend(backend)
     if backend == "portable":
         return sorted(PORTABLE_DIR.glob("*.c")), [PORTABLE_DIR]
-    root = find_cmsis_nn(cmsis_nn_path)
+    api = cmsis_nn_api(cmsis_nn_path)
+    root = api.root
     cmsis = sorted(p for d in CMSIS_DIRS for p in (root / "Source" / d).glob("*.c")
                    if not p.stem.endswith(("_f16", "_f32")))
     if not any(p.name == "arm_convolve_wrapper_s8.c" for p in cmsis):
         raise IlwpError(f"{root} is not a usable CMSIS-NN checkout: Source/ConvolutionFunctions/"
                         "arm_convolve_wrapper_s8.c is missing")
-    sources = [CMSIS_GLUE_DIR / "ilwp_cmsis_nn.c", *(PORTABLE_DIR / n for n in PORTABLE_KEPT), *cmsis]
+    sources = [*glue_sources(CMSIS_GLUE_DIR, api), *sorted(PORTABLE_DIR.glob("*.c")), *cmsis]
     return sources, [CMSIS_GLUE_DIR, PORTABLE_DIR, root / "Include"]
+
+
+def check_generated_for(gen, cmsis_nn_path: str | os.PathLike | None = None) -> None:
+    """IlwpError when C generated for the cmsis-nn backend calls a CMSIS-NN kernel that the copy at
+    `cmsis_nn_path` lacks or computes wrongly (generated against another version)."""
+    if getattr(gen, "kernels", "portable") != "cmsis-nn":
+        return
+    api = cmsis_nn_api(cmsis_nn_path)
+    missing = set(gen.cmsis_features) - api.features()
+    if missing:
+        raise IlwpError(f"the model was generated for a CMSIS-NN with {', '.join(sorted(missing))}, which CMSIS-NN "
+                        f"{api.version} at {api.root} lacks: generate it again for this copy")
 
 
 # ------------------------------------------------------------------------------------- scratch sizing
@@ -113,4 +113,5 @@ def cmsis_nn_scratch_bytes(params) -> int:
     return 0  # FULLY_CONNECTED: 0 on non-MVE builds; ADD, SOFTMAX: no buffer
 
 
-__all__ = ["BACKENDS", "ENV_VAR", "check_backend", "find_cmsis_nn", "kernel_sources", "cmsis_nn_scratch_bytes"]
+__all__ = ["BACKENDS", "ENV_VAR", "check_backend", "check_generated_for", "cmsis_nn_api", "find_cmsis_nn",
+           "kernel_sources", "cmsis_nn_scratch_bytes"]

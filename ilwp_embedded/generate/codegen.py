@@ -16,6 +16,7 @@ import jinja2
 import numpy as np
 
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
+from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import graph_hash
@@ -91,17 +92,49 @@ class Generated:
     kernels: str = "portable"  # the kernel backend the C was generated for
     decoder_ram_bytes: int = 0  # the decoder's tables beyond the arena (once: they borrow the arena at boot)
     table_log2: int = 0  # the decoder's slot table has 2^table_log2 entries (0: no decoder)
+    # cmsis-nn: the CMSIS-NN version generated against, the kernel set of each step ("cmsis-nn" or
+    # "portable": what that version lacks or computes wrongly), and the version-dependent CMSIS-NN
+    # features the C relies on (backends.check_generated_for compares them with the copy built against).
+    cmsis_nn_version: str = ""
+    layer_kernels: tuple[str, ...] = ()
+    cmsis_features: frozenset[str] = frozenset()
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
     return [str(int(v)) for v in np.asarray(a).reshape(-1)]
 
 
-def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable") -> Generated:
+def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
+    """(whether CMSIS-NN `api` computes this layer right, the version-dependent feature it then needs)."""
+    if op == "CONV_2D":
+        if p.filter_c != p.input_c:  # grouped: arm_convolve_s8 of V.12.5.1 ignores groups (wrong output)
+            return api.grouped_conv, "grouped_conv"
+        return True, None
+    if op == "FULLY_CONNECTED":
+        if p.filter_offset != 0:  # V.12.5.1's arm_fully_connected_s8 ignores the filter offset; TFLM has none
+            return False, None
+        if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
+            return api.fc_per_channel, "fc_per_channel"
+        return True, None
+    if op == "ADD":
+        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op == "SOFTMAX":
+        return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
+    return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
+
+
+def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable",
+             cmsis_nn: CmsisNNApi | None = None) -> Generated:
     """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
-    generate/backends.py): same calls, the scratch buffer is sized for the chosen backend."""
+    generate/backends.py). cmsis-nn: each layer calls ilwp_cmsis_* where the CMSIS-NN API `cmsis_nn`
+    (cmsis_nn.cmsis_nn_api(path)) computes it right, the portable kernel otherwise; without `cmsis_nn`
+    the oldest supported API is assumed (right on every supported version). The scratch buffer is sized
+    for the kernels called."""
     weights = weights or Weights("raw")
     cmsis = check_backend(kernels) == "cmsis-nn"
+    api = (cmsis_nn or OLDEST_API) if cmsis else None
+    layer_kernels: list[str] = []
+    features: set[str] = set()
     plan = plan_memory(graph)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -167,7 +200,13 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                               "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
                               "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
-        scratch = max(scratch, cmsis_nn_scratch_bytes(p) if cmsis else kernel.scratch_bytes(p))
+        on_cmsis = False
+        if cmsis:
+            on_cmsis, feature = _cmsis_can(p, op.op, api)
+            if on_cmsis:
+                features.update([feature] if feature else [])
+            layer_kernels.append("cmsis-nn" if on_cmsis else "portable")
+        scratch = max(scratch, cmsis_nn_scratch_bytes(p) if on_cmsis else kernel.scratch_bytes(p))
         if c_struct_name(p) is not None:
             cs = c_struct(p, sname)
             arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
@@ -176,11 +215,17 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         operands = op.inputs[:kernel.operands]
         names = {i: ptr(i) for i in operands[2:3]}
         names.update({i: ptr(i) for i in operands if i not in names})
-        call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, add_tables=not cmsis))
+        call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
         arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in call.arrays)
         st.call = call.text
         steps.append(st)
 
+    # Only conv and the larger ADDs (and every CMSIS-NN layer) use the scratch buffer; a model
+    # without them (e.g. dense only) gets none: an unused static would fail -Werror.
+    if not cmsis and not any("ilwp_scratch" in st.call for st in steps):
+        scratch = 0
+    elif scratch < 4:
+        scratch = 4
     inp = graph.tensors[graph.inputs[0]]
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
@@ -191,12 +236,13 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
     ctx = {
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
-        "arena_bytes": plan.arena_bytes, "scratch_bytes": max(scratch, 4),
+        "arena_bytes": plan.arena_bytes, "scratch_bytes": scratch,
         "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
         "input_bytes": int(np.prod(inp.shape)), "output_bytes": int(np.prod(outp.shape)),
         "mode": weights.mode, "blob": list(weights.blob), "weight_ram": weight_ram,
         "records": weights.records, "rec_offsets": rec_offsets, "model_hash": model_hash,
-        "n_ops": len(graph.operators), "kernels": kernels,
+        "n_ops": len(graph.operators), "kernels": kernels, "cmsis_nn_version": api.version if cmsis else "",
+        "n_portable": layer_kernels.count("portable"),
         "arena_alloc": max(plan.arena_bytes, slots),
         "table_log2": weights.table_log2,
     }
@@ -208,9 +254,10 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
     wflash = len(weights.blob) if weights.mode != "raw" else sum(
         a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
-    return Generated(files, plan.arena_bytes, weight_ram, max(scratch, 4), wflash, const_flash, model_hash,
+    return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
-                     weights.table_log2 if weights.mode != "raw" else 0)
+                     weights.table_log2 if weights.mode != "raw" else 0,
+                     api.version if cmsis else "", tuple(layer_kernels), frozenset(features))
 
 
 def _n_of(records, rec) -> int:

@@ -77,12 +77,12 @@ def raw_flash(graph: Graph) -> int:
 
 
 def plan_weights_explained(budget: MemoryBudget, graph: Graph, coded: Container | None, requested: str,
-                           kernels: str = "portable") -> WeightPlan:
+                           kernels: str = "portable", cmsis_nn=None) -> WeightPlan:
     """The generated model for the first weight mode that fits, and why. "auto" tries decode-once
     (fastest coded mode), then per-layer decoding (least RAM for coded weights), then raw int8 (no
     decoder buffer at all), and takes raw int8 over a coded mode that fits when raw also fits and the
     coded weights would not save at least CODED_MIN_SAVING bytes of flash. Refuses with the figures
-    when no mode fits."""
+    when no mode fits. cmsis_nn: the CMSIS-NN API (generate.cmsis_nn.cmsis_nn_api) for kernels "cmsis-nn"."""
     if requested not in DECODE_MODES:
         raise IlwpError(f"unknown decode mode {requested!r}: choose one of {', '.join(DECODE_MODES)}")
     order = {"auto": ("once", "layer", "raw"), "once": ("once",), "layer": ("layer",), "raw": ("raw",)}[requested]
@@ -90,7 +90,7 @@ def plan_weights_explained(budget: MemoryBudget, graph: Graph, coded: Container 
     for mode in order:
         if mode != "raw" and coded is None:
             continue
-        gen = generate(graph, Weights("raw") if mode == "raw" else coded_weights(coded, mode), kernels)
+        gen = generate(graph, Weights("raw") if mode == "raw" else coded_weights(coded, mode), kernels, cmsis_nn)
         why = _fits(budget, gen)
         if why is not None:
             misfit[mode] = why
@@ -100,7 +100,7 @@ def plan_weights_explained(budget: MemoryBudget, graph: Graph, coded: Container 
         if mode == "raw":
             return WeightPlan(gen, "no compressed weights given" if coded is None else
                               "no coded mode fits (" + "; ".join(f"{m}: {w}" for m, w in misfit.items()) + ")")
-        raw = generate(graph, Weights("raw"), kernels)
+        raw = generate(graph, Weights("raw"), kernels, cmsis_nn)
         coded_flash, raw_bytes = coded_flash_estimate(gen, len(coded.records)), raw_flash(graph)
         if _fits(budget, raw) is None and raw_bytes - coded_flash < CODED_MIN_SAVING:
             return WeightPlan(raw, f"compressed weights would not make the firmware smaller ({mode}: blob "
@@ -114,6 +114,6 @@ def plan_weights_explained(budget: MemoryBudget, graph: Graph, coded: Container 
 
 
 def plan_weights(budget: MemoryBudget, graph: Graph, coded: Container | None, requested: str,
-                 kernels: str = "portable") -> Generated:
+                 kernels: str = "portable", cmsis_nn=None) -> Generated:
     """plan_weights_explained() without the reason."""
-    return plan_weights_explained(budget, graph, coded, requested, kernels).gen
+    return plan_weights_explained(budget, graph, coded, requested, kernels, cmsis_nn).gen

@@ -18,4 +18,8 @@ def load_graph(path: str | os.PathLike) -> Graph:
     p = Path(path)
     if p.suffix in (".h5", ".keras", ".hdf5") or (p.is_dir() and (p / "saved_model.pb").exists()):
         raise IlwpError(f"{p} is a Keras/SavedModel model; turn it into int8 .tflite with `ilwp-embed convert` first")
-    return read_tflite(read_input_file(p, "model"), str(p))
+    data = read_input_file(p, "model")
+    if data[:4] == b"ILWP" or (p.suffix == ".ilwp" and data[4:8] != b"TFL3"):
+        raise IlwpError(f"{p} is a compressed .ilwp model; this command takes a .tflite "
+                        f"(`ilwp-embed decompress {p.name} -o M.tflite`)")
+    return read_tflite(data, str(p))

@@ -20,3 +20,18 @@ class ChannelPad(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "extra": self.extra}
+
+
+@keras.saving.register_keras_serializable(package="ilwp")
+class ChannelPadBoth(layers.Layer):
+    """Zero-pads the channel axis by `before` and `after` (shortcut A of the published ResNets)."""
+
+    def __init__(self, before: int, after: int, **kw):
+        super().__init__(**kw)
+        self.before, self.after = before, after
+
+    def call(self, x):
+        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [self.before, self.after]])
+
+    def get_config(self):
+        return {**super().get_config(), "before": self.before, "after": self.after}

@@ -15,7 +15,7 @@ from typing import Any
 import flatbuffers
 import numpy as np
 
-from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.errors import IlwpError, cause
 from ilwp_embedded.ingest.graph import Graph, Operator, Quantization, Tensor
 from ilwp_embedded.ingest.schema import (
     ACTIVATION_NAMES, BUILTIN_OP_NAMES, NUMPY_DTYPES, PADDING_NAMES, TENSOR_TYPE_NAMES, fb,
@@ -35,7 +35,7 @@ def read_tflite(data: bytes, source: str = "model") -> Graph:
     try:
         model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
     except Exception as e:  # the generated reader raises anything on corrupt offsets
-        raise IlwpError(f"{source} is a corrupt TFLite flatbuffer ({type(e).__name__}: {str(e)[:100]})") from None
+        raise IlwpError(f"{source} is a corrupt TFLite flatbuffer ({cause(e)})") from None
     try:
         return _to_graph(model, source)
     except IlwpError:

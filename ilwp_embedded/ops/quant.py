@@ -178,8 +178,9 @@ class ConvParams:
 
     @property
     def scratch_bytes(self) -> int:
-        """== ilwp_conv2d_s8_scratch_size(): two int16 im2col columns."""
-        return 2 * self.filter_h * self.filter_w * self.filter_c * 2
+        """== ilwp_conv2d_s8_scratch_size(): two int16 im2col columns, each padded to a multiple of 4."""
+        k = self.filter_h * self.filter_w * self.filter_c
+        return 2 * ((k + 3) // 4 * 4) * 2
 
 
 @dataclass

@@ -3,7 +3,8 @@
 One `OpKernel` per TFLite builtin op name carries every facet the stages need:
   params         graph -> the kernel's quantization constants (ops/quant.py: TFLM's Prepare() on the
                  host); raises UnsupportedOp for options the kernel lacks (the support check asks it)
-  emit           params + the C names of the operands -> the kernel call in the generated C
+  emit           params + the C names of the operands -> the kernel call in the generated C (the
+                 portable kernel, or the CMSIS-NN glue's ilwp_cmsis_* where codegen puts the layer)
   host           params + numpy buffers -> the same kernel called through ctypes (generate/host_runner)
   scratch_bytes  the portable kernel's scratch for these params (== its *_scratch_size() in C)
   weights        input 1 is a constant int8 weight tensor (what the codec codes)
@@ -44,10 +45,15 @@ class CallSite:
     inputs: tuple[str, ...]  # a pointer expression per operand ("NULL" where absent)
     output: str
     scratch: str = "ilwp_scratch"  # the int16_t scratch buffer
-    add_tables: bool = True  # ADD may keep its lookup tables in scratch (not on CMSIS-NN)
+    cmsis: bool = False  # the layer runs on the CMSIS-NN glue (firmware/kernels_cmsis: ilwp_cmsis_*)
 
     def input(self, k: int) -> str:
         return self.inputs[k] if k < len(self.inputs) else "NULL"
+
+    @property
+    def prefix(self) -> str:
+        """The kernel set of the layer: ilwp_<op>_s8 (portable) or ilwp_cmsis_<op>_s8."""
+        return "ilwp_cmsis_" if self.cmsis else "ilwp_"
 
 
 @dataclass(frozen=True)
@@ -93,9 +99,10 @@ def _none(_p) -> int:
     return 0
 
 
-def _x_out(fn: str) -> Callable[[Any, CallSite], CCall]:
-    """Ops called as fn(&params, input, output)."""
-    return lambda p, s: CCall(f"{fn}(&{s.params}, {s.input(0)}, {s.output})")
+def _x_out(fn: str, cmsis: bool) -> Callable[[Any, CallSite], CCall]:
+    """Ops called as fn(&params, input, output); `cmsis`: the CMSIS-NN glue has the op too."""
+    name = fn[len("ilwp_"):]
+    return lambda p, s: CCall(f"{s.prefix if cmsis else 'ilwp_'}{name}(&{s.params}, {s.input(0)}, {s.output})")
 
 
 def _x_out_host(fn: str) -> Callable[[HostCall], int]:
@@ -109,7 +116,7 @@ def _conv_scratch(p: Q.ConvParams) -> int:
 
 
 def _conv_emit(p, s: CallSite) -> CCall:
-    return CCall(f"ilwp_conv2d_s8(&{s.params}, {s.input(0)}, {s.input(1)}, {s.input(2)}, {s.output}, {s.scratch})")
+    return CCall(f"{s.prefix}conv2d_s8(&{s.params}, {s.input(0)}, {s.input(1)}, {s.input(2)}, {s.output}, {s.scratch})")
 
 
 def _conv_host(c: HostCall) -> int:
@@ -123,9 +130,26 @@ def _conv_host(c: HostCall) -> int:
                             scratch.ctypes.data_as(C.POINTER(C.c_int16)))
 
 
-def _weighted_emit(fn: str) -> Callable[[Any, CallSite], CCall]:
-    """fn(&params, input, filter, bias, output): depthwise and fully connected."""
-    return lambda p, s: CCall(f"{fn}(&{s.params}, {s.input(0)}, {s.input(1)}, {s.input(2)}, {s.output})")
+def _weighted_call(name: str, p, s: CallSite) -> CCall:
+    """<prefix><name>(&params, input, filter, bias, output): depthwise and fully connected."""
+    return CCall(f"{s.prefix}{name}(&{s.params}, {s.input(0)}, {s.input(1)}, {s.input(2)}, {s.output})")
+
+
+def _cmsis_dw_kernel(p: Q.DepthwiseConvParams) -> str:
+    """The kernel arm_depthwise_conv_wrapper_s8 picks on non-Helium builds (as in V.12.5.1): 3x3 or opt
+    for depth multiplier 1, batch 1, undilated; else the general one. Called directly, only it is linked."""
+    if p.depth_multiplier == 1 and p.batches == 1 and p.dilation_h == p.dilation_w == 1:
+        return "3x3" if p.filter_h == p.filter_w == 3 and p.pad_h <= 1 and p.pad_w <= 1 else "opt"
+    return "any"
+
+
+def _dw_emit(p: Q.DepthwiseConvParams, s: CallSite) -> CCall:
+    return _weighted_call(f"depthwise_conv2d_{_cmsis_dw_kernel(p)}_s8" if s.cmsis else "depthwise_conv2d_s8", p, s)
+
+
+def _fc_emit(p: Q.FullyConnectedParams, s: CallSite) -> CCall:
+    return _weighted_call("fully_connected_per_channel_s8" if s.cmsis and p.per_channel else "fully_connected_s8",
+                          p, s)
 
 
 def _weighted_host(fn: str) -> Callable[[HostCall], int]:
@@ -148,8 +172,9 @@ def _add_emit(p: Q.AddParams, s: CallSite) -> CCall:
         arrays = ((f"{n}_shape", p.out_shape), (f"{n}_s1", p.in1_strides), (f"{n}_s2", p.in2_strides))
         return CCall(f"ilwp_add_broadcast_s8(&{n}, {n}_shape, {x}, {n}_s1, {y}, {n}_s2, {out})",
                      tuple((name, tuple(int(v) for v in vals)) for name, vals in arrays))
-    table = f"(int32_t *)(void *){s.scratch}" if s.add_tables and _add_scratch(p) else "NULL"
-    return CCall(f"ilwp_add_s8(&{n}, {x}, {y}, {out}, {p.size}, {table})")
+    if not s.cmsis and _add_scratch(p):
+        return CCall(f"ilwp_add_s8(&{n}, {x}, {y}, {out}, {p.size}, (int32_t *)(void *){s.scratch})")
+    return CCall(f"{s.prefix}add_s8(&{n}, {x}, {y}, {out}, {p.size}, NULL)")
 
 
 def _add_host(c: HostCall) -> int:
@@ -190,8 +215,8 @@ def _reshape_host(c: HostCall) -> int:
     return c.lib.ilwp_reshape_s8(_p8(c.inputs[0]), _p8(c.output), C.c_int32(c.params.size))
 
 
-def _x_out_op(name: str, fn: str, params) -> OpKernel:
-    return OpKernel(name, (fn,), params, _x_out(fn), _x_out_host(fn), _none, operands=1)
+def _x_out_op(name: str, fn: str, params, cmsis: bool = False) -> OpKernel:
+    return OpKernel(name, (fn,), params, _x_out(fn, cmsis), _x_out_host(fn), _none, operands=1)
 
 
 def _reshape_op(name: str) -> OpKernel:
@@ -202,16 +227,16 @@ REGISTRY: dict[str, OpKernel] = {k.name: k for k in (
     OpKernel("CONV_2D", ("ilwp_conv2d_s8", "ilwp_conv2d_s8_scratch_size"), Q.conv_params, _conv_emit,
              _conv_host, _conv_scratch, operands=3, weights=True),
     OpKernel("DEPTHWISE_CONV_2D", ("ilwp_depthwise_conv2d_s8",), Q.depthwise_conv_params,
-             _weighted_emit("ilwp_depthwise_conv2d_s8"), _weighted_host("ilwp_depthwise_conv2d_s8"), _none,
+             _dw_emit, _weighted_host("ilwp_depthwise_conv2d_s8"), _none,
              operands=3, weights=True),
     OpKernel("FULLY_CONNECTED", ("ilwp_fully_connected_s8",), Q.fully_connected_params,
-             _weighted_emit("ilwp_fully_connected_s8"), _weighted_host("ilwp_fully_connected_s8"), _none,
+             _fc_emit, _weighted_host("ilwp_fully_connected_s8"), _none,
              operands=3, weights=True),
     OpKernel("ADD", ("ilwp_add_s8", "ilwp_add_broadcast_s8", "ilwp_add_s8_scratch_size"), Q.add_params,
              _add_emit, _add_host, _add_scratch, operands=2),
-    _x_out_op("AVERAGE_POOL_2D", "ilwp_avg_pool2d_s8", Q.pool_params),
-    _x_out_op("MAX_POOL_2D", "ilwp_max_pool2d_s8", Q.pool_params),
-    _x_out_op("SOFTMAX", "ilwp_softmax_s8", Q.softmax_params),
+    _x_out_op("AVERAGE_POOL_2D", "ilwp_avg_pool2d_s8", Q.pool_params, cmsis=True),
+    _x_out_op("MAX_POOL_2D", "ilwp_max_pool2d_s8", Q.pool_params, cmsis=True),
+    _x_out_op("SOFTMAX", "ilwp_softmax_s8", Q.softmax_params, cmsis=True),
     _x_out_op("MEAN", "ilwp_mean_s8", Q.mean_params),
     _x_out_op("PAD", "ilwp_pad_s8", Q.pad_params),
     _x_out_op("PADV2", "ilwp_pad_s8", Q.pad_params),

@@ -53,8 +53,23 @@ def require_int8(graph: Graph, source: str) -> None:
                         f"convert it with `ilwp-embed convert`")
 
 
-def require_firmware_ops(graph: Graph, source: str) -> None:
+def unsupported_ops(graph: Graph) -> list[tuple[Operator, str]]:
+    """Every operator the firmware cannot run, with why (the registry's kernels and their parameter
+    checks)."""
+    bad = []
     for op in graph.operators:
         why = unsupported_reason(graph, op)
         if why:
-            raise IlwpError(f"{source}: operator {op.index} is unsupported by the firmware: {why}")
+            bad.append((op, why))
+    return bad
+
+
+def require_firmware_ops(graph: Graph, source: str) -> None:
+    """Refuses a graph with any operator the firmware cannot run, naming every one (not just the
+    first: one op blamed at a time hides what a model really needs)."""
+    bad = unsupported_ops(graph)
+    if bad:
+        kinds = sorted({op.op for op, _ in bad})
+        detail = "; ".join(f"#{op.index} {op.op}: {why}" for op, why in bad)
+        raise IlwpError(f"{source}: {len(bad)} operator(s) unsupported by the firmware "
+                        f"({', '.join(kinds)}): {detail}")

@@ -31,7 +31,7 @@ ERROR_NAMES = {ERR_BAD_CRC: "bad CRC", ERR_BAD_LENGTH: "bad length", ERR_UNKNOWN
                ERR_MODEL_INIT: "model init failed", ERR_RUN_FAILED: "model run failed",
                ERR_INPUT_MISMATCH: "input held is not the one named",
                ERR_FILE_READ: "semihosting file read failed"}
-TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN = 1, 2, 3, 4
+TEST_HANG, TEST_FAULT, TEST_EXIT, TEST_HANG_IN_RUN, TEST_RX_COST = 1, 2, 3, 4, 5
 
 
 def crc8(data: bytes) -> int:

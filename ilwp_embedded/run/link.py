@@ -106,7 +106,7 @@ class QemuLink(Link):
     `proxy` (a fault_proxy.FaultProxy, not yet started) is put between the harness and QEMU."""
 
     def __init__(self, board: Board, elf: Path, icount: bool = True, start_timeout_s: float = 10.0,
-                 proxy=None):
+                 proxy=None, extra: tuple[str, ...] | list[str] = ()):
         if shutil.which(QEMU) is None:
             raise IlwpError(f"{QEMU} not found on PATH; run scripts/install-toolchain.sh")
         if not Path(elf).is_file():
@@ -123,7 +123,7 @@ class QemuLink(Link):
             qport = free_port()
             # nodelay: without it QEMU's many one-byte writes meet Nagle + delayed ACK (~40 ms a frame)
             spec = tcp_serial_spec(qport) + ",nodelay=on"
-            self.command = qemu_command(board, Path(elf), spec, icount=icount)
+            self.command = qemu_command(board, Path(elf), spec, icount=icount, extra=extra)
             self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=self._stderr)
             port = self._connect(qport, time.monotonic() + start_timeout_s)
@@ -208,13 +208,14 @@ class QemuLink(Link):
         self._host_dir.cleanup()
 
 
-def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None) -> Link:
-    """A Link from a URL: 'qemu:<board>' (with elf=), a serial device path, or a pyserial URL."""
+def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None, qemu_extra=()) -> Link:
+    """A Link from a URL: 'qemu:<board>' (with elf=), a serial device path, or a pyserial URL.
+    qemu_extra: more qemu-system-arm options (e.g. the cycle-profile plugin)."""
     if url.startswith("qemu:"):
         board = resolve_board(url[5:] or None)
         if not board.emulated:
             raise IlwpError(f"board {board.id} is not emulated: give its serial port (--port)")
         if elf is None:
             raise IlwpError("a QEMU link needs the firmware ELF to run")
-        return QemuLink(board, Path(elf), proxy=proxy)
+        return QemuLink(board, Path(elf), proxy=proxy, extra=qemu_extra)
     return SerialLink(url, baud)

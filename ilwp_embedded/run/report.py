@@ -26,6 +26,8 @@ class ReportData:
     labels: list[int] = field(default_factory=list)
     predictions: list[int] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
+    # per layer of one inference (the median one): {"label", "instructions", "low", "nominal", "high", ...}
+    layer_cycles: list[dict] = field(default_factory=list)
 
 
 def _png(fig) -> str:
@@ -53,6 +55,19 @@ def _plots(d: ReportData) -> list[tuple[str, str]]:
         ax.set_ylabel("bits / weight")
         ax.legend(fontsize=7)
         out.append(("Bits per weight, per layer", _png(fig)))
+        plt.close(fig)
+    if d.layer_cycles:
+        lc = d.layer_cycles
+        fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(lc)), 3.5))
+        x = np.arange(len(lc))
+        nom = np.array([l["nominal"] for l in lc]) / 1e6
+        err = np.array([[l["nominal"] - l["low"], l["high"] - l["nominal"]] for l in lc]).T / 1e6
+        ax.bar(x - 0.2, nom, 0.4, yerr=err, color="tab:red", label="cycles, nominal (bar: low-high)")
+        ax.bar(x + 0.2, np.array([l["instructions"] for l in lc]) / 1e6, 0.4, color="tab:gray", label="instructions")
+        ax.set_xticks(x, [l["label"][:28] for l in lc], rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel("millions per inference")
+        ax.legend(fontsize=7)
+        out.append(("Cycles per layer (estimated from the QEMU profile)", _png(fig)))
         plt.close(fig)
     if d.latencies:
         fig, ax = plt.subplots(figsize=(6, 3))
@@ -86,6 +101,14 @@ def _plots(d: ReportData) -> list[tuple[str, str]]:
 def render_html(d: ReportData) -> str:
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in d.summary.items())
+    if d.layer_cycles:
+        tot = sum(l["nominal"] for l in d.layer_cycles) or 1.0
+        body = "".join(
+            f"<tr><td>{html.escape(l['label'])}</td><td>{l['instructions']:,}</td><td>{l['low']:,.0f}</td>"
+            f"<td>{l['nominal']:,.0f}</td><td>{l['high']:,.0f}</td><td>{l['nominal'] / max(l['instructions'], 1):.2f}</td>"
+            f"<td>{100 * l['nominal'] / tot:.1f}</td></tr>" for l in d.layer_cycles)
+        rows += ("<tr><th>cycles per layer</th><td><table><tr><th>layer</th><th>instructions</th><th>low</th>"
+                 f"<th>nominal</th><th>high</th><th>cycles/instr.</th><th>% of cycles</th></tr>{body}</table></td></tr>")
     figs = "".join(f"<h2>{html.escape(t)}</h2><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
                    for t, b in _plots(d))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(d.title)}</title>"

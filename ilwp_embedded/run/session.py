@@ -22,7 +22,7 @@ import numpy as np
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.run.framing import (ACK, ECHO, ECHO_REPLY, ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_BAD_OFFSET,
                                        ERR_INPUT_INCOMPLETE, ERR_INPUT_MISMATCH, ERROR, ERROR_NAMES, HEADER_BYTES,
-                                       HELLO, HELLO_REQ, INPUT, INPUT_FILE, OUTPUT, RUN, SYNC, TEST,
+                                       HELLO, HELLO_REQ, INPUT, INPUT_FILE, OUTPUT, RUN, SYNC, TEST, TEST_RX_COST,
                                        TRAILER_BYTES, TYPE_NAMES, Frame, FrameParser, crc32, encode_frame)
 from ilwp_embedded.run.hello import Hello, parse_hello
 
@@ -214,6 +214,14 @@ class Device:
 
     def test(self, action: int, arg: int = 0, timeout_s: float | None = None) -> Frame:
         return self.request(TEST, bytes([action, arg]), (ACK,), timeout_s=timeout_s, retries=0)
+
+    def rx_handler_units(self, k: int) -> tuple[int, int]:
+        """TEST 5: timer units of k direct calls of the receive interrupt handler, and of k calls
+        of an empty function in the same loop (test firmware; nothing may be sent meanwhile)."""
+        f = self.request(TEST, bytes([TEST_RX_COST]) + struct.pack("<H", k), (ACK,), retries=0)
+        if len(f.payload) != 8:
+            raise IlwpError(f"TEST 5 answer has {len(f.payload)} bytes, not 8")
+        return struct.unpack("<II", f.payload)
 
     def _info(self) -> Hello:
         if self.hello_info is None:

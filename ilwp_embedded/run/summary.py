@@ -20,7 +20,9 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         "bit-exact with the golden model": f"{result.count - result.mismatches}/{result.count}",
         "top-1 on the device / host": f"{result.accuracy_device:.4f} / {result.accuracy_host:.4f}",
         f"latency median / p95 ({lat.unit})": f"{lat.median:.0f} / {lat.p95:.0f}",
-        "latency median at the board clock": f"{lat.median_ms:.2f} ms at {lat.clock_hz / 1e6:g} MHz",
+        "latency median at the board clock": (f"{lat.median_ms:.2f} ms at {lat.clock_hz / 1e6:g} MHz"
+                                              if lat.median_ms is not None else
+                                              f"not from {lat.unit}: see cycles (validate --profile)"),
         "weights decoded": result.decode_mode,
         "decode per run (median)": f"{result.decode_ticks_median:.0f} {lat.unit}",
         "input bytes received during runs (upload overlapped)": str(sum(r.rx_in_run for r in result.records)),
@@ -29,6 +31,20 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
                    latency_unit=lat.unit, labels=[r.label for r in result.records],
                    predictions=[r.device_class for r in result.records],
                    class_names=list(CIFAR10_CLASSES) if graph.tensors[graph.outputs[0]].shape[-1] == 10 else [])
+    cyc = result.cycles
+    if cyc and cyc.get("nominal") is not None:
+        summary[f"cycles per inference, median ({cyc['model']})"] = (
+            f"{cyc['nominal']:.0f} nominal ({cyc['low']:.0f} - {cyc['high']:.0f})")
+        summary["latency from cycles at the board clock"] = (
+            f"{cyc['ms']['nominal']:.2f} ms ({cyc['ms']['low']:.2f} - {cyc['ms']['high']:.2f}) at "
+            f"{cyc['clock_hz'] / 1e6:g} MHz")
+        if cyc.get("instructions") is not None:
+            summary["instructions per inference (plugin)"] = f"{cyc['instructions']:.0f}"
+        if cyc.get("note"):
+            summary["cycle model"] = cyc["note"]
+        d.layer_cycles = list(cyc.get("layers") or [])
+    elif cyc:
+        summary["cycles"] = cyc.get("note", "not estimated")
     if fw is not None:
         summary["flash (weights coded / int8)"] = (f"{fw.flash_bytes} B ({fw.weights_coded_bytes} / "
                                                    f"{fw.weights_int8_bytes} B)")

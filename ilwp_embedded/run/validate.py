@@ -8,6 +8,7 @@ from it and nothing else.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -39,9 +40,9 @@ class Latency:
     p95: float
     min: int
     max: int
-    clock_hz: int  # the board's CPU clock the ms figures assume (1 unit = 1 cycle)
-    median_ms: float
-    p95_ms: float
+    clock_hz: int  # the board's CPU clock
+    median_ms: float | None  # from cycles at clock_hz; None when the unit is instructions (QEMU):
+    p95_ms: float | None  # milliseconds never come from instructions (validate --profile: cycles)
 
 
 @dataclass
@@ -59,6 +60,9 @@ class ValidationResult:
     seconds: float
     link: dict
     records: list[SampleRecord] = field(default_factory=list)
+    # per inference (median): {"model", "low", "nominal", "high", "instructions", "ms", "layers", ...};
+    # measured on real boards (DWT), estimated from the QEMU plugin's counts with --profile, else None
+    cycles: dict | None = None
 
     def summary(self) -> dict:
         """The machine-readable summary (`validate --json`), without per-sample records."""
@@ -72,9 +76,16 @@ class ValidationResult:
     def one_line(self) -> str:
         lat = self.latency
         verdict = "bit-exact" if self.bit_exact else f"NOT bit-exact ({self.mismatches} differ)"
+        cyc = self.cycles or {}
+        if lat.median_ms is not None:
+            timing = f"p95 {lat.p95:.0f}; {lat.median_ms:.1f} ms at {lat.clock_hz / 1e6:g} MHz"
+        elif cyc.get("nominal") is not None:
+            timing = (f"p95 {lat.p95:.0f}; {cyc['nominal']:.0f} cycles ({cyc['low']:.0f}-{cyc['high']:.0f}, "
+                      f"{cyc['model']}) = {cyc['ms']['nominal']:.1f} ms at {lat.clock_hz / 1e6:g} MHz")
+        else:
+            timing = f"p95 {lat.p95:.0f}; no cycle estimate: validate --profile"
         return (f"{self.board}: {self.count} samples {verdict}; accuracy device {self.accuracy_device:.4f} "
-                f"host {self.accuracy_host:.4f}; latency median {lat.median:.0f} {lat.unit} "
-                f"(p95 {lat.p95:.0f}; {lat.median_ms:.1f} ms at {lat.clock_hz / 1e6:g} MHz); "
+                f"host {self.accuracy_host:.4f}; latency median {lat.median:.0f} {lat.unit} ({timing}); "
                 f"{self.seconds:.1f} s")
 
 
@@ -120,8 +131,14 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
     seconds = time.monotonic() - t0
     el = np.array([r.elapsed for r in records], dtype=np.float64)
     med, p95 = float(np.median(el)), float(np.percentile(el, 95))
+    cycles_unit = info.timer_unit == "cycles"
     latency = Latency(unit=info.timer_unit, median=med, p95=p95, min=int(el.min()), max=int(el.max()),
-                      clock_hz=int(clock_hz), median_ms=med / clock_hz * 1e3, p95_ms=p95 / clock_hz * 1e3)
+                      clock_hz=int(clock_hz), median_ms=med / clock_hz * 1e3 if cycles_unit else None,
+                      p95_ms=p95 / clock_hz * 1e3 if cycles_unit else None)
+    cycles = None
+    if cycles_unit:  # the board's own cycle counter: a measurement, not a model
+        cycles = {"model": "measured (DWT cycle counter)", "low": med, "nominal": med, "high": med,
+                  "ms": {k: med / clock_hz * 1e3 for k in ("low", "nominal", "high")}, "clock_hz": int(clock_hz)}
     n = len(records)
     st = device.stats
     return ValidationResult(
@@ -135,20 +152,26 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
               "timeouts": st.timeouts, "nak_bad_crc": st.nak_bad_crc, "input_restarts": st.input_restarts,
               "ahead_bytes": st.ahead_bytes, "rx_in_run_bytes": st.rx_in_run_bytes,
               "inputs_via": device.resolved_inputs_via()},
-        records=records)
+        records=records, cycles=cycles)
 
 
 def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, elf=None,
                    port: str | None = None, baud: int = 115200, run_timeout_s: float = 60.0,
-                   on_sample=None, inputs_via: str = "auto") -> ValidationResult:
+                   on_sample=None, inputs_via: str = "auto", profile: bool = False,
+                   model_c=None) -> ValidationResult:
     """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
-    (built by build.firmware). The device must report this graph's hash.  inputs_via: "serial"
+    (built by target/firmware.py). The device must report this graph's hash.  inputs_via: "serial"
     (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
     board reads them from a host file; results still come over serial, checked the same) or
-    "auto" (semihosting where the firmware offers it, else serial)."""
+    "auto" (semihosting where the firmware offers it, else serial).  profile: QEMU only, run
+    with the cycle-profile plugin and fill `cycles` (model_c: the generated ilwp_model.c, for layer
+    names)."""
     from ilwp_embedded.ingest.tflite_io import graph_hash
     from ilwp_embedded.run.link import open_link
 
+    prof_run = None
+    if profile and port is not None:
+        raise IlwpError("--profile runs the firmware in QEMU under a plugin; a real board measures cycles itself")
     if port is not None:
         if inputs_via == "semihosting":
             raise IlwpError(f"inputs via {inputs_via} need QEMU; a board on a serial port gets them over serial")
@@ -159,11 +182,18 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
                             f"{board.id}) and give its serial port with --port")
         if elf is None:
             raise IlwpError("no firmware to run: build one (ilwp-embed build) or give --elf")
-        link = open_link(f"qemu:{board.id}", elf=elf)
+        if profile:
+            from ilwp_embedded.cycles.profile import ProfiledRun
+
+            prof_run = ProfiledRun(Path(elf), board)
+        link = open_link(f"qemu:{board.id}", elf=elf, qemu_extra=prof_run.extra if prof_run else ())
     try:
         device = Device(link, run_timeout_s=run_timeout_s, inputs_via=inputs_via)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
-        return validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
-                        on_sample=on_sample)
+        result = validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
+                          on_sample=on_sample)
     finally:
-        link.close()
+        link.close()  # QEMU ends: the plugin's file holds every finished inference
+    if prof_run is not None:
+        result.cycles = prof_run.result(model_c)
+    return result

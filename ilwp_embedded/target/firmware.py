@@ -14,7 +14,7 @@ from ilwp_embedded.resources import firmware_dir
 from ilwp_embedded.target.pio import BuildResult, build_firmware
 from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate.backends import kernel_sources
+from ilwp_embedded.generate.backends import check_generated_for, cmsis_nn_api, kernel_sources
 from ilwp_embedded.generate.codegen import Generated, write_sources
 from ilwp_embedded.generate.decode_plan import MemoryBudget, plan_weights_explained
 from ilwp_embedded.ingest.graph import Graph
@@ -67,7 +67,9 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
     runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
-    plan = plan_weights_explained(budget(board), graph, None if decode_mode == "raw" else coded, decode_mode, kernels)
+    api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
+    plan = plan_weights_explained(budget(board), graph, None if decode_mode == "raw" else coded, decode_mode,
+                                  kernels, api)
     gen, mode = plan.gen, plan.gen.decode_mode
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
                                    cmsis_nn_path=cmsis_nn_path)
@@ -94,6 +96,7 @@ def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
         board = resolve_board(board)
     out_dir = Path(out_dir).resolve()
     gen_dir = out_dir / "generated"
+    check_generated_for(gen, cmsis_nn_path)  # C generated for the CMSIS-NN version it is built with
     write_sources(gen, gen_dir)
     srcs, incs = runtime_sources(kernels, cmsis_nn_path)
     if gen.decode_mode != "raw":

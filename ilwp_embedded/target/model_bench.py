@@ -23,7 +23,7 @@ from ilwp_embedded.resources import firmware_dir
 from ilwp_embedded.target.pio import BuildResult, build_firmware
 from ilwp_embedded.target.qemu import run_to_exit
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate.backends import kernel_sources
+from ilwp_embedded.generate.backends import cmsis_nn_api, kernel_sources
 from ilwp_embedded.generate.codegen import generate, write_sources
 from ilwp_embedded.ingest.graph import Graph
 
@@ -59,7 +59,8 @@ def bench_model(graph: Graph, xs: np.ndarray, kernels: str, out_dir: Path, cmsis
                 timeout_s: float = 120.0, step_hook: bool = False) -> BenchResult:
     out_dir = Path(out_dir)
     board = board if isinstance(board, Board) else resolve_board(board)
-    gen = generate(graph, kernels=kernels)
+    api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
+    gen = generate(graph, kernels=kernels, cmsis_nn=api)
     src_dir = out_dir / "gen"
     write_sources(gen, src_dir)
     xs = np.asarray(xs, dtype=np.int8)

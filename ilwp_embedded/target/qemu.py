@@ -59,12 +59,12 @@ class QemuRun:
 
 
 def run_to_exit(board: Board, elf: Path, timeout_s: float, serial_spec: str = "stdio",
-                icount: bool = True) -> QemuRun:
+                icount: bool = True, extra: Sequence[str] = ()) -> QemuRun:
     """Run `elf` on an emulated board until the firmware exits (benchmarks, kernel tests); IlwpError
-    when it runs past `timeout_s`."""
+    when it runs past `timeout_s`. extra: more QEMU arguments (e.g. the cycle-profile plugin's)."""
     if shutil.which(QEMU) is None:
         raise IlwpError(f"{QEMU} not found on PATH; run scripts/install-toolchain.sh")
-    cmd = qemu_command(board, Path(elf), serial_spec, icount=icount)
+    cmd = qemu_command(board, Path(elf), serial_spec, icount=icount, extra=extra)
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:

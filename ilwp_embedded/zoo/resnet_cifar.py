@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from ilwp_embedded.ingest.keras_layers import ChannelPad
+from ilwp_embedded.ingest.keras_layers import ChannelPad, ChannelPadBoth  # noqa: F401  (CUSTOM_OBJECTS)
 
 
 def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) -> keras.Model:
@@ -46,4 +46,4 @@ def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) 
     return keras.Model(inp, out, name=f"resnet{depth}")
 
 
-CUSTOM_OBJECTS = {"ChannelPad": ChannelPad}
+CUSTOM_OBJECTS = {"ChannelPad": ChannelPad, "ChannelPadBoth": ChannelPadBoth}

@@ -60,10 +60,18 @@ class WeightTensor:
         return flat.astype(np.int8).reshape(self.tensor.shape)
 
 
+# Tensors smaller than this stay exactly int8 (coded losslessly): they cost nothing that matters,
+# and a one-weight-per-channel tensor (the imported ResNets' input normalisation, a 1x1 depthwise
+# kernel of three 127s) has no distribution to fit: DQC's range-based codebook set it to 0 and
+# the model fell to 10 % top-1.
+MIN_QUANTIZED = 32
+
+
 def weight_tensors(graph: Graph) -> list[WeightTensor]:
     """The int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weights, each once, in graph order
-    (the tensors the codec codes)."""
-    out = [WeightTensor(op, t, *channel_layout(t, op.op)) for op, t in graph.coded_weights()]
+    (the tensors the codec codes), except those under MIN_QUANTIZED weights."""
+    every = [WeightTensor(op, t, *channel_layout(t, op.op)) for op, t in graph.coded_weights()]
+    out = [wt for wt in every if wt.tensor.data.size >= MIN_QUANTIZED] or every
     if not out:
         raise IlwpError("the model has no int8 CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED weights "
                         "(float model?); quantise it to int8 first")

@@ -1,0 +1,14 @@
+/*
+ * ilwp_cmsis_kernel_sums_v4.c - FC kernel sums for CMSIS-NN before 24.02 (e.g. V.12.5.1):
+ * arm_vector_sum_s8(buf, cols, rows, filter) sums each filter row; the FC kernel applies the offsets.
+ * Compiled instead of ilwp_cmsis_kernel_sums_v7.c when arm_nnfunctions.h declares the 4-argument form.
+ */
+#include <stdint.h>
+
+#include "ilwp_cmsis_internal.h"
+
+void ilwp_cmsis_kernel_sums(int32_t *buf, const ilwp_fc_params_t *p, const int8_t *filter, const int32_t *bias)
+{
+    (void)bias;
+    (void)arm_vector_sum_s8(buf, p->input_depth, p->output_depth, filter);
+}
