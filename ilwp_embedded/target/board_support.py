@@ -16,6 +16,9 @@ from ilwp_embedded.target.boards import Board
 from ilwp_embedded.resources import firmware_dir
 
 DEFAULT_STACK_SIZE = 8192
+# Console UART drivers shared by several families (firmware/boards/uart/), by manifest uart.kind;
+# the other kinds are driven by the family's own code.
+UART_DRIVERS = {"stm32-usart-v2": "stm32_usart_v2.c", "stm32-lpuart": "stm32_usart_v2.c"}
 
 
 def common_dir() -> Path:
@@ -26,6 +29,10 @@ def family_dir(board: Board) -> Path:
     return firmware_dir() / "boards" / board.family
 
 
+def uart_dir() -> Path:
+    return firmware_dir() / "boards" / "uart"
+
+
 def api_include_dir() -> Path:
     """Holds board.h, the C board API."""
     return firmware_dir() / "include"
@@ -33,11 +40,12 @@ def api_include_dir() -> Path:
 
 def support_sources(board: Board) -> list[Path]:
     """C sources compiled into every firmware for this board."""
-    return sorted(common_dir().glob("*.c")) + sorted(family_dir(board).glob("*.c"))
+    uart = [uart_dir() / UART_DRIVERS[board.uart.kind]] if board.uart.kind in UART_DRIVERS else []
+    return sorted(common_dir().glob("*.c")) + sorted(family_dir(board).glob("*.c")) + uart
 
 
 def support_include_dirs(board: Board) -> list[Path]:
-    return [api_include_dir(), common_dir(), family_dir(board)]
+    return [api_include_dir(), common_dir(), family_dir(board), uart_dir()]
 
 
 def config_defines(board: Board) -> list[tuple[str, str]]:
