@@ -17,6 +17,7 @@ from ilwp_embedded.run import framing as P
 from ilwp_embedded.run.hello import parse_hello
 
 RUNTIME = REPO / "firmware" / "runtime"
+DECODER = REPO / "firmware" / "decoder"  # ilwp_crc32_update, the one CRC-32
 SHIM = REPO / "tests" / "run_shim" / "proto_host_shim.c"
 MAX_PAYLOAD = 1028
 
@@ -38,8 +39,8 @@ def cproto(tmp_path_factory):
     (d / "board_config.h").write_text("/* host test: no board */\n")
     so = d / "proto.so"
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
-                    f"-I{d}", f"-I{REPO / 'firmware' / 'include'}", f"-I{RUNTIME}", "-o", str(so),
-                    str(RUNTIME / "protocol.c"), str(SHIM)], check=True, capture_output=True, text=True)
+                    f"-I{d}", f"-I{REPO / 'firmware' / 'include'}", f"-I{RUNTIME}", f"-I{DECODER}", "-o", str(so),
+                    str(RUNTIME / "protocol.c"), str(DECODER / "ilwp_decode.c"), str(SHIM)], check=True, capture_output=True, text=True)
     lib = C.CDLL(str(so))
     lib.ilwp_crc32_update.restype = C.c_uint32
     lib.ilwp_crc32_update.argtypes = [C.c_uint32, C.c_char_p, C.c_size_t]

@@ -54,7 +54,7 @@ static void fix_crc(uint8_t *b, uint32_t len)
 {
     uint32_t crc;
     if (len < 4u) return;
-    crc = ilwp_crc32(b, len - 4u);
+    crc = ilwp_crc32_update(0u, b, len - 4u);
     b[len - 4u] = (uint8_t)crc;
     b[len - 3u] = (uint8_t)(crc >> 8);
     b[len - 2u] = (uint8_t)(crc >> 16);

@@ -9,6 +9,7 @@
 #ifndef ILWP_DECODE_H
 #define ILWP_DECODE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -72,7 +73,9 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
  * offsets[n] = total (offsets needs max_records + 1 entries). Returns the record count or < 0. */
 int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
                         uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w);
-uint32_t ilwp_crc32(const uint8_t *p, uint32_t n);
+/* CRC-32/ISO-HDLC (zlib's crc32) of n bytes, continuing from crc (start with 0): the firmware's one
+ * CRC-32, also the serial protocol's. */
+uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n);
 
 #ifdef __cplusplus
 }

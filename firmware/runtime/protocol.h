@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ilwp_decode.h" /* ilwp_crc32_update: the firmware's one CRC-32 */
+
 #define ILWP_PROTO_VERSION 2u
 #define ILWP_PROTO_SYNC0 0xA5u
 #define ILWP_PROTO_SYNC1 0x5Au
@@ -86,7 +88,6 @@ void ilwp_proto_send(uint8_t type, uint8_t seq, const void *a, size_t na, const 
                      const void *c, size_t nc);
 void ilwp_proto_send_error(uint8_t seq, uint8_t code, int32_t detail);
 
-uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n); /* start with 0 */
 uint8_t ilwp_crc8(const uint8_t *data, size_t n);
 
 /* Little-endian helpers. */

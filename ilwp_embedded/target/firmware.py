@@ -52,7 +52,9 @@ def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list
     """The firmware's own C: main loop + protocol, the kernels of the chosen backend, weight decoder."""
     fw = firmware_dir()
     ksrcs, kincs = kernel_sources(kernels, cmsis_nn_path)
-    srcs = sorted((fw / "runtime").glob("*.c")) + ksrcs
+    # the decoder always: the protocol's CRC-32 is its ilwp_crc32_update (a raw-weights firmware keeps
+    # only that function of it: --gc-sections)
+    srcs = sorted((fw / "runtime").glob("*.c")) + ksrcs + [fw / "decoder" / "ilwp_decode.c"]
     incs = [fw / "runtime", *kincs, fw / "decoder"]
     return srcs, incs
 
@@ -88,7 +90,8 @@ def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
                              extra_sources: Sequence[Path] = (), extra_include_dirs: Sequence[Path] = (),
                              core_dir: Path | None = None, timeout_s: float = 600.0) -> BuildResult:
     """The one place a model firmware is assembled: generated model + runtime (protocol, main) +
-    kernels (+ the weight decoder when the weights are coded), built with PlatformIO.
+    kernels and the weight decoder (its CRC-32 always; its decoding when the weights are coded), built
+    with PlatformIO.
 
     defines: e.g. {"ILWP_FORCE_INIT_STATUS": -3}; test_commands adds the protocol's TEST message.
     """
@@ -99,8 +102,6 @@ def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
     check_generated_for(gen, cmsis_nn_path)  # C generated for the CMSIS-NN version it is built with
     write_sources(gen, gen_dir)
     srcs, incs = runtime_sources(kernels, cmsis_nn_path)
-    if gen.decode_mode != "raw":
-        srcs.append(firmware_dir() / "decoder" / "ilwp_decode.c")
     d = {"ILWP_HAVE_TICKS": 1, **dict(defines or {})}
     if test_commands:
         d["ILWP_PROTO_TEST_COMMANDS"] = 1
