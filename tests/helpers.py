@@ -166,7 +166,7 @@ def build_c_decoder(out_dir: Path, extra_flags: list[str] | None = None) -> CDec
 def kernel_lib(request, tmp_path_factory) -> Path:
     """The kernels built with host gcc: the portable C path, and the Cortex-M DSP fast path with
     emulated SIMD32 intrinsics (same loops and data layout as on the device)."""
-    from ilwp_embedded.generate.host_runner import build_kernels
+    from devtools.host_runner import build_kernels
     return build_kernels(tmp_path_factory.mktemp("kernels"), emulate_dsp=request.param == "dsp-emulated")
 
 

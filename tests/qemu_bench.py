@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.generate.host_runner import KERNEL_DIR
+from devtools.host_runner import KERNEL_DIR
 from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
 from ilwp_embedded.ops.registry import CallSite, lookup
 from ilwp_embedded.target.boards import resolve_board

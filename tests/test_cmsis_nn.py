@@ -398,7 +398,7 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     instruction counts (-icount shift=0) of both backends (no ranking asserted: it depends on both)."""
     from helpers import core_dir, no_network
 
-    from ilwp_embedded.target.model_bench import bench_model
+    from devtools.model_bench import bench_model
 
     g = load_graph(path)
     xs = model_inputs(g, 5)
@@ -451,7 +451,7 @@ def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     which is safe here: ADD takes no scratch."""
     from helpers import single_op_model, tflm_outputs
 
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     objs, include = host_cmsis

@@ -89,7 +89,7 @@ def test_corrupt_blob_is_refused_at_init(tmp_path):
 
 def test_generator_scratch_sizes_match_the_kernels(tmp_path):
     """The registry's scratch facet equals the C kernels' own *_scratch_size()."""
-    from ilwp_embedded.generate.host_runner import build_kernels
+    from devtools.host_runner import build_kernels
     from ilwp_embedded.ops.cstruct import ctypes_struct
     from ilwp_embedded.ops.registry import ADD_TABLE_BYTES, REGISTRY
 

@@ -163,6 +163,17 @@ def test_no_import_cycle_between_packages():
     assert _cycles(packages) == []
 
 
+def test_the_package_never_imports_the_tools_beside_it():
+    """devtools/ (tests, benches) and tests/ are not shipped: nothing in the package may need them."""
+    bad = []
+    for p in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(), str(p))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            bad += [f"{p.relative_to(PKG)}: {n}" for n in names if n.split(".")[0] in ("devtools", "tests", "bench")]
+    assert bad == []
+
+
 def test_the_checker_sees_a_backward_import(tmp_path):
     """The parser resolves the import forms the package uses (so the tests above can fail)."""
     mods = {"__init__": tmp_path / "__init__.py", "ingest": tmp_path / "ingest" / "__init__.py", "ingest.graph": tmp_path / "ingest" / "graph.py",

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ilwp_embedded.generate.host_runner import KERNEL_DIR
+from devtools.host_runner import KERNEL_DIR
 
 SOURCES = sorted(KERNEL_DIR.glob("*.c"))
 HOST = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-c"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from ilwp_embedded.generate.host_runner import KERNEL_DIR
+from devtools.host_runner import KERNEL_DIR
 
 _PROG = r"""
 #include <stdio.h>

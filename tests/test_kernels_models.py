@@ -21,7 +21,7 @@ def _need(*paths):
 
 
 def _check(model_path, inputs, kernel_lib):
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     model = model_path.read_bytes()

@@ -14,7 +14,7 @@ from helpers import EXPECTED_OP, SPECS, kernel_lib, single_op_model, spec_id, tf
 
 @pytest.mark.parametrize("spec", SPECS, ids=[spec_id(s) for s in SPECS])
 def test_single_op_bit_exact(spec, kernel_lib):
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     model, _ = single_op_model(spec)
@@ -39,7 +39,7 @@ def test_omitted_bias(kind, kernel_lib):
     out: the tflite-micro interpreter itself crashes on a depthwise op without bias.)"""
     import dataclasses
 
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
 
     spec = {"conv": dict(kind="conv", shape=(7, 6, 4), filters=5, k=3, pad="same", act="relu", seed=301),

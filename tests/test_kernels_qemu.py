@@ -84,7 +84,7 @@ def test_per_step_hook_times_every_layer(tmp_path):
     after every step; the ends rise step by step up to the whole inference, and the outputs stay exact."""
     if not available():
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
-    from ilwp_embedded.target.model_bench import bench_model
+    from devtools.model_bench import bench_model
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     model = KWS.read_bytes()

@@ -42,7 +42,7 @@ def test_c_struct_compiles(tmp_path):
     """ops/cstruct.c_struct prints valid initializers of the header's structs."""
     import subprocess
 
-    from ilwp_embedded.generate.host_runner import KERNEL_DIR
+    from devtools.host_runner import KERNEL_DIR
     from ilwp_embedded.ops.cstruct import c_struct
 
     conv = Q.ConvParams(1, 8, 8, 4, 3, 3, 4, 8, 8, 2, 1, 1, 1, 1, 1, 1, 128, -5, -128, 127,

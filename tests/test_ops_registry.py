@@ -82,7 +82,7 @@ ONCE_REFUSED = {
 @pytest.mark.parametrize("name", sorted(ONCE_REFUSED))
 def test_ops_the_generator_runs_are_supported_and_run_on_the_host(name, kernel_lib):  # noqa: F811
     from ilwp_embedded.generate.codegen import generate
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
 
     g, want = ONCE_REFUSED[name]
     assert unsupported_reason(g, g.operators[0]) is None

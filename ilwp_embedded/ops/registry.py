@@ -5,14 +5,14 @@ One `OpKernel` per TFLite builtin op name carries every facet the stages need:
                  host); raises UnsupportedOp for options the kernel lacks (the support check asks it)
   emit           params + the C names of the operands -> the kernel call in the generated C (the
                  portable kernel, or the CMSIS-NN glue's ilwp_cmsis_* where codegen puts the layer)
-  host           params + numpy buffers -> the same kernel called through ctypes (generate/host_runner)
+  host           params + numpy buffers -> the same kernel called through ctypes (devtools/host_runner.py)
   scratch_bytes  the portable kernel's scratch for these params (== its *_scratch_size() in C)
   weights        input 1 is a constant int8 weight tensor (what the codec codes)
   operands       how many of the op's inputs the C call takes (the rest, e.g. a RESHAPE's shape or a
                  MEAN's axes, live in the params); None: all of them
   kernels        the C functions of firmware/kernels/ilwp_kernels.h it calls
 
-ops/support.py (what the firmware can run), generate/codegen.py, generate/host_runner.py and the
+ops/support.py (what the firmware can run), generate/codegen.py, devtools/host_runner.py and the
 tests read this table; adding an op is one entry here, its params in ops/quant.py and its C kernel
 (docs/architecture.md walks through one).
 """
