@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The wheel carries the data files the package reads at run time (ilwp_embedded/resources.py):
 templates/, firmware/, boards/ and the bundled example model, copied into ilwp_embedded/_data/ when
 the wheel is built. Editable installs read them from the checkout instead. Metadata: pyproject.toml."""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Weight-codec benchmark: one table, every int8 model in $ILWP_DATA_DIR, measured in one run.
 
     PYTHONPATH=. .venv/bin/python bench/codec.py [--images 200] [--no-m4]

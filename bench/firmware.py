@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Firmware cost per model and board, measured side by side in one run.
 
 For each model and board: the uncompressed int8 build (raw) and the compressed builds (weights

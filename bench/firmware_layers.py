@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Instructions per layer of one inference on an emulated Cortex-M (QEMU -icount shift=0).
 
 Builds the benchmark firmware with the per-step hook (ILWP_STEP_HOOK: the generated model calls

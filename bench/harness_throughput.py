@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Harness throughput in QEMU: the serial link's rate, and the time to validate N CIFAR images
 (default 200) with the generated ResNet-8 (raw weights, portable kernels): inputs over serial with
 uploads overlapping runs (protocol v2: two inputs in flight), inputs by semihosting (what

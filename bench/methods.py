@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Quantization methods side by side (issue #7): bits/weight with everything counted vs golden
 top-1 on the CIFAR-10 JPEG test set, and the decode cost on a Cortex-M4, measured in one run.
 

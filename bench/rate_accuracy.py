@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate-accuracy curves of the zoo models, every method measured side by side in one run.
 
 x: bits per weight with everything counted (coded records incl. tables and side info, the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Run a Graph op by op on the host through the C kernels (firmware/kernels), via ctypes.
 
 Proves the kernels and ops/quant.py's parameters end to end before any firmware exists:

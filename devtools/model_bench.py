@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Instruction count of one inference of a generated model on an emulated Cortex-M (QEMU -icount).
 
     r = bench_model(graph, xs, "cmsis-nn", out_dir, cmsis_nn_path="/path/to/CMSIS-NN")

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed`: one console entry point; each stage package registers its own sub-commands.
 
 Every user-facing failure is an IlwpError printed as one line on stderr with exit code 2.

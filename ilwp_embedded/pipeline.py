@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The pipeline as one library API: load -> compress -> plan + generate + build -> flash | run.
 
     model = load(path)                      # int8 .tflite (ILWP-coded here by encode(), lossless unless

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Where the project's data files live: templates/, firmware/, boards/ and the bundled models/.
 
 The one path resolver. In a checkout (and an editable install) they sit at the repository root; a

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures: the real models and data of ../shared/data (or $ILWP_DATA_DIR)."""
 
 from __future__ import annotations

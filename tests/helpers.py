@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The one helpers module of the tests (fixtures live in conftest.py only where every test needs them):
 
   data and models     data_dir, int8_models, load_graph (cached), synthetic_graph
@@ -40,8 +42,15 @@ from ilwp_embedded.target.pio_core import prepare_core
 from ilwp_embedded.target.qemu import run_to_exit
 
 REPO = Path(__file__).resolve().parents[1]
+# The project's own copyright line (SPDX); any other line with "Copyright" is a third-party notice.
+OWN_COPYRIGHT = "SPDX-FileCopyrightText: 2026 The ilwp-embed authors"
 DECODER_DIR = REPO / "firmware" / "decoder"
 C_FLAGS = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror"]
+
+
+def third_party_notices(text: str) -> list[str]:
+    """Lines that claim a copyright other than the project's own SPDX line."""
+    return [line for line in text.splitlines() if "Copyright" in line and OWN_COPYRIGHT not in line]
 
 
 def data_dir() -> Path:

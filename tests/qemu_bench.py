@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Run a Graph on an emulated Cortex-M4 (QEMU mps2-an386) with the C kernels and count instructions.
 
 A throw-away firmware (tests only, on bench/m4's start-up and memory map): the graph's constants,

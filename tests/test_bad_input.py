@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Bad input: one clear line on stderr, exit code 2, no traceback, no hang, no partial output."""
 
 import dataclasses

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Every board builds the hello firmware through PlatformIO with no network."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Board manifests, name resolution, the `boards` command and the generated board files."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The QEMU boards boot the hello firmware, talk over the TCP serial link and exit cleanly."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The decode-mode planner picks the first weight mode that fits each board, and refuses with figures."""
 
 import pytest

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The cmsis-nn kernel backend: generated models on CMSIS-NN, bit-exact with the golden interpreter.
 
 CMSIS-NN comes as for users: $ILWP_CMSIS_NN when set (a checkout), else the pinned copy that the set-up

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Mode decisions are measured: inter wins on correlated layers, intra on the MLPerf models."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Lossless and lossy round trips on every int8 model in the data dir, Python and C decoders."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """convert on files users have: Keras 2 .h5 and SavedModels written by tf_keras (layers whose
 Keras 2 configs Keras 3 refuses, an open batch dimension before Flatten) become int8 models the
 firmware runs (batch 1: no SHAPE/STRIDED_SLICE/PACK), bit-exact on qemu-m4; failures give their

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The cycle profile: the QEMU plugin's counts against SysTick (exactly), the Cortex-M4 timing
 table per instruction class on hand-written sequences run in QEMU, and validate --profile."""
 

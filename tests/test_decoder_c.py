@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The C decoder: builds clean (host and Cortex-M4), stays small, decodes the stored example,
 its streaming API, Python/C agreement on corrupt blobs, and a bounded ASan/UBSan fuzz run."""
 

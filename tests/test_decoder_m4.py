@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The cross-compiled decoder decodes bit-exact on a Cortex-M4 (QEMU mps2-an386), inter modes
 included, and its instruction count per weight stays bounded."""
 

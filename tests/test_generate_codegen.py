@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Generated C (schedule + memory plan + constants) compiled for the host equals the golden model."""
 
 import ctypes as C

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The float emulation of an int8 graph that quantization-aware fine-tuning trains through."""
 
 import numpy as np

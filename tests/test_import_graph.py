@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The package's stages import one way. Every import statement of ilwp_embedded (module level or
 inside a function) is read with `ast`; each module belongs to one stage, a stage imports only from the
 stages it builds on (and their own), and no set of modules imports itself round in a cycle.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The header's fixed-point helpers equal the textbook TFLM/gemmlowp formulations on edge and random values."""
 
 from __future__ import annotations

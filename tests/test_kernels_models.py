@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Whole models through the host runner (C kernels + quant.py) vs the TFLM interpreter, bit for bit."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Each C kernel against the TFLite Micro reference kernels, on single-op int8 models built with TF.
 
 Models are built once per session (seeded), run on seeded random int8 inputs by the golden tflite-micro

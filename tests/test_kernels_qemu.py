@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The DSP (SMLAD) path on an emulated Cortex-M4: ResNet-8 through QEMU mps2-an386 equals TFLM."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """quant.py helpers on known values (TFLM QuantizeMultiplier / padding conventions)."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """RESHAPE's copy (taken when the buffers differ) keeps memmove's semantics: in place, disjoint, and
 overlapping in either direction."""
 

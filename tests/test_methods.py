@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Quantization methods (tq, dqc, slq, mlq) on real models: each method's defining property, the
 rate moving the right way with its setting, the container decoding exactly the method's weights,
 and the CLI's refusals."""

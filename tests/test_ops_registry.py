@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The op registry is the one list of what the firmware runs: every entry has every facet, and the
 support check, the generator, the host runner and the docs agree with it."""
 

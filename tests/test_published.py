@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Import of the published CIFAR ResNets, eval --fast, inspect X.ilwp, and the prediction trainer's
 parametrisation (no training here beyond nothing: the trainer's start must be the model itself)."""
 

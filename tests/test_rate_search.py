@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate-accuracy search: per-tensor steps under an accuracy budget, on a validation split."""
 
 import json

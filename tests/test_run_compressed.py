@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Compressed weights on the emulated device: decoded at boot or per layer, bit-exact over the serial
 protocol, decode time measured; a corrupted blob is refused before any inference."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The serial protocol's framing, CRCs and resynchronisation: the firmware's C code (compiled for
 the host with a byte-stream shim) and the host's Python code agree, frame for frame."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The inference firmware in QEMU: ResNet-8 on real CIFAR images bit-exact against the golden
 model, through a faulty link, and the failures (hang, fault, corrupt blob) reported clearly."""
 

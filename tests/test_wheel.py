@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The wheel works outside the repository: built from this checkout, installed into a fresh venv in a
 temporary folder, it builds the firmware for qemu-m4 from its own templates, firmware sources, board
 manifests and example model, and validates it in QEMU.

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mutation fuzzer for firmware/decoder/ilwp_decode.c, meant to be built with
  * -fsanitize=address,undefined so any out-of-bounds access or UB aborts the run.
  *

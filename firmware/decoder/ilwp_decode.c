@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_decode.c: see ilwp_decode.h and docs/blob-format.md (the one spec with the encoder). */
 #include "ilwp_decode.h"
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_decode: C99 decoder for .ilwp weight blobs (format: docs/blob-format.md).
  *
  * No malloc, no recursion, no global state. Every read is checked against the end of the

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_status: the one status type of ilwp-embed's C (kernels, weight decoder, CMSIS-NN glue,
  * generated model), as arm_cmsis_nn_status is CMSIS-NN's. 0 is success, ILWP_END a normal end;
  * every error is negative and has one meaning. Functions return it as int / int32_t.

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - the inference firmware: answers the ilwp serial protocol v2 (docs/serial-protocol.md).
  *

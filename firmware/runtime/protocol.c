@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protocol.c - framing, CRCs and the receive state machine of the ilwp serial protocol v2.
  * Spec: docs/serial-protocol.md.  Reads with uart_read_byte() (timeouts in board time),

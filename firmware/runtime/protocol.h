@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protocol.h - the ilwp serial protocol, version 2, firmware side (spec: docs/serial-protocol.md).
  *

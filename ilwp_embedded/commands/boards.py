@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed boards`: the boards the toolchain knows (the model `build` command is the lead's)."""
 
 from __future__ import annotations

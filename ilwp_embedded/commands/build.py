@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed build`: a model (int8 .tflite, compressed on the fly, or an .ilwp) -> firmware for a board."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed setup-cmsis-nn`: obtain the pinned CMSIS-NN sources for --kernels cmsis-nn
 (generate/cmsis_nn.py)."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed compress` and `ilwp-embed decompress`."""
 
 from __future__ import annotations

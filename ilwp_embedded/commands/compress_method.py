@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed compress --method {tq,dqc,slq,mlq}`: the method options and the run (the ilwp method
 stays in compress/commands.py)."""
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`compress --accuracy-budget`: the rate-accuracy search on a validation split, then a golden check."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed demo`: the main job on the default target, end to end.
 
 bundled model -> compress (ILWP, lossless) -> generate + build for qemu-m4 -> validate in QEMU on

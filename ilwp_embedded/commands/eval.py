@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed eval`: top-1 of the golden interpreter (TFLite Micro reference kernels), or with
 `--fast` of LiteRT's optimised kernels (about 25x faster; a few outputs round differently, so
 bit-exactness is only ever judged by the golden interpreter)."""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed finetune`: fine-tune a zoo model with the inter-layer loss, emit float and int8 models."""
 
 from __future__ import annotations

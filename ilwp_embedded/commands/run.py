@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed validate` (the model on a board, bit-exact against the golden interpreter) and
 `ilwp-embed flash` (upload the firmware to a real board)."""
 

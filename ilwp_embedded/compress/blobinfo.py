@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Size fields of an .ilwp file, the same as `compress --json` prints (for `inspect X.ilwp`)."""
 
 from __future__ import annotations

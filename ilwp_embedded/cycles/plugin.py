@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Build the QEMU TCG plugin (ilwp_prof.c) at use time and read its result file.
 
 The plugin is compiled with the host gcc into build/qemu-plugin/ (ignored), keyed by the source's

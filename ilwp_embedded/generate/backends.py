@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Kernel backends of the generated C: which sources to compile, and what scratch they need.
 
   portable   firmware/kernels/*.c: ilwp-embed's own C99 kernels (the default).

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """CMSIS-NN for the cmsis-nn backend: where the sources are, which API generation they have, and the
 pinned copy that the set-up obtains.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Render a graph into C: straight-line schedule, static memory plan, constants, weights.
 
 The generator computes everything (pointers, offsets, parameter structs, array contents); the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The decode-mode planner: how the firmware gets its weights, for a board's memories.
 
 Decode every weight once at boot when the decoded weights fit in the RAM left after the arena,

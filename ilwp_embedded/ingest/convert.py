@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Keras (.keras/.h5) or SavedModel -> full-integer int8 .tflite, with TensorFlow's converter.
 
 The model is traced with a batch of exactly 1: an open batch dimension makes the converter emit

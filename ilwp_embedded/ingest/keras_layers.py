@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Custom Keras layers a model file may name: registered on import, so that `convert` loads the zoo's
 models (ilwp_embedded/zoo builds them) without importing the training code."""
 

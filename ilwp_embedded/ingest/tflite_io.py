@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Read a .tflite flatbuffer into a typed Graph and write a Graph back, through the official schema.
 
 Reading validates structure (indices in range, constant buffers the size their shapes say), so later

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """A kernel's params dataclass (ops/quant.py) as its C struct: printed as a designated initializer for
 the generated C, or packed into a ctypes Structure for the host runner. One mirror of
 firmware/kernels/ilwp_kernels.h, used by both.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """A per-layer summary of a graph: what it computes, what it weighs, what the firmware supports."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Host-side quantization constants of the int8 kernels, computed exactly as TFLite Micro's Prepare().
 
 Pure functions of a typed Graph operator. Each returns a dataclass whose fields carry the names (and

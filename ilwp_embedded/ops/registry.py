@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The operator registry: every op the firmware runs, registered once (TFLite Micro's op resolver).
 
 One `OpKernel` per TFLite builtin op name carries every facet the stages need:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """What the firmware can run (the op registry's entries and their options), and what
 "full-integer int8" means here."""
 

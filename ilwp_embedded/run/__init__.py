@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Running models on boards: the serial protocol (framing.py, hello.py, session.py), links to QEMU
 and real boards (link.py), validation.
 

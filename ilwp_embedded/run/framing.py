@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The ilwp serial protocol v2, its bytes: message types, error codes, frames and their CRCs
 (spec: docs/serial-protocol.md; the firmware's side: firmware/runtime/protocol.c, identical).
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """HELLO, the device's self-description (protocol version, model hash, buffer sizes, timer unit,
 board, decode mode), decoded from its payload (docs/serial-protocol.md, "HELLO")."""
 

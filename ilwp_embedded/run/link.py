@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Links to a board: one interface, opened by URL (like pyserial's serial_for_url).
 
     open_link("qemu:qemu-m4", elf=path)   QEMU started here (-icount shift=0, TCP serial)

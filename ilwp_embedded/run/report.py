@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The HTML report: what a person would rather see than read, as plots in one self-contained page."""
 
 from __future__ import annotations

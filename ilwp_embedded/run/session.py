@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The host's side of a conversation with a device over the ilwp serial protocol v2 (spec:
 docs/serial-protocol.md; frames and CRCs: framing.py; the device's self-description: hello.py).
 

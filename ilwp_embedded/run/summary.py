@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """What a validation run shows a person: the terminal summary and the HTML report's data."""
 
 from __future__ import annotations

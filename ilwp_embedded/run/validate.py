@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Validation: stream a dataset through the board, compare every output with the golden
 interpreter (TFLite Micro), time every inference on the board's own timer.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The bare-metal support files a board's firmware is built with.
 
 Common Cortex-M code (startup, timer, exit) sits in firmware/boards/cortexm/, the family's

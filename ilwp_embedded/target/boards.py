@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Board manifests (boards/*.json): load, validate, resolve names and aliases.
 
 A manifest is pure data: cpu, fpu, memories, clock, console UART, timer, QEMU machine,

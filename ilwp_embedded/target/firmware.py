@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Build the firmware for one model on one board: the decode-mode plan (generate/decode_plan.py)
 for the board's memories, the generated C, and the runtime, kernels and decoder, compiled."""
 

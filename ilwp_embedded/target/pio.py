@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Firmware builds through PlatformIO, offline: write a project, run `pio run`, size the ELF.
 
 `build_firmware` is the stage's entry point: C sources + a board -> a linked ELF with its

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """A PlatformIO core dir that works with no registry: tool-scons made from PyPI's scons.
 
 PlatformIO Core 6.2 asks for `platformio/tool-scons ~4.41101.0` before any build and would

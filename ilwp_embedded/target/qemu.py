@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Emulated boards: the qemu-system-arm command line, and start/stop with timeouts.
 
 The guest's console UART is a TCP server socket (`wait=on`: the guest starts only when the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Flash and RAM use of a linked firmware ELF, read with pyelftools."""
 
 from __future__ import annotations

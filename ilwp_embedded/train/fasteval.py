@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Fast top-1 of an int8 graph, for searches and rate-accuracy curves.
 
 The golden model (TFLite Micro, `golden.py`) takes ~58 ms per CIFAR image on this machine: a

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate-accuracy search: per-tensor residual steps that minimise coded bits within an accuracy budget.
 
 Lagrangian bit allocation. For every coded tensor t and candidate step s we know the rate R_t(s)

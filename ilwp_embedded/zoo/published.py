@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Import of the published CIFAR ResNets (He et al. 2016, akamaster/pytorch_resnet_cifar10 weights).
 
 The arrays are the PyTorch state_dict (`conv1.weight`, `bn1.*`, `layer{1,2,3}.{i}.conv{1,2}.weight`,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """CIFAR ResNet-20/32/44/56 (He et al. 2016, section 4.2): 3 stages of n basic blocks, 16/32/64 filters.
 
 Shortcut type A (the paper's CIFAR choice): identity, and where a stage halves the resolution and

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32F7 family (STM32F746ZG on NUCLEO-F746ZG).  Register maps from RM0385:
  * RCC 0x40023800, PWR 0x40007000, FLASH 0x40023C00, GPIOA 0x40020000.

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32L4+ family (STM32L4R5ZI on NUCLEO-L4R5ZI, the MLPerf Tiny reference board).
  * Register maps from RM0432: RCC 0x40021000, PWR 0x40007000, FLASH 0x40022000,

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* STM32 USART/LPUART, new register layout: see stm32_usart_v2.h. */
 #include "stm32_usart_v2.h"
 

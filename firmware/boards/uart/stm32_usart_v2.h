@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The STM32 USART/LPUART of the "new" register layout (F7, L4/L4+, and the LPUART), one driver for
  * every family that has it: CR1 +0x00 (UE bit0, RE bit2, TE bit3, RXNEIE bit5), BRR +0x0C,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """PlatformIO development platform `ilwp-cortexm` (offline; see docs/boards.md).
 
 The board JSONs are derived from the repository's boards/*.json by

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Weight quantization methods, each producing an int8 graph on the model's own scales that the
 ILWP container codes losslessly (so `build` and `validate` run it unchanged and bit-exact):
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Scalar codebooks on the int8 grid: 1-D k-means over a tensor's integer weights.
 
 Weights in quanta take at most 255 values, so k-means runs on the histogram (exact, fast).

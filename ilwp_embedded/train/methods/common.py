@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """What every quantization method shares: the int8 weight tensors of a graph as (C, K) matrices in
 units of int8 quanta, the graph rebuilt from new int8 weights, and the options a method reads.
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Dynamic quantization coding (DQC): a non-uniform per-tensor codebook of 2^bits entries,
 k-means initialised (optionally with an exact zero entry), its entries trained during fine-tuning
 with straight-through gradients (assignments recomputed every step: "dynamic").

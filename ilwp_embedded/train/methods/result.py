@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """A method's output: the int8 graph to code and run, and what the method reports about it."""
 
 from __future__ import annotations

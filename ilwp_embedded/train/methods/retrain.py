@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Retraining with a quantizer in the loop, on the lead's graph trainer (zoo/graph_train.py), and
 the quantizers the methods hand it. A quantizer maps a weight tensor `w` (tf float, in int8 quanta,
 tflite layout) to its forward value; gradients follow whatever path it builds (straight-through)."""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """SLQ and MLQ (Xu et al., "Deep neural network compression with single and multiple level
 quantization", 2018): incremental quantization. Each tensor gets a codebook (SLQ: k-means with
 2^bits entries, optionally an exact zero; MLQ: ternary {-a, 0, +a} in quanta, a chosen per tensor

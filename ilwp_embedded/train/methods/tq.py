@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Transform quantization (Young et al. 2020, "Transform Quantization for CNN Compression"),
 post-training with an optional quantizer-in-the-loop retraining.
 
