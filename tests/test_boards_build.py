@@ -29,7 +29,6 @@ def test_hello_builds_offline(board_id):
     assert 1000 < r.flash_bytes < board.flash.size
     assert r.ram_bytes < board.ram.size
     assert r.size.stack > 0
-    assert r.seconds < 60, "a registry time-out would take 61 s"
     print(f"{board_id}: flash {r.flash_bytes} B, RAM {r.ram_bytes} B, {r.seconds:.1f} s")
 
 
