@@ -68,9 +68,11 @@ def run_compress(args: argparse.Namespace) -> int:
     graph = read_tflite(read_input_file(args.model, "model"), args.model)
     search = None
     if args.accuracy_budget is not None:
-        from ilwp_embedded.commands.compress_search import budget_search
+        from ilwp_embedded.train.budget import BudgetOptions, budget_search
 
-        search = budget_search(graph, args)
+        search = budget_search(graph, BudgetOptions(
+            args.accuracy_budget, args.dataset, args.data_dir, args.finetune_epochs, args.lr, args.distill,
+            args.search_iterations, args.intra_only, args.golden_check, getattr(args, "train_limit", None)))
         res = search.result
     else:
         if args.dataset is not None:
@@ -83,7 +85,7 @@ def run_compress(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
     summary = {"method": "ilwp", **summarize(res)}
     if search is not None:
-        from ilwp_embedded.commands.compress_search import search_summary
+        from ilwp_embedded.train.budget import search_summary
 
         summary["search"] = search_summary(search)
     if args.json:

@@ -1,10 +1,12 @@
 # SPDX-FileCopyrightText: 2026 The ilwp-embed authors
 # SPDX-License-Identifier: Apache-2.0
-"""`compress --accuracy-budget`: the rate-accuracy search on a validation split, then a golden check."""
+"""The accuracy-budget search (`compress --accuracy-budget`): per-tensor steps for the fewest bits
+within a top-1 budget on a validation split (ratesearch.py), optionally with quantization-aware
+fine-tuning of each candidate, then a check with the golden interpreter."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,21 +36,37 @@ def validation_set(graph: Graph, dataset: str | None, data_dir=None):
     return prepare_inputs(ds, graph.tensors[graph.inputs[0]]), np.asarray(ds.y), name
 
 
-def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
-    xs, ys, name = validation_set(graph, args.dataset, args.data_dir)
-    refine, iters = None, args.search_iterations or 12
-    if args.finetune_epochs < 0:
-        raise IlwpError(f"--finetune-epochs must be >= 0 (got {args.finetune_epochs})")
-    if not 0.0 <= args.distill <= 1.0:
-        raise IlwpError(f"--distill must be within 0..1 (got {args.distill})")
-    if args.finetune_epochs > 0:
-        if args.dataset != "cifar10":
+@dataclass(frozen=True)
+class BudgetOptions:
+    """What the search is asked (the command line's --accuracy-budget options)."""
+
+    accuracy_budget: float  # top-1 points the coded model may lose on the validation split
+    dataset: str | None  # cifar10 (its held-back training images) or npz:PATH
+    data_dir: str | None = None
+    finetune_epochs: float = 0.0
+    lr: float = 1e-3
+    distill: float = 0.5
+    search_iterations: int | None = None  # default 12; 6 with fine-tuning
+    intra_only: bool = False
+    golden_check: int = 500  # validation images re-scored by the golden interpreter
+    train_limit: int | None = None
+
+
+def budget_search(graph: Graph, opts: BudgetOptions, log=print) -> SearchResult:
+    xs, ys, name = validation_set(graph, opts.dataset, opts.data_dir)
+    refine, iters = None, opts.search_iterations or 12
+    if opts.finetune_epochs < 0:
+        raise IlwpError(f"--finetune-epochs must be >= 0 (got {opts.finetune_epochs})")
+    if not 0.0 <= opts.distill <= 1.0:
+        raise IlwpError(f"--distill must be within 0..1 (got {opts.distill})")
+    if opts.finetune_epochs > 0:
+        if opts.dataset != "cifar10":
             raise IlwpError("--finetune-epochs trains on cifar10's training split: use --dataset cifar10")
-        refine, iters = _qat_refine(graph, args), args.search_iterations or 6
-    res = search(graph, args.accuracy_budget, lambda g: fasteval.top1(g, xs, ys), xs,
-                 iterations=iters, inter=not args.intra_only, refine=refine, log=print)
+        refine, iters = _qat_refine(graph, opts), opts.search_iterations or 6
+    res = search(graph, opts.accuracy_budget, lambda g: fasteval.top1(g, xs, ys), xs,
+                 iterations=iters, inter=not opts.intra_only, refine=refine, log=log)
     res.validation = name
-    n = max(0, min(args.golden_check, len(xs)))
+    n = max(0, min(opts.golden_check, len(xs)))
     if n:
         res.golden_count = n
         res.golden_baseline = _golden_top1(graph, xs[:n], ys, "golden: int8")
@@ -56,15 +74,15 @@ def budget_search(graph: Graph, args: argparse.Namespace) -> SearchResult:
     return res
 
 
-def _qat_refine(graph: Graph, args):
+def _qat_refine(graph: Graph, opts: BudgetOptions):
     """Each candidate fine-tuned from the original model with its steps' quantizers in the loop."""
     from ilwp_embedded.train.ratesearch import step_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     def refine(_cand: Graph, steps: dict[int, int]) -> Graph:
         out, _ = qat_finetune(graph, {t: step_quantizer(s) for t, s in steps.items()},
-                              epochs=args.finetune_epochs, lr=args.lr, data_dir=args.data_dir,
-                              distill=args.distill, train_limit=getattr(args, "train_limit", None),
+                              epochs=opts.finetune_epochs, lr=opts.lr, data_dir=opts.data_dir,
+                              distill=opts.distill, train_limit=opts.train_limit,
                               log=lambda m: None)
         return out
     return refine
