@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Licence: a LICENSE at the root (Apache-2.0, as pyproject.toml says) and an SPDX line in every
 source file of the project's own; third-party notices never enter the repository."""
 

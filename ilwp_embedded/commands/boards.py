@@ -8,6 +8,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ilwp_embedded.target.board_check import check_board
 from ilwp_embedded.target.boards import Board, load_boards, resolve_board
 from ilwp_embedded.errors import IlwpError
 
@@ -51,28 +52,6 @@ def board_details(b: Board) -> dict[str, object]:
         "qemu_machine": b.qemu_machine, "upload_protocol": b.upload_protocol,
         "aliases": list(b.aliases), "default": b.is_default, "manifest": str(b.manifest),
     }
-
-
-def check_board(board: Board, out_root: Path) -> list[str]:
-    """Build the hello firmware for `board`; on a QEMU board also boot it, time it, exit it."""
-    from ilwp_embedded.target.pio import build_firmware, hello_sources
-    from ilwp_embedded.target.qemu import start_qemu
-
-    r = build_firmware(board, hello_sources(), out_dir=out_root / board.id)
-    lines = [f"{board.id}: hello built, flash {r.flash_bytes} B, RAM {r.ram_bytes} B "
-             f"({r.seconds:.1f} s): {r.elf}"]
-    if not board.emulated:
-        return lines + ["  hardware board: built only"]
-    with start_qemu(board, r.elf) as s:
-        banner = s.read_line(10)
-        s.write(b"time\n")
-        timing = s.read_line(30)
-        s.write(b"exit 0\n")
-        s.read_line(10)
-        rc = s.wait(10)
-    if rc != 0:
-        raise IlwpError(f"{board.id}: hello firmware exited with status {rc}")
-    return lines + [f"  {banner}", f"  {timing}", f"  QEMU exit status {rc}"]
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
