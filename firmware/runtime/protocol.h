@@ -46,17 +46,18 @@ enum {
     ILWP_MSG_ERROR = 0x8F      /* u8 code, i32 detail */
 };
 
-/* ERROR codes. */
+/* The ERROR frame's codes on the wire (docs/serial-protocol.md): not ilwp_status values, which
+ * travel as an ERROR's detail or in HELLO. */
 enum {
-    ILWP_ERR_BAD_CRC = 1,          /* detail: 0 */
-    ILWP_ERR_BAD_LENGTH = 2,       /* detail: the payload length */
-    ILWP_ERR_UNKNOWN_TYPE = 3,     /* detail: the type */
-    ILWP_ERR_BAD_OFFSET = 4,       /* detail: the offset expected next */
-    ILWP_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
-    ILWP_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
-    ILWP_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
-    ILWP_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
-    ILWP_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
+    ILWP_PROTO_ERR_BAD_CRC = 1,          /* detail: 0 */
+    ILWP_PROTO_ERR_BAD_LENGTH = 2,       /* detail: the payload length */
+    ILWP_PROTO_ERR_UNKNOWN_TYPE = 3,     /* detail: the type */
+    ILWP_PROTO_ERR_BAD_OFFSET = 4,       /* detail: the offset expected next */
+    ILWP_PROTO_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
+    ILWP_PROTO_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
+    ILWP_PROTO_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
+    ILWP_PROTO_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
+    ILWP_PROTO_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */
