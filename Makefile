@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 # The two set-up commands of the README: `make demo` and `make test`.
 # Both create .venv, install the Python dependencies and the Arm toolchain + QEMU (apt, as root).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """What channel alignment buys on models that cannot be retrained, measured side by side.
 
 For each model: lossless coded bytes intra-only vs with inter prediction (collocated, searched and

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Weight-codec benchmark: one table, every int8 model in $ILWP_DATA_DIR, measured in one run.
 
     PYTHONPATH=. .venv/bin/python bench/codec.py [--images 200] [--no-m4]
@@ -30,6 +32,8 @@ from ilwp_embedded.compress import decode_blob, encode_graph  # noqa: E402
 from ilwp_embedded.compress.baselines import huffman_coded_bits, kmeans  # noqa: E402
 from ilwp_embedded.compress.encoder import entropy_bits  # noqa: E402
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite  # noqa: E402
+from ilwp_embedded.target.boards import resolve_board  # noqa: E402
+from ilwp_embedded.target.qemu import run_to_exit  # noqa: E402
 
 DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
 STEPS = (2, 3, 4)
@@ -65,12 +69,10 @@ def m4_cost(blob: bytes, weights: int, work: Path) -> dict:
     subprocess.run(["arm-none-eabi-gcc", *flags, "-ffreestanding", "-nostdlib", "-nostartfiles", "-T", str(m4 / "link.ld"),
                     f"-I{work}", f"-I{dec}", str(m4 / "startup.c"), str(m4 / "bench_main.c"), str(dec / "ilwp_decode.c"),
                     "-o", str(work / "bench.elf"), "-lgcc"], check=True)
-    run = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-icount", "shift=0", "-semihosting-config",
-                          "enable=on,target=native", "-nographic", "-kernel", str(work / "bench.elf")],
-                         capture_output=True, text=True, timeout=300)
-    vals = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.stdout + run.stderr)}
+    run = run_to_exit(resolve_board("qemu-m4"), work / "bench.elf", timeout_s=300)  # mps2-an386, -icount shift=0
+    vals = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.output)}
     if run.returncode != 0 or "instr_decode" not in vals:
-        raise RuntimeError(f"QEMU run failed ({run.returncode}): {run.stdout} {run.stderr}")
+        raise RuntimeError(f"QEMU run failed ({run.returncode}): {run.output}")
     h = 0  # the same checksum over the decoded weights as bench_main.c: proves the M4 decode is right
     for b in b"".join(w.tobytes() for w in decode_blob(blob).values()):
         h = (h * 31 + b) & 0xFFFFFFFF

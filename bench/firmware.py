@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Firmware cost per model and board, measured side by side in one run.
 
 For each model and board: the uncompressed int8 build (raw) and the compressed builds (weights
@@ -25,18 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_model_firmware, plan_weights_explained
-from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded import pipeline
 from ilwp_embedded.cycles.profile import ProfiledRun
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate import backends
 from ilwp_embedded.generate.backends import cmsis_nn_api
+from ilwp_embedded.generate.decode_plan import plan_weights_explained
 from ilwp_embedded.golden import Golden, prepare_inputs, tflm_minimal_arena
-from ilwp_embedded.ingest import load_graph
 from ilwp_embedded.run.link import open_link
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import budget
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = {  # relative to $ILWP_DATA_DIR, or to the repository for the zoo's own models
@@ -110,14 +112,14 @@ def main() -> int:
     rows, planned = [], []
     for mname in a.models.split(","):
         rel = MODELS[mname]
-        graph = load_graph(REPO / rel[5:] if rel.startswith("repo:") else data / rel)
+        model = pipeline.load(REPO / rel[5:] if rel.startswith("repo:") else data / rel)
+        graph, cont = model.graph, model.coded
         golden = Golden(graph)
         xs = inputs_for(graph, a.inputs)
-        cont = encode_graph(graph, 1).container
         tflm = tflm_minimal_arena(graph)
         for bname in a.boards.split(","):
             board = resolve_board(bname)
-            plan = plan_weights_explained(board, graph, cont, "auto")
+            plan = plan_weights_explained(budget(board), graph, cont, "auto")
             planned.append(f"{mname} on {bname}: the planner picks {plan.gen.decode_mode} ({plan.reason})")
             base = None
             for mode in a.modes.split(","):
@@ -126,9 +128,8 @@ def main() -> int:
                         label = mode if kdir is None else f"{mode}@{a.baseline}"[:20]
                         try:
                             backends.PORTABLE_DIR = kdir or CURRENT_KERNELS
-                            fw = build_model_firmware(board, graph, None if mode == "raw" else cont,
-                                                      Path(a.out) / mname / bname / label.replace("@", "-") / kern,
-                                                      decode_mode=mode, kernels=kern)
+                            fw = pipeline.build(board, model, Path(a.out) / mname / bname / label.replace("@", "-") / kern,
+                                                mode, kern)
                             _, instr, dec, unit, cyc = run_in_qemu(board, fw.elf, xs, golden, profile=not a.no_cycles)
                         except IlwpError as e:
                             rows.append((mname, bname, label, kern, f"does not fit or failed: {e}"))

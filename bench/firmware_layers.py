@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Instructions per layer of one inference on an emulated Cortex-M (QEMU -icount shift=0).
 
 Builds the benchmark firmware with the per-step hook (ILWP_STEP_HOOK: the generated model calls
@@ -19,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ilwp_embedded.build.model_bench import bench_model
-from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.golden import Golden
-from ilwp_embedded.ingest import load_graph
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+from devtools.model_bench import bench_model  # noqa: E402  (beside the package, not shipped)
 from firmware import MODELS, inputs_for  # noqa: E402  (bench/firmware.py)
+from ilwp_embedded.errors import IlwpError  # noqa: E402
+from ilwp_embedded.golden import Golden  # noqa: E402
+from ilwp_embedded.ingest import load_graph  # noqa: E402
 
 
 def macs(graph, op) -> int:

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 # Long fuzz run of the C decoder under ASan + UBSan (the CI test runs a bounded version).
 #   bench/fuzz_decoder.sh [SECONDS=600] [SEED=1]
 # Seeds: the stored example plus lossless and lossy blobs of every int8 model in $ILWP_DATA_DIR.
@@ -15,7 +17,7 @@ gcc -std=c99 -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined -fno-sani
 PYTHONPATH=.:tests "$py" - "$work" <<'PY'
 import sys
 from pathlib import Path
-from codec_support import int8_models, load_graph
+from helpers import int8_models, load_graph
 from ilwp_embedded.compress import encode_graph
 out = Path(sys.argv[1])
 for p in int8_models():

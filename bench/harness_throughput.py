@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Harness throughput in QEMU: the serial link's rate, and the time to validate N CIFAR images
 (default 200) with the generated ResNet-8 (raw weights, portable kernels): inputs over serial with
 uploads overlapping runs (protocol v2: two inputs in flight), inputs by semihosting (what
@@ -32,15 +34,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.datasets import load_dataset
 from ilwp_embedded.generate.codegen import generate
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run import framing as P
 from ilwp_embedded.run.link import QemuLink
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 from ilwp_embedded.run.validate import validate
 
 LINK_LIMIT_US_PER_BYTE = 45.0  # QEMU's UART on a quiet machine (shared/notes/toolchain.md)

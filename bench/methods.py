@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Quantization methods side by side (issue #7): bits/weight with everything counted vs golden
 top-1 on the CIFAR-10 JPEG test set, and the decode cost on a Cortex-M4, measured in one run.
 
@@ -31,7 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from ilwp_embedded.compress.encoder import encode_graph  # noqa: E402
-from ilwp_embedded.compress.methods import Options, compress, tq  # noqa: E402
+from ilwp_embedded.train.methods import Options, compress, tq  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
 from ilwp_embedded.golden import evaluate  # noqa: E402
 from ilwp_embedded.ingest import load_graph  # noqa: E402

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate-accuracy curves of the zoo models, every method measured side by side in one run.
 
 x: bits per weight with everything counted (coded records incl. tables and side info, the
 container header and CRC; the model skeleton excluded, as for int8 where it is the same); each
 point also carries the total with int32 biases and per-channel requantisation constants;
 y: top-1 on all 10,000 images of the lossless CIFAR-10 test set (the fast LiteRT evaluator, see
-ilwp_embedded/fasteval.py); `--golden N` re-scores the int8 reference and every trained point with
+ilwp_embedded/train/fasteval.py); `--golden N` re-scores the int8 reference and every trained point with
 the golden interpreter (TFLite Micro) on the first N test images.
 Models: the published CIFAR ResNets imported with `ilwp-embed import-resnet` (models/cifar_resnet*).
 Points of models trained for prediction (`scripts/train_prediction.py`) come in with
@@ -38,8 +40,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ilwp_embedded import fasteval  # noqa: E402
-from ilwp_embedded.compress import baselines, ratesearch  # noqa: E402
+from ilwp_embedded.train import fasteval  # noqa: E402
+from ilwp_embedded.compress import baselines  # noqa: E402
+from ilwp_embedded.train import ratesearch  # noqa: E402
 from ilwp_embedded.compress.encoder import encode_graph  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
 from ilwp_embedded.golden import prepare_inputs  # noqa: E402
@@ -145,8 +148,8 @@ METHOD_SETTINGS = {  # post-training unless epochs is given
 
 def method_points(name, g, score, retrain: bool) -> list[Point]:
     """The seeds' other quantizers (compress --method), coded by the same container."""
-    from ilwp_embedded.compress.methods import compress
-    from ilwp_embedded.compress.methods.common import Options
+    from ilwp_embedded.train.methods import compress
+    from ilwp_embedded.train.methods.common import Options
 
     out = []
     for meth, settings in METHOD_SETTINGS.items():

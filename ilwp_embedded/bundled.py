@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The example model `build` and `demo` use when none is given."""
 
 from __future__ import annotations
@@ -6,14 +8,14 @@ import os
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.resources import models_dir
 
-REPO_MODELS = Path(__file__).resolve().parents[1] / "models"
 MLPERF_RESNET8 = "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
 
 
 def bundled_model(data_dir: str | None = None) -> Path:
     """The published ResNet-20 (imported, int8) shipped in models/, else the MLPerf Tiny ResNet-8 of the data directory."""
-    own = REPO_MODELS / "cifar_resnet20_int8.tflite"
+    own = models_dir() / "cifar_resnet20_int8.tflite"
     if own.is_file():
         return own
     root = data_dir or os.environ.get("ILWP_DATA_DIR")

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed`: one console entry point; each stage package registers its own sub-commands.
 
 Every user-facing failure is an IlwpError printed as one line on stderr with exit code 2.
@@ -15,15 +17,15 @@ from ilwp_embedded.errors import IlwpError
 
 # Modules that define `register(subparsers)`; each sub-command sets `func(args) -> int`.
 COMMAND_MODULES = (
-    "ilwp_embedded.ingest.commands",
-    "ilwp_embedded.eval_command",
-    "ilwp_embedded.compress.commands",
-    "ilwp_embedded.zoo.commands",
-    "ilwp_embedded.build.commands",
-    "ilwp_embedded.build.model_command",
-    "ilwp_embedded.generate.cmsis_nn",
-    "ilwp_embedded.demo",
-    "ilwp_embedded.run.commands",
+    "ilwp_embedded.commands.ingest",
+    "ilwp_embedded.commands.eval",
+    "ilwp_embedded.commands.compress",
+    "ilwp_embedded.commands.finetune",
+    "ilwp_embedded.commands.boards",
+    "ilwp_embedded.commands.build",
+    "ilwp_embedded.commands.cmsis_nn",
+    "ilwp_embedded.commands.demo",
+    "ilwp_embedded.commands.run",
 )
 
 

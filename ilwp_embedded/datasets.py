@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Datasets by name, from a data directory (flag or $ILWP_DATA_DIR), with Keras' download as fallback.
 
 Names: `cifar10` (the lossless CIFAR-10, original pixels, split test|train), `cifar10-jpeg` (the

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The one exception type users see: its message is printed as a single line, exit code 2."""
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Atomic output: a reader never sees a half-written file, a failed run leaves none."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The golden model: the tflite-micro Python interpreter (TFLite Micro's reference kernels).
 
 Firmware must match its int8 outputs bit for bit. Models reach it only after `read_tflite` validated

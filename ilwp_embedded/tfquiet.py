@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """TensorFlow without its terminal noise: its C++/absl logging bypasses Python's streams."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Arm cross compiler and QEMU from Debian's packages when they are missing.
 # As root it installs them; otherwise it prints the exact command and fails.
 set -euo pipefail

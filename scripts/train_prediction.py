@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Train an int8 CIFAR ResNet so that inter-layer prediction pays (ilwp_embedded/zoo/predtrain.py).
 
     python scripts/train_prediction.py models/cifar_resnet20_int8.tflite -o build/pred/r20_pred.tflite \\

@@ -1,4 +1,6 @@
 #!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Reproduce the zoo baselines: float .keras and int8 .tflite of the CIFAR ResNets.
 
     python scripts/train_zoo.py --depth 20 --epochs 30 --out models/

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures: the real models and data of ../shared/data (or $ILWP_DATA_DIR)."""
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ ALL_TFLITE = sorted(MODELS.glob("*/*.tflite"))
 if not (DATA_DIR / "SHA256SUMS").is_file():
     raise RuntimeError(f"test data not found at {DATA_DIR}: set ILWP_DATA_DIR to the shared data directory")
 os.environ["ILWP_DATA_DIR"] = str(DATA_DIR)
+# devtools/ (host runner, model bench) sits beside the package and is not installed: import it from here
+sys.path.insert(0, str(REPO))
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Fuzz worker: mutates a real model many times and drives `inspect` and `eval` in-process.
 
 Run in a subprocess by test_bad_input.py, so a crash (segfault) or a hang fails the test instead of

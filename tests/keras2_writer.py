@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Writes Keras 2 model files with tf_keras (run in its own process: tf_keras and Keras 3 do not
 share one): a small CNN with the layers whose Keras 2 configs Keras 3 refuses (DepthwiseConv2D's
 `groups`...) and an open batch dimension before Flatten, as .h5 and as a SavedModel, with its

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Regenerates tests/data/codec_example.ilwp and its expected hashes (run after an intended
 format or encoder change; the test then proves old blobs still decode and encoding is stable).
 
@@ -10,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from codec_support import synthetic_graph
+from helpers import synthetic_graph
 from ilwp_embedded.compress import encode_graph
 
 DATA = Path(__file__).resolve().parent / "data"

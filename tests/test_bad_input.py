@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Bad input: one clear line on stderr, exit code 2, no traceback, no hang, no partial output."""
 
 import dataclasses
@@ -132,7 +134,7 @@ def test_missing_data_dir_and_no_download(tmp_path):
     proc = run_cli("eval", RESNET8_INT8, "--dataset", "cifar10", "--data-dir", tmp_path, timeout=120,
                    env={"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": "http://127.0.0.1:9",
                         "HTTP_PROXY": "http://127.0.0.1:9"})
-    assert_one_line_error(proc, "cifar10_jpeg/test.npz", "download failed")
+    assert_one_line_error(proc, "cifar10_lossless/test.npz", "download failed")
 
 
 def test_convert_failure_leaves_no_output(tmp_path):

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Board manifests, name resolution, the `boards` command and the generated board files."""
 
 from __future__ import annotations
@@ -8,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ilwp_embedded import cli
-from ilwp_embedded.build import board_support
-from ilwp_embedded.build.boards import load_boards, parse_board, resolve_board
-from ilwp_embedded.build.pio import pio_board_json
-from ilwp_embedded.build.qemu import qemu_command, tcp_serial_spec
+from ilwp_embedded.target import board_support
+from ilwp_embedded.target.boards import load_boards, parse_board, resolve_board
+from ilwp_embedded.target.pio import pio_board_json
+from ilwp_embedded.target.qemu import qemu_command, tcp_serial_spec
 from ilwp_embedded.errors import IlwpError
 
 REQUIRED = {"qemu-m4", "qemu-m7", "qemu-stm32f4", "nucleo-f746zg", "nucleo-l4r5zi", "nucleo-f401re"}
@@ -42,7 +44,7 @@ def test_wrong_name_lists_valid_boards():
 
 
 def run_cli(argv, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.build.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.boards",))
     rc = cli.main(argv)
     return rc, capsys.readouterr()
 

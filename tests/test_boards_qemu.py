@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The QEMU boards boot the hello firmware, talk over the TCP serial link and exit cleanly."""
 
 from __future__ import annotations
@@ -8,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # for _boards_helpers, in any import mode
-from _boards_helpers import QEMU_BOARDS, hello_build, needs_qemu, needs_toolchain
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.qemu import start_qemu
+sys.path.insert(0, str(Path(__file__).parent))  # for helpers, in any import mode
+from helpers import QEMU_BOARDS, hello_build, needs_qemu, needs_toolchain
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.qemu import start_qemu
 
 pytestmark = [needs_toolchain, needs_qemu]
 

@@ -1,10 +1,13 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The decode-mode planner picks the first weight mode that fits each board, and refuses with figures."""
 
 import pytest
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import plan_weights
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.generate.decode_plan import plan_weights
+from ilwp_embedded.target.firmware import budget
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest import load_graph
@@ -21,7 +24,7 @@ def resnet8():
 def test_auto_picks_the_first_mode_that_fits(resnet8, board, mode):
     g, cont = resnet8
     b = resolve_board(board)
-    gen = plan_weights(b, g, cont, "auto")
+    gen = plan_weights(budget(b), g, cont, "auto")
     assert gen.decode_mode == mode
     assert gen.arena_bytes + gen.weight_ram_bytes < b.ram.size
 
@@ -46,7 +49,7 @@ def test_decoder_tables_are_counted_and_borrow_the_arena_at_boot(resnet8):
 def test_a_requested_mode_that_does_not_fit_is_refused(resnet8):
     g, cont = resnet8
     with pytest.raises(IlwpError, match="does not fit qemu-stm32f4: once: about"):
-        plan_weights(resolve_board("qemu-stm32f4"), g, cont, "once")
+        plan_weights(budget(resolve_board("qemu-stm32f4")), g, cont, "once")
 
 
 def test_a_model_that_fits_no_way_names_every_mode():
@@ -60,7 +63,7 @@ def test_flash_estimate_counts_each_byte_once(resnet8):
     g, cont = resnet8
     raw = generate(g, Weights("raw"))
     assert raw.weights_flash_bytes == 77360  # the int8 weights, once
-    coded = plan_weights(resolve_board("qemu-m4"), g, cont, "once")
+    coded = plan_weights(budget(resolve_board("qemu-m4")), g, cont, "once")
     assert coded.const_flash_bytes == raw.const_flash_bytes  # biases and multipliers: the same either way
     assert coded.weights_flash_bytes < raw.weights_flash_bytes
 
@@ -74,13 +77,13 @@ def kws():
 
 def test_auto_keeps_raw_weights_when_coding_does_not_save_flash(kws):
     """KWS: the blob saves 1.9 KB over the int8 weights, less than the decoder costs."""
-    from ilwp_embedded.build.firmware import plan_weights_explained
+    from ilwp_embedded.generate.decode_plan import plan_weights_explained
 
     g, cont = kws
-    plan = plan_weights_explained(resolve_board("qemu-m4"), g, cont, "auto")
+    plan = plan_weights_explained(budget(resolve_board("qemu-m4")), g, cont, "auto")
     assert plan.gen.decode_mode == "raw"
     assert "would not make the firmware smaller" in plan.reason and "raw int8 weights 46048 B" in plan.reason
-    assert plan_weights_explained(resolve_board("qemu-m4"), g, cont, "once").gen.decode_mode == "once"  # asked for
+    assert plan_weights_explained(budget(resolve_board("qemu-m4")), g, cont, "once").gen.decode_mode == "once"  # asked for
 
 
 @pytest.mark.slow
@@ -88,9 +91,10 @@ def test_auto_keeps_raw_weights_when_coding_does_not_save_flash(kws):
 def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
     """Real builds on qemu-m4: the mode `auto` picks takes no more flash than raw int8 weights, and the
     planner's flash estimate of each coded mode is within 128 B of what the linker made of it."""
-    from _boards_helpers import core_dir
+    from helpers import core_dir
 
-    from ilwp_embedded.build.firmware import CODED_MIN_SAVING, build_model_firmware, coded_flash_estimate, raw_flash
+    from ilwp_embedded.generate.decode_plan import CODED_MIN_SAVING, coded_flash_estimate, raw_flash
+    from ilwp_embedded.target.firmware import build_model_firmware
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.generate.weights import coded_weights
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The cmsis-nn kernel backend: generated models on CMSIS-NN, bit-exact with the golden interpreter.
 
 CMSIS-NN comes as for users: $ILWP_CMSIS_NN when set (a checkout), else the pinned copy that the set-up
@@ -18,13 +20,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import KWS_INT8, RESNET8_INT8
-from test_generate_codegen import _inputs, run_host_model
+from helpers import model_inputs, run_host_model
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, check_generated_for,
                                              cmsis_nn_scratch_bytes, find_cmsis_nn, kernel_sources)
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, cmsis_nn_api
+from ilwp_embedded.ops import quant as Q
+from ilwp_embedded.ops.registry import op_params
 from ilwp_embedded.generate.codegen import generate, write_sources
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest import load_graph
@@ -159,18 +162,18 @@ def test_too_old_cmsis_nn_is_refused_in_one_line(tmp_path):
 
 
 def _spec_graph(spec):
-    from test_kernels_ops import _model
+    from helpers import single_op_model
 
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
-    model, _ = _model(_MODELS, spec)
+    model, _ = single_op_model(spec)
     return model, read_tflite(model, spec["kind"])
 
 
 def _version_dependent_specs():
-    from test_kernels_ops import SPECS, _id
+    from helpers import SPECS, spec_id
     specs = [s for s in SPECS if s.get("groups", 1) > 1 or s["kind"] == "dense"]
-    return specs, [_id(s) for s in specs]
+    return specs, [spec_id(s) for s in specs]
 
 
 _VSPECS, _VSPEC_IDS = _version_dependent_specs()
@@ -182,7 +185,7 @@ def test_layers_the_version_lacks_go_to_the_portable_kernels(tmp_path, spec):
     them; C generated for the newer one is refused when built against the older."""
     _, graph = _spec_graph(spec)
     op = next(o for o in graph.operators if o.op in ("CONV_2D", "FULLY_CONNECTED"))
-    p = Q.op_params(graph, op)
+    p = op_params(graph, op)
     feature = "grouped_conv" if op.op == "CONV_2D" else ("fc_per_channel" if p.per_channel else None)
     old = generate(graph, kernels="cmsis-nn")  # no copy given: the oldest supported API
     new = generate(graph, kernels="cmsis-nn", cmsis_nn=cmsis_nn_api(_fake_checkout(tmp_path, "V.19.1.0")))
@@ -193,7 +196,7 @@ def test_layers_the_version_lacks_go_to_the_portable_kernels(tmp_path, spec):
     assert old.layer_kernels[k] == "portable" and new.layer_kernels[k] == "cmsis-nn"
     assert old.cmsis_features == frozenset() and new.cmsis_features == {feature}
     assert "ilwp_cmsis_" not in old.files["ilwp_model.c"].split(f"/* {k}: ")[1].split("/* ")[0]
-    from ilwp_embedded.build.firmware import _kernels_note  # the build report names the fallback
+    from ilwp_embedded.target.firmware import _kernels_note  # the build report names the fallback
 
     v12 = cmsis_nn_api(_fake_checkout(tmp_path / "o", "V.12.5.1", 4, False, False))
     assert f"on the portable kernels: {op.op}" in _kernels_note(old, v12)
@@ -276,7 +279,7 @@ def test_cmsis_model_is_bit_exact_with_golden(tmp_path, host_cmsis, path):
     lib = _build_model(gen, tmp_path, *host_cmsis)
     assert lib.ilwp_model_init() == 0
     golden = Golden(g)
-    xs = _inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
+    xs = model_inputs(g, 20)  # ResNet-8: the first 20 cifar10_raw200 images; KWS: seeded random features
     assert len(xs) == 20
     for x in xs:
         np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
@@ -293,7 +296,7 @@ def test_cmsis_with_compressed_weights(tmp_path, host_cmsis, mode):
     lib = _build_model(gen, tmp_path, *host_cmsis, extra=[DECODER / "ilwp_decode.c"])
     assert lib.ilwp_model_init() == 0
     golden = Golden(g)
-    for x in _inputs(g, 8):
+    for x in model_inputs(g, 8):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), golden.run(x).reshape(-1))
 
 
@@ -324,7 +327,7 @@ def test_scratch_covers_cmsis_nn_get_buffer_size(tmp_path, host_cmsis, path):
     lib = _build_model(gen, tmp_path, *host_cmsis)
     need = []
     for op in g.operators:
-        p = Q.op_params(g, op)
+        p = op_params(g, op)
         if isinstance(p, Q.ConvParams):
             cp = _Conv(p.input_offset, p.output_offset, _Tile(p.stride_w, p.stride_h), _Tile(p.pad_w, p.pad_h),
                        _Tile(p.dilation_w, p.dilation_h), p.act_min, p.act_max)
@@ -407,12 +410,12 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
     """CMSIS-NN's DSP (SIMD) paths run only on the target: the model on QEMU mps2-an386 (Cortex-M4),
     PlatformIO build, 5 inputs (ResNet-8: cifar10_raw200 images), equal to the golden model. Prints the
     instruction count (-icount shift=0); the side-by-side figures come from bench/firmware.py."""
-    from _boards_helpers import core_dir, no_network
+    from helpers import core_dir, no_network
 
-    from ilwp_embedded.build.model_bench import bench_model
+    from devtools.model_bench import bench_model
 
     g = load_graph(path)
-    xs = _inputs(g, 5)
+    xs = model_inputs(g, 5)
     golden = Golden(g)
     want = np.stack([golden.run(x).reshape(-1) for x in xs])
     with no_network():
@@ -424,25 +427,23 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
 
 def _single_input_specs():
     """The single-op models of test_kernels_ops that the generated (one-input) model can hold."""
-    from test_kernels_ops import SPECS, _id
+    from helpers import SPECS, spec_id
     specs = [s for s in SPECS if s["kind"] not in ("add", "concat")]  # two inputs: ADD is in ResNet-8
-    return specs, [_id(s) for s in specs]
+    return specs, [spec_id(s) for s in specs]
 
 
 _SPECS, _SPEC_IDS = _single_input_specs()
-_MODELS: dict = {}
 
 
 @pytest.mark.parametrize("spec", _SPECS, ids=_SPEC_IDS)
 def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
     """Every op shape of the portable kernels' tests (strides, padding, dilation, groups, depth multipliers,
     max pool, per-tensor FC with batches, softmax rows...) through the generated model on CMSIS-NN."""
-    from _kernels_support import tflm_outputs
-    from test_kernels_ops import _model
+    from helpers import single_op_model, tflm_outputs
 
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
-    model, _ = _model(_MODELS, spec)
+    model, _ = single_op_model(spec)
     graph = read_tflite(model, spec["kind"])
     gen = generate(graph, kernels="cmsis-nn", cmsis_nn=_api())
     lib = _build_model(gen, tmp_path, *host_cmsis)
@@ -453,17 +454,16 @@ def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), tflm_outputs(model, [x])[0].reshape(-1))
 
 
-_ADD_SPECS = [s for s in __import__("test_kernels_ops").SPECS if s["kind"] == "add"]
+_ADD_SPECS = [s for s in __import__("helpers").SPECS if s["kind"] == "add"]
 
 
 @pytest.mark.parametrize("spec", _ADD_SPECS, ids=[s["seed"] for s in _ADD_SPECS])
 def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     """Two-input ADD (arm_elementwise_add_s8; broadcast: the portable kernel) op by op through HostRunner,
     which is safe here: ADD takes no scratch."""
-    from _kernels_support import tflm_outputs
-    from test_kernels_ops import _model
+    from helpers import single_op_model, tflm_outputs
 
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     objs, include = host_cmsis
@@ -476,7 +476,7 @@ def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
     so = tmp_path / "libcmsis.so"
     subprocess.run(["gcc", *STRICT, "-O2", "-shared", "-fPIC", *[f"-I{d}" for d in include], "-o", str(so), str(shim),
                     *(str(o) for o in objs if o.name.split("_", 1)[1] != "add_s8.o")], check=True)
-    model, _ = _model(_MODELS, spec)
+    model, _ = single_op_model(spec)
     graph = read_tflite(model, "add")
     assert "ADD" in [op.op for op in graph.operators]
     runner = HostRunner(graph, so)
@@ -490,7 +490,7 @@ def test_grouped_conv_on_cmsis_nn_is_wrong_where_the_version_lacks_it(tmp_path, 
     """Why the fallback exists: forcing the grouped-conv spec onto arm_convolve_s8 of a copy without group
     handling (V.12.5.1) gives output that differs from the golden model, with a success code; on a copy
     that handles groups it is bit-exact."""
-    from _kernels_support import tflm_outputs
+    from helpers import tflm_outputs
 
     spec = next(s for s in _VSPECS if s.get("groups", 1) > 1)
     model, graph = _spec_graph(spec)

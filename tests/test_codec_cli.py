@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """`ilwp-embed compress` / `decompress`: outputs, JSON, golden-equivalence, bad input -> exit 2."""
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
-from codec_support import REPO, data_dir
+from helpers import REPO, data_dir
 from ilwp_embedded import cli
 
 RESNET = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet_quant.tflite"
@@ -20,7 +22,7 @@ FLOAT = data_dir() / "models/mlperf_tiny/image_classification/pretrainedResnet.t
 @pytest.fixture
 def run(monkeypatch, capsys):
     # Only this stage's commands: the other stages' modules may not be merged yet.
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.compress.commands",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.compress",))
 
     def _run(*argv):
         rc = cli.main([str(a) for a in argv])
@@ -31,7 +33,7 @@ def run(monkeypatch, capsys):
 
 @pytest.fixture(scope="module")
 def good_blob():
-    from codec_support import load_graph
+    from helpers import load_graph
     from ilwp_embedded.compress import encode_graph
 
     return encode_graph(load_graph(str(RESNET)), 1).blob
@@ -115,7 +117,7 @@ def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
 
 
 def test_cli_process_has_no_traceback(tmp_path):
-    code = ("import sys, ilwp_embedded.cli as c; c.COMMAND_MODULES=('ilwp_embedded.compress.commands',); "
+    code = ("import sys, ilwp_embedded.cli as c; c.COMMAND_MODULES=('ilwp_embedded.commands.compress',); "
             "sys.exit(c.main())")
     bad = tmp_path / "x.ilwp"
     bad.write_bytes(b"ILWP\x01" + bytes(30))

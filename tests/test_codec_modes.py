@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Mode decisions are measured: inter wins on correlated layers, intra on the MLPerf models."""
 
 from __future__ import annotations
@@ -5,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from codec_support import build_c_decoder, int8_models, load_graph, synthetic_graph
+from helpers import build_c_decoder, int8_models, load_graph, synthetic_graph
 from ilwp_embedded.compress import decode_blob, encode_graph
 
 MODELS = int8_models()
@@ -93,7 +95,7 @@ def test_aligned_mode_round_trips(tmp_path):
 def test_edge_tensors_constant_and_minus_128(tmp_path):
     """A constant tensor (entropy 0: the rANS payload is just its state), full int8 range with
     -128 (lossless must keep it; lossy clamps to -127), and a 1-channel tensor."""
-    from codec_support import _conv_graph
+    from helpers import _conv_graph
 
     rng = np.random.default_rng(5)
     const = np.full((4, 3, 3, 2), 7, np.int8)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Lossless and lossy round trips on every int8 model in the data dir, Python and C decoders."""
 
 from __future__ import annotations
@@ -7,7 +9,7 @@ import functools
 import numpy as np
 import pytest
 
-from codec_support import build_c_decoder, int8_models, load_graph, synthetic_graph
+from helpers import build_c_decoder, int8_models, load_graph, synthetic_graph
 from ilwp_embedded.compress import decode_blob, decompress_to_tflite, encode_graph
 from ilwp_embedded.compress.lossy import encode_lossy
 from ilwp_embedded.ingest.tflite_io import read_tflite

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """convert on files users have: Keras 2 .h5 and SavedModels written by tf_keras (layers whose
 Keras 2 configs Keras 3 refuses, an open batch dimension before Flatten) become int8 models the
 firmware runs (batch 1: no SHAPE/STRIDED_SLICE/PACK), bit-exact on qemu-m4; failures give their
@@ -12,13 +14,12 @@ import sys
 
 import numpy as np
 import pytest
-from _boards_helpers import needs_qemu, needs_toolchain
+from helpers import needs_qemu, needs_toolchain
 from conftest import KWS_INT8, REPO, assert_one_line_error, run_cli
 
-from ilwp_embedded.generate.quant import op_params
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.ingest.support import unsupported_ops
+from ilwp_embedded.ops.support import unsupported_ops
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _convert(k2, src, out):
     g = load_graph(out)
     assert g.tensors[g.inputs[0]].shape == (1, 10, 10, 3)
     assert not {op.op for op in g.operators} & {"SHAPE", "STRIDED_SLICE", "PACK"}
-    assert unsupported_ops(g, op_params) == []
+    assert unsupported_ops(g) == []
     # the int8 model computes what the Keras 2 model computed (softmax outputs, to quantization)
     d = np.load(k2 / "k2_data.npz")
     oq = g.tensors[g.outputs[0]].quant
@@ -116,5 +117,5 @@ def test_ilwp_errors_name_the_file(tmp_path):
         f = tmp_path / name
         assert_one_line_error(run_cli("decompress", f, "-o", tmp_path / "o.tflite"), str(f), "corrupt")
         assert_one_line_error(run_cli("build", "--model", f, "-o", tmp_path / "fw"), str(f), "corrupt")
-        assert_one_line_error(run_cli("inspect", f), str(f), "decompress")
+        assert_one_line_error(run_cli("inspect", f), str(f), "corrupt")  # inspect reads .ilwp files
     assert not (tmp_path / "o.tflite").exists() and not (tmp_path / "fw").exists()

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The cycle profile: the QEMU plugin's counts against SysTick (exactly), the Cortex-M4 timing
 table per instruction class on hand-written sequences run in QEMU, and validate --profile."""
 
@@ -7,8 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from _boards_helpers import needs_qemu, needs_toolchain
-from _cycles_support import run, symbol
+from helpers import needs_qemu, needs_toolchain, run_profiled, symbol
 
 from ilwp_embedded.cycles import timing
 
@@ -42,24 +43,24 @@ leaf:
     adds r1, #3
     pop {r4, pc}
 """
-    _, prof, _ = run(tmp_path / "probe", body, 0, funcs)
+    _, prof, _ = run_profiled(tmp_path / "probe", body, 0, funcs)
     n_total = int(prof.totals(prof.segments)["exec"].sum())
     assert prof.regions == LOOPS and n_total % LOOPS == 0
     n = n_total // LOOPS  # the same straight-line program every pass
     # a pass = region (n) + ldr r1, subs, bic, add, subs, bne (6) + pad
     pad = next(p for p in range(8) if math.gcd(n + 6 + p, 40) == 1)
-    ticks, prof, _ = run(tmp_path / "exact", body, pad, funcs)
+    ticks, prof, _ = run_profiled(tmp_path / "exact", body, pad, funcs)
     assert int(prof.totals(prof.segments)["exec"].sum()) == n_total
     assert ticks == n, (ticks, n)
     # and with a pass length sharing a factor with 40 the sum is not the count: the phases matter
     bad = next(p for p in range(8) if math.gcd(n + 6 + p, 40) == 8)
-    ticks_bad, _, _ = run(tmp_path / "bad", body, bad, funcs)
+    ticks_bad, _, _ = run_profiled(tmp_path / "bad", body, bad, funcs)
     assert ticks_bad % 8 == 0 and ticks_bad != n
 
 
 def _body_cycles(tmp_path, body: str, funcs: str = "") -> dict[str, float]:
     """Cycles per pass of `body` alone (the region minus its first read and the nop), per variant."""
-    _, prof, elf = run(tmp_path, body, 0, funcs)
+    _, prof, elf = run_profiled(tmp_path, body, 0, funcs)
     insns = timing.disassemble(elf)
     tot = prof.totals(prof.segments)
     first = symbol(elf, "region_start") + 4  # after ldr r0, [r4] and nop
@@ -124,7 +125,7 @@ def test_validate_profile_resnet8_cycles_per_inference_and_layer():
     tick of 40 included); the per-layer segments add up to the inference; ms come from cycles."""
     import json
 
-    from _run_helpers import firmware
+    from helpers import firmware
     from conftest import RESNET8_INT8, run_cli
 
     fw = firmware("qemu-m4")

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The C decoder: builds clean (host and Cortex-M4), stays small, decodes the stored example,
 its streaming API, Python/C agreement on corrupt blobs, and a bounded ASan/UBSan fuzz run."""
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codec_support import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, make_work, load_graph, int8_models
+from helpers import C_FLAGS, DECODER_DIR, REPO, build_c_decoder, make_work, load_graph, int8_models
 from ilwp_embedded.compress import decode_blob, encode_graph
 from ilwp_embedded.errors import IlwpError
 
@@ -198,7 +200,7 @@ def test_stored_records_decode_in_c_and_python_and_never_cost_more_than_int8(cde
     """Format v3: a tensor whose table costs more than it saves (small, or flat) is stored, one int8
     symbol a byte: at most its raw bytes plus the record's few header bytes, intra and inter,
     lossless and lossy, and C and Python decode it alike."""
-    from codec_support import synthetic_graph
+    from helpers import synthetic_graph
     from ilwp_embedded.compress import container as ctn
 
     g = synthetic_graph(seed=2)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The main job (`make demo`): bundled model -> compress -> build -> validate in QEMU -> report."""
 
 import re

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Golden evaluation, data loaders and Keras conversion on the real models and data."""
 
 import hashlib
@@ -36,13 +38,19 @@ def test_int8_input_is_pixel_minus_128():
     np.testing.assert_array_equal(x, (ds.x.astype(np.int16) - 128).astype(np.int8))
 
 
-def test_cifar10_jpeg_decodes_to_the_documented_arrays_and_limit_is_a_fair_sample():
+def test_cifar10_is_the_lossless_set_and_limit_is_a_fair_sample():
     ds = load_dataset("cifar10")
     assert ds.x.shape == (10000, 32, 32, 3)
-    # The data README's hash is of the decoded arrays in file order.
+    # The data README's hash is of the original pixels in file order (lossless/test.npz).
+    order = np.argsort(_file_order(ds))
+    assert hashlib.sha256(ds.x[order].tobytes()).hexdigest().startswith("52a9dc12")
+    assert len(set(ds.take(200).y.tolist())) == 10
+
+
+def test_cifar10_jpeg_decodes_to_the_documented_arrays():
+    ds = load_dataset("cifar10-jpeg")
     order = np.argsort(_file_order(ds))
     assert hashlib.sha256(ds.x[order].tobytes()).hexdigest().startswith("5a6aa818")
-    assert len(set(ds.take(200).y.tolist())) == 10
 
 
 def _file_order(ds):

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The static memory plan: no live buffers overlap, reuse makes the arena far smaller than the sum."""
 
 import numpy as np

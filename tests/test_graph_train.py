@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The float emulation of an int8 graph that quantization-aware fine-tuning trains through."""
 
 import numpy as np
@@ -20,7 +22,7 @@ def tf_ready():
 
 @pytest.mark.parametrize("path", [RESNET8_INT8, ZOO20], ids=["resnet8", "resnet20"])
 def test_emulation_tracks_the_int8_model(tf_ready, path):
-    from ilwp_embedded import fasteval
+    from ilwp_embedded.train import fasteval
     from ilwp_embedded.zoo.graph_train import GraphModel, float_top1
 
     g = load_graph(path)
@@ -38,7 +40,7 @@ def test_emulation_tracks_the_int8_model(tf_ready, path):
 
 
 def test_qat_puts_weights_on_the_step_grid_and_golden_runs_them(tf_ready):
-    from ilwp_embedded.compress.ratesearch import quantize_intra, step_quantizer
+    from ilwp_embedded.train.ratesearch import quantize_intra, step_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     g = load_graph(RESNET8_INT8)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The typed graph and the .tflite round trip on every model of the shared data."""
 
 import numpy as np

@@ -1,10 +1,12 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The header's fixed-point helpers equal the textbook TFLM/gemmlowp formulations on edge and random values."""
 
 from __future__ import annotations
 
 import subprocess
 
-from ilwp_embedded.generate.host_runner import KERNEL_DIR
+from devtools.host_runner import KERNEL_DIR
 
 _PROG = r"""
 #include <stdio.h>

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Whole models through the host runner (C kernels + quant.py) vs the TFLM interpreter, bit for bit."""
 
 from __future__ import annotations
@@ -5,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _kernels_support import data_dir, kernel_lib, tflm_outputs  # noqa: F401  (fixture)
+from helpers import data_dir, kernel_lib, tflm_outputs  # noqa: F401  (fixture)
 
 MODELS = data_dir() / "models" / "mlperf_tiny"
 RESNET = MODELS / "image_classification" / "pretrainedResnet_quant.tflite"
@@ -21,7 +23,7 @@ def _need(*paths):
 
 
 def _check(model_path, inputs, kernel_lib):
-    from ilwp_embedded.generate.host_runner import HostRunner
+    from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     model = model_path.read_bytes()

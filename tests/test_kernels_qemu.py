@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The DSP (SMLAD) path on an emulated Cortex-M4: ResNet-8 through QEMU mps2-an386 equals TFLM."""
 
 from __future__ import annotations
@@ -5,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _kernels_support import data_dir, tflm_outputs
+from helpers import data_dir, tflm_outputs
 from qemu_bench import INSTR_PER_TICK, available, build_and_run
 
 RESNET = data_dir() / "models" / "mlperf_tiny" / "image_classification" / "pretrainedResnet_quant.tflite"
@@ -54,7 +56,7 @@ def test_kws_on_qemu_cortex_m4(tmp_path):
 
 
 def _qemu_specs():
-    from test_kernels_ops import SPECS
+    from helpers import SPECS
     return [s for s in SPECS if s["kind"] in ("conv", "dwconv", "dense")]  # one input (what qemu_bench feeds)
 
 
@@ -66,10 +68,10 @@ def test_single_op_on_qemu_cortex_m4(spec, tmp_path):
     dilation, padding, activations."""
     if not available():
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
-    from _singleop import build
+    from helpers import build_single_op
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
-    model, _ = build(spec)
+    model, _ = build_single_op(spec)
     graph = read_tflite(model, spec["kind"])
     x = np.random.default_rng(spec["seed"]).integers(-128, 128, size=graph.tensor(graph.inputs[0]).shape,
                                                       dtype=np.int8)
@@ -84,7 +86,7 @@ def test_per_step_hook_times_every_layer(tmp_path):
     after every step; the ends rise step by step up to the whole inference, and the outputs stay exact."""
     if not available():
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm missing")
-    from ilwp_embedded.build.model_bench import bench_model
+    from devtools.model_bench import bench_model
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     model = KWS.read_bytes()

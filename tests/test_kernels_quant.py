@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """quant.py helpers on known values (TFLM QuantizeMultiplier / padding conventions)."""
 
 from __future__ import annotations
@@ -6,7 +8,7 @@ import math
 
 import numpy as np
 
-from ilwp_embedded.generate import quant as Q
+from ilwp_embedded.ops import quant as Q
 
 
 def test_quantize_multiplier_known_values():
@@ -38,24 +40,23 @@ def test_padding_same_valid():
     assert Q.padding_hw("SAME", 1, 1, 2, 2, 10, 10, 3, 3) == (2, 2, 10, 10)
 
 
-def test_c_initializer_compiles(tmp_path):
-    """quant.c_initializer output is a valid initializer of the header's structs."""
+def test_c_struct_compiles(tmp_path):
+    """ops/cstruct.c_struct prints valid initializers of the header's structs."""
     import subprocess
 
-    from ilwp_embedded.generate.host_runner import KERNEL_DIR
+    from devtools.host_runner import KERNEL_DIR
+    from ilwp_embedded.ops.cstruct import c_struct
 
     conv = Q.ConvParams(1, 8, 8, 4, 3, 3, 4, 8, 8, 2, 1, 1, 1, 1, 1, 1, 128, -5, -128, 127,
                         np.array([1 << 30, 1 << 29], np.int32), np.array([-3, -4], np.int32))
     add = Q.AddParams(1, 2, 3, 20, 1 << 30, -1, 1 << 30, -2, 1 << 30, -18, -128, 127, size=12)
     mean = Q.MeanParams((1, 4, 4, 3), (0, 1, 1, 0), 16, 1, 2, 1 << 30, -4)
-    src = (
-        '#include "ilwp_kernels.h"\n'
-        f"static const int32_t m[] = {Q.c_int_array(conv.multiplier)};\n"
-        f"static const int32_t s[] = {Q.c_int_array(conv.shift)};\n"
-        f"const {Q.c_struct_name(conv)} pc = {Q.c_initializer(conv, {'multiplier': 'm', 'shift': 's'})};\n"
-        f"const {Q.c_struct_name(add)} pa = {Q.c_initializer(add)};\n"
-        f"const {Q.c_struct_name(mean)} pm = {Q.c_initializer(mean)};\n"
-    )
+    src = '#include "ilwp_kernels.h"\n'
+    for p, name in ((conv, "pc"), (add, "pa"), (mean, "pm")):
+        cs = c_struct(p, name)
+        src += "".join(f"static const int32_t {a}[] = {{{', '.join(map(str, v))}}};\n" for a, v in cs.arrays)
+        src += f"const {cs.ctype} {name} = {{{', '.join(f'.{f} = {v}' for f, v in cs.init)}}};\n"
+    assert [a for a, _ in c_struct(conv, "pc").arrays] == ["pc_multiplier", "pc_shift"]
     (tmp_path / "p.c").write_text(src)
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{KERNEL_DIR}", "-c",
                     str(tmp_path / "p.c"), "-o", str(tmp_path / "p.o")], check=True)

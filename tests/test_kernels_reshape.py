@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """RESHAPE's copy (taken when the buffers differ) keeps memmove's semantics: in place, disjoint, and
 overlapping in either direction."""
 
@@ -6,7 +8,7 @@ from __future__ import annotations
 import ctypes as C
 
 import numpy as np
-from _kernels_support import kernel_lib  # noqa: F401  (fixture)
+from helpers import kernel_lib  # noqa: F401  (fixture)
 
 
 def _reshape(lib, buf: np.ndarray, src: int, dst: int, n: int) -> int:
@@ -30,5 +32,5 @@ def test_reshape_copies_like_memmove(kernel_lib):  # noqa: F811
         want[dst:dst + n] = orig[src:src + n]
         np.testing.assert_array_equal(buf, want, err_msg=f"src {src} dst {dst} n {n}")
     buf = orig.copy()
-    assert _reshape(lib, buf, 0, 8, -1) == -1
+    assert _reshape(lib, buf, 0, 8, -1) == -10  # ILWP_ERR_ARG (firmware/include/ilwp_status.h)
     np.testing.assert_array_equal(buf, orig)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Quantization methods (tq, dqc, slq, mlq) on real models: each method's defining property, the
 rate moving the right way with its setting, the container decoding exactly the method's weights,
 and the CLI's refusals."""
@@ -9,9 +11,9 @@ import pytest
 from conftest import REPO, RESNET8_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.compress import decode_blob
-from ilwp_embedded.compress.methods import Options, compress, dqc, slq, tq
-from ilwp_embedded.compress.methods.codebook import kmeans_1d
-from ilwp_embedded.compress.methods.common import weight_tensors
+from ilwp_embedded.train.methods import Options, compress, dqc, slq, tq
+from ilwp_embedded.train.methods.codebook import kmeans_1d
+from ilwp_embedded.train.methods.common import weight_tensors
 from ilwp_embedded.ingest import load_graph
 
 RESNET20 = REPO / "models" / "cifar_resnet20_int8.tflite"
@@ -213,8 +215,7 @@ def test_dqc_retraining_trains_the_codebook_and_keeps_its_size(r8):
     """Quantizer-in-the-loop fine-tuning (zoo/graph_train.py) on a few training images: the
     codebook entries move (straight-through gradients reach them), the pinned zero does not, and
     each tensor still holds at most 2^bits values."""
-    pytest.importorskip("ilwp_embedded.zoo.graph_train")
-    from ilwp_embedded.compress.methods.retrain import codebook_quantizer
+    from ilwp_embedded.train.methods.retrain import codebook_quantizer
     from ilwp_embedded.zoo.graph_train import qat_finetune
 
     wts = weight_tensors(r8)

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Every method end to end as a user runs it: `compress --method M` -> `build --board qemu-m4` ->
 `validate` in QEMU on real CIFAR-10 test images, bit-exact with the golden interpreter; and the
 firmware's weights are the method's (the .ilwp decodes to the method's value structure)."""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Import of the published CIFAR ResNets, eval --fast, inspect X.ilwp, and the prediction trainer's
 parametrisation (no training here beyond nothing: the trainer's start must be the model itself)."""
 
@@ -73,11 +75,11 @@ def test_depth_is_read_off_the_arrays(tf_ready, tmp_path):
 
 
 def test_import_cli_writes_an_int8_model_that_runs(tmp_path):
-    from ilwp_embedded import fasteval
+    from ilwp_embedded.train import fasteval
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.golden import prepare_inputs
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.ingest.support import require_firmware_ops, require_int8
+    from ilwp_embedded.ops.support import require_firmware_ops, require_int8
 
     w = _tiny_state_dict(n=1)
     src = tmp_path / "r8.npz"

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Rate-accuracy search: per-tensor steps under an accuracy budget, on a validation split."""
 
 import json
@@ -6,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import RESNET8_INT8, assert_one_line_error, run_cli
-from ilwp_embedded.compress import ratesearch
+from ilwp_embedded.train import ratesearch
 from ilwp_embedded.compress.decoder import decode_blob
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.ingest import load_graph

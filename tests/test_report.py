@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The HTML report renders real plots from real compression stats."""
 
 import base64
@@ -9,7 +11,7 @@ from conftest import RESNET8_INT8
 
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.report import ReportData, write_report
+from ilwp_embedded.run.report import ReportData, write_report
 
 
 def test_report_has_three_png_plots_and_the_summary(tmp_path):

@@ -1,13 +1,15 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Compressed weights on the emulated device: decoded at boot or per layer, bit-exact over the serial
 protocol, decode time measured; a corrupted blob is refused before any inference."""
 
 import numpy as np
 import pytest
-from _boards_helpers import core_dir
-from conftest import KWS_INT8, assert_one_line_error, run_cli
+from helpers import core_dir
+from conftest import KWS_INT8, REPO, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
-from ilwp_embedded.build.firmware import build_inference_firmware
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.codegen import Weights, generate
@@ -23,6 +25,17 @@ def kws():
     return g, encode_graph(g, 1).container, xs
 
 
+def _documented_kws_decode() -> dict[str, int]:
+    """Decode instructions of lossless KWS on qemu-m4 in docs/kernels.md: once (at boot, CRC
+    included) and layer (per inference)."""
+    for line in (REPO / "docs" / "kernels.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[:3] == ["KWS", "qemu-m4", "raw / once / layer"]:
+            _, once, layer = (c.replace(",", "").split()[0] for c in cells[4].split(" / "))
+            return {"once": int(once), "layer": int(layer)}
+    raise AssertionError("docs/kernels.md has no KWS qemu-m4 row")
+
+
 @pytest.mark.parametrize("mode", ["once", "layer"])
 def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
     g, cont, xs = kws
@@ -31,11 +44,10 @@ def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
     res = validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)
     assert res.bit_exact and res.count == 4 and res.decode_mode == mode
     n = sum(r.n_elems for r in cont.records)
-    if mode == "layer":  # decoded on every run: between 5 and 100 instructions a weight, not free
-        assert 5 * n < res.decode_ticks_median < 100 * n
+    # Within 1.2x of what docs/kernels.md states for KWS on qemu-m4 (bench/firmware.py measures it)
+    assert 5 * n < res.decode_ticks_median <= 1.2 * _documented_kws_decode()[mode]
+    if mode == "layer":  # decoded on every run
         assert res.decode_ticks_median < res.latency.median
-    else:  # decoded once at boot (CRC included), reported by HELLO and with every output
-        assert 5 * n < res.decode_ticks_median < 200 * n
 
 
 def test_corrupt_blob_is_refused_before_inference(tmp_path, kws):
@@ -76,7 +88,7 @@ def test_real_models_bit_exact_on_20_inputs(tmp_path, board_id, model):
     bit-exact."""
     from conftest import RESNET8_INT8
 
-    from ilwp_embedded.build.firmware import build_model_firmware
+    from ilwp_embedded.target.firmware import build_model_firmware
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.golden import prepare_inputs
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """run/link.py over ports whose timeout is costly to change (pyserial 3.5's rfc2217://, as ser2net
 and board farms serve them: each assignment renegotiates, ~150 ms): the timeout is set once,
 reads poll to their own deadline."""
@@ -8,7 +10,7 @@ import serial
 
 from ilwp_embedded.run import protocol as P
 from ilwp_embedded.run.link import POLL_S, Link
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 
 
 class CountingLoop(serial.serial_for_url("loop://", do_not_open=True).__class__):

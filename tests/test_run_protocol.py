@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The serial protocol's framing, CRCs and resynchronisation: the firmware's C code (compiled for
 the host with a byte-stream shim) and the host's Python code agree, frame for frame."""
 
@@ -12,9 +14,12 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from ilwp_embedded.run import protocol as P
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.run import framing as P
+from ilwp_embedded.run.hello import parse_hello
 
 RUNTIME = REPO / "firmware" / "runtime"
+DECODER = REPO / "firmware" / "decoder"  # ilwp_crc32_update, the one CRC-32
 SHIM = REPO / "tests" / "run_shim" / "proto_host_shim.c"
 MAX_PAYLOAD = 1028
 
@@ -36,8 +41,8 @@ def cproto(tmp_path_factory):
     (d / "board_config.h").write_text("/* host test: no board */\n")
     so = d / "proto.so"
     subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
-                    f"-I{d}", f"-I{REPO / 'firmware' / 'include'}", f"-I{RUNTIME}", "-o", str(so),
-                    str(RUNTIME / "protocol.c"), str(SHIM)], check=True, capture_output=True, text=True)
+                    f"-I{d}", f"-I{REPO / 'firmware' / 'include'}", f"-I{RUNTIME}", f"-I{DECODER}", "-o", str(so),
+                    str(RUNTIME / "protocol.c"), str(DECODER / "ilwp_decode.c"), str(SHIM)], check=True, capture_output=True, text=True)
     lib = C.CDLL(str(so))
     lib.ilwp_crc32_update.restype = C.c_uint32
     lib.ilwp_crc32_update.argtypes = [C.c_uint32, C.c_char_p, C.c_size_t]
@@ -175,11 +180,11 @@ def test_hello_payload_round_trip():
     p = bytes([2, 1]) + struct.pack("<iIIHIII", -50, 3072, 10, 1028, 10**9, 7, 4096)
     for s in (b"qemu-m4", b"instructions", b"4c87e92c9285b7e3", b"raw"):
         p += bytes([len(s)]) + s
-    h = P.parse_hello(p)
+    h = parse_hello(p)
     assert (h.board, h.timer_unit, h.model_hash, h.decode_mode) == ("qemu-m4", "instructions", "4c87e92c9285b7e3", "raw")
     assert not h.init_ok and "-50" in h.init_problem() and h.test_commands
     assert (h.version, h.rx_buffer, h.max_payload) == (2, 4096, 1028)
-    with pytest.raises(P.IlwpError, match="v1"):  # a version 1 device is refused by name
-        P.parse_hello(bytes([1]) + p[1:])
-    with pytest.raises(P.IlwpError, match="malformed"):
-        P.parse_hello(p[:20])
+    with pytest.raises(IlwpError, match="v1"):  # a version 1 device is refused by name
+        parse_hello(bytes([1]) + p[1:])
+    with pytest.raises(IlwpError, match="malformed"):
+        parse_hello(p[:20])

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The inference firmware in QEMU: ResNet-8 on real CIFAR images bit-exact against the golden
 model, through a faulty link, and the failures (hang, fault, corrupt blob) reported clearly."""
 
@@ -9,17 +11,18 @@ import struct
 
 import numpy as np
 import pytest
-from _boards_helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
-from _run_helpers import cifar, firmware, resnet8
+from helpers import ALL_BOARDS, QEMU_BOARDS, needs_qemu, needs_toolchain
+from helpers import cifar, firmware, resnet8
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
-from ilwp_embedded.build.boards import resolve_board
+from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
-from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run import framing as P
+from ilwp_embedded.run.hello import parse_hello
 from ilwp_embedded.run.fault_proxy import FaultProxy
 from ilwp_embedded.run.link import QemuLink, open_link
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device, DeviceError
 from ilwp_embedded.run.validate import validate
 
 pytestmark = [needs_toolchain, needs_qemu]
@@ -144,7 +147,7 @@ def test_run_resend_is_answered_from_the_cache_after_the_next_input_streamed_in(
         link.write(P.encode_frame(P.RUN, first.seq, struct.pack("<I", c0)))
         again = dev.read_frame(5.0)
         assert again == first  # same seq, same payload: not run twice (elapsed and all)
-        with pytest.raises(P.DeviceError, match="input held is not the one named"):
+        with pytest.raises(DeviceError, match="input held is not the one named"):
             dev.run(c0)
         out = dev.run(c1)
         assert struct.unpack_from("<I", out.payload, 16)[0] == c1
@@ -156,7 +159,7 @@ def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
 
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.build.firmware import build_inference_firmware
+    from ilwp_embedded.target.firmware import build_inference_firmware
 
     g = load_graph(KWS_INT8)
     gen = generate(g)
@@ -186,11 +189,11 @@ def test_inputs_by_semihosting_bit_exact_and_exactly_repeatable(board_id):
         assert all(rec.rx_in_run == 0 for rec in r.records)
         assert r.latency.max - r.latency.min < 0.001 * r.latency.median
         # a missing file, a read past its end: refused, never run, and the link goes on
-        with pytest.raises(P.DeviceError, match="semihosting file read failed.*detail -2"):
+        with pytest.raises(DeviceError, match="semihosting file read failed.*detail -2"):
             dev.load_from_file(str(link.host_dir / "none.bin").encode(), 0)
-        with pytest.raises(P.DeviceError, match="semihosting file read failed.*detail -4"):
+        with pytest.raises(DeviceError, match="semihosting file read failed.*detail -4"):
             dev.load_from_file(str(link.host_dir / "inputs.bin").encode(), 5 * gen.input_bytes + 1)
-        with pytest.raises(P.DeviceError, match="input incomplete"):
+        with pytest.raises(DeviceError, match="input incomplete"):
             dev.run(P.crc32(xs[0].tobytes()))
         # and infer() still uploads over serial in the same session
         np.testing.assert_array_equal(dev.infer(xs[0])[0], Golden(g).run(xs[0]).reshape(-1))
@@ -199,7 +202,7 @@ def test_inputs_by_semihosting_bit_exact_and_exactly_repeatable(board_id):
 def test_inputs_by_semihosting_need_qemu():
     with open_link("loop://") as link:
         dev = Device(link, inputs_via="semihosting")
-        dev.hello_info = P.parse_hello(bytes([2, 0]) + struct.pack("<iIIHIII", 0, 4, 1, 1028, 10**9, 0, 4096)
+        dev.hello_info = parse_hello(bytes([2, 0]) + struct.pack("<iIIHIII", 0, 4, 1, 1028, 10**9, 0, 4096)
                                        + b"\x01b\x01u\x01h\x01r")
         assert not dev.hello_info.file_inputs
         with pytest.raises(IlwpError, match="cannot read inputs from host files"):
@@ -307,9 +310,9 @@ def test_corrupt_blob_is_refused_before_inference():
         with pytest.raises(IlwpError, match="refuses to run.*-50"):
             dev.infer(xs[0])
         # the firmware itself refuses, too
-        with pytest.raises(P.DeviceError, match="model init failed.*detail -50"):
+        with pytest.raises(DeviceError, match="model init failed.*detail -50"):
             dev.request(P.RUN, b"", (P.OUTPUT,))
-        with pytest.raises(P.DeviceError, match="model init failed"):
+        with pytest.raises(DeviceError, match="model init failed"):
             dev.request(P.INPUT, bytes(8), (P.ACK,))
 
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The inter-layer loss really makes chained layers predictable, and fine-tuned models convert to int8."""
 
 import numpy as np

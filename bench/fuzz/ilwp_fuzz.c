@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mutation fuzzer for firmware/decoder/ilwp_decode.c, meant to be built with
  * -fsanitize=address,undefined so any out-of-bounds access or UB aborts the run.
  *
@@ -54,7 +56,7 @@ static void fix_crc(uint8_t *b, uint32_t len)
 {
     uint32_t crc;
     if (len < 4u) return;
-    crc = ilwp_crc32(b, len - 4u);
+    crc = ilwp_crc32_update(0u, b, len - 4u);
     b[len - 4u] = (uint8_t)crc;
     b[len - 3u] = (uint8_t)(crc >> 8);
     b[len - 2u] = (uint8_t)(crc >> 16);

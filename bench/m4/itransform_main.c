@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inverse transform of transform-quantized weights on the device (bench only): for each tensor,
  * every weight is an int32 dot product of its vector's decoded coefficient indices with one
  * column of the step-scaled int16 basis, then one rounding shift and a clamp to int8.

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Minimal bench-only startup for QEMU mps2-an386: vector table, .data/.bss set-up, SysTick
  * instruction counter, semihosting output and exit. (The real board startup lives in boards/.) */
 #include <stdint.h>

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_decode.c: see ilwp_decode.h and docs/blob-format.md (the one spec with the encoder). */
 #include "ilwp_decode.h"
 
@@ -44,13 +46,20 @@ static int skip(cursor *c, uint32_t n)
     return ILWP_OK;
 }
 
-uint32_t ilwp_crc32(const uint8_t *p, uint32_t n)
+/* The firmware's one CRC-32 (the blob's check here, the serial protocol's frames in
+ * firmware/runtime/protocol.c). A call, not inlined into ilwp_open: one copy in flash. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
 {
-    /* CRC-32 (IEEE, reflected) a nibble at a time: a 64-byte table in flash instead of 1 KB */
+    /* CRC-32/ISO-HDLC (zlib; IEEE, reflected 0xEDB88320) a nibble at a time: a 64-byte table in
+     * flash instead of 1 KB */
     static const uint32_t tab[16] = {
         0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
         0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu, 0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
-    uint32_t crc = 0xFFFFFFFFu;
+    const uint8_t *p = (const uint8_t *)data;
+    crc = ~crc;
     while (n--) {
         crc ^= *p++;
         crc = (crc >> 4) ^ tab[crc & 15u];
@@ -69,7 +78,7 @@ int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
     rlen = rd_le(blob + 8, 4);
     slen = rd_le(blob + 12, 4);
     if (rlen > len - HEADER_LEN - 4u || slen != len - HEADER_LEN - 4u - rlen) return ILWP_ERR_TRUNCATED;
-    if (!(flags & ILWP_FLAG_SKIP_CRC) && ilwp_crc32(blob, len - 4u) != rd_le(blob + len - 4u, 4))
+    if (!(flags & ILWP_FLAG_SKIP_CRC) && ilwp_crc32_update(0u, blob, len - 4u) != rd_le(blob + len - 4u, 4))
         return ILWP_ERR_CRC;
     r->blob = blob;
     r->pos = HEADER_LEN;

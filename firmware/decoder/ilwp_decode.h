@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_decode: C99 decoder for .ilwp weight blobs (format: docs/blob-format.md).
  *
  * No malloc, no recursion, no global state. Every read is checked against the end of the
@@ -9,23 +11,14 @@
 #ifndef ILWP_DECODE_H
 #define ILWP_DECODE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ILWP_OK 0
-#define ILWP_END 1              /* ilwp_next: no more records */
-#define ILWP_ERR_TRUNCATED (-1) /* a read would pass the end of the blob or a section */
-#define ILWP_ERR_MAGIC (-2)
-#define ILWP_ERR_VERSION (-3)
-#define ILWP_ERR_CRC (-4)
-#define ILWP_ERR_FORMAT (-5)    /* a field holds an impossible value */
-#define ILWP_ERR_TABLE (-6)     /* bad frequency table (or P above the work's slot_log2) */
-#define ILWP_ERR_REF (-7)       /* missing or mismatched reference tensor */
-#define ILWP_ERR_BUFFER (-8)    /* caller's output buffer has the wrong size */
-#define ILWP_ERR_STREAM (-9)    /* rANS payload inconsistent (does not end cleanly) */
+#include "../include/ilwp_status.h" /* ILWP_OK, ILWP_END, ILWP_ERR_TRUNCATED .. ILWP_ERR_STREAM */
 
 #define ILWP_FLAG_SKIP_CRC 1u   /* ilwp_open: do not verify the CRC32 (fuzzing, trusted flash) */
 
@@ -82,7 +75,9 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
  * offsets[n] = total (offsets needs max_records + 1 entries). Returns the record count or < 0. */
 int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
                         uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w);
-uint32_t ilwp_crc32(const uint8_t *p, uint32_t n);
+/* CRC-32/ISO-HDLC (zlib's crc32) of n bytes, continuing from crc (start with 0): the firmware's one
+ * CRC-32, also the serial protocol's. */
+uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n);
 
 #ifdef __cplusplus
 }

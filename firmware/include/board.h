@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * board.h - the small bare-metal board API every ilwp-embed firmware uses.
  *

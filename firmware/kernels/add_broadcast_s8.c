@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ADD int8 with 4-D broadcasting (mirrors TFLM reference_integer_ops::BroadcastAdd4DSlow). */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"

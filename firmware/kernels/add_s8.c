@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ADD int8, same shapes (mirrors TFLM reference_integer_ops::AddElementwise). */
 #include "ilwp_dsp.h"
 #include "ilwp_fixedpoint.h"

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CONCATENATION int8 (mirrors TFLM reference_ops::Concatenation; quantization is shared). */
 #include <string.h>
 

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CONV_2D int8, per-channel requantization (mirrors TFLM reference_integer_ops::ConvPerChannel,
  * including grouped convolution). Output pixels are processed two at a time through an int16
  * im2col buffer holding (input + input_offset), 0 for taps in the padding (TFLM skips those);

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DEPTHWISE_CONV_2D int8, per-channel (mirrors TFLM reference_integer_ops::DepthwiseConvPerChannel).
  * Taps falling into the padding are skipped (tap ranges computed once per output pixel). With
  * depth_multiplier 1, four neighbouring channels are accumulated together so that inputs and

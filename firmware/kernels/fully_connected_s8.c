@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FULLY_CONNECTED int8 (mirrors TFLM reference_integer_ops::FullyConnected, per-tensor or per-channel). */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"

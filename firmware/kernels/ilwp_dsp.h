@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_dsp.h - optional Cortex-M4/M7/M33 DSP (SIMD32) fast path helpers.
  *

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_fixedpoint.h - fixed-point helpers used by the ilwp int8 kernels.
  *

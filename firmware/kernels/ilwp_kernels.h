@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_kernels.h - portable C99 int8 kernels of ilwp-embed.
  *
@@ -13,7 +15,7 @@
  *      act_min/act_max = fused activation clamped to [-128, 127] in output quanta.
  *  - No allocation: any scratch buffer is owned by the caller and sized by the
  *    matching *_scratch_size() function.
- *  - Functions return ILWP_OK (0) or a negative ILWP_ERR_* on invalid arguments.
+ *  - Functions return ILWP_OK (0) or ILWP_ERR_ARG on invalid arguments (ilwp_status.h).
  */
 #ifndef ILWP_KERNELS_H
 #define ILWP_KERNELS_H
@@ -24,8 +26,7 @@
 extern "C" {
 #endif
 
-#define ILWP_OK 0
-#define ILWP_ERR_ARG (-1)
+#include "../include/ilwp_status.h" /* ILWP_OK, ILWP_ERR_ARG */
 
 /* CONV_2D (per-channel quantized, optional groups = input_c / filter_c). */
 typedef struct {

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MAX_POOL_2D int8 (mirrors TFLM reference_integer_ops::MaxPool). */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"

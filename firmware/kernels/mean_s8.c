@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MEAN int8 (mirrors TFLM reduce: reference QuantizedMeanOrSum, the 1/num_elements factor being
  * folded into multiplier/shift on the host). */
 #include "ilwp_fixedpoint.h"

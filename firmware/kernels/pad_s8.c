@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PAD / PADV2 int8 on 4-D shapes (mirrors TFLM reference_ops::Pad: padding filled with pad_value). */
 #include <string.h>
 

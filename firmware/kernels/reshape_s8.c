@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RESHAPE: data is unchanged; copy only when the buffers differ (generated models run it in
  * place). The copy is a byte loop with volatile stores rather than memmove: GCC would otherwise
  * call newlib's memmove, ~250 B of flash, for a branch the generated models do not take. */

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SOFTMAX int8 -> int8 (mirrors TFLM reference_ops::Softmax for int8: gemmlowp fixed-point exp
  * on Q5.26 differences, Q12.19 sum, Newton-Raphson reciprocal). Raw int32 fixed-point below. */
 #include "ilwp_fixedpoint.h"

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_cmsis_fc_per_channel.c - per-channel FULLY_CONNECTED on arm_fully_connected_per_channel_s8.
  *

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_cmsis_internal.h - helpers shared by the glue files of the CMSIS-NN backend (not for the
  * generated model: it includes ilwp_kernels_cmsis.h only).

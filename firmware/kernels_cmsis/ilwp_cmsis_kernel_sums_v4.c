@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_cmsis_kernel_sums_v4.c - FC kernel sums for CMSIS-NN before 24.02 (e.g. V.12.5.1):
  * arm_vector_sum_s8(buf, cols, rows, filter) sums each filter row; the FC kernel applies the offsets.

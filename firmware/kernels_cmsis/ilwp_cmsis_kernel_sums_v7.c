@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_cmsis_kernel_sums_v7.c - FC kernel sums for CMSIS-NN 24.02 and later: arm_vector_sum_s8 takes
  * the input and filter offsets and the bias and folds them into the sums.

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_cmsis_nn.c - the ilwp_kernels.h API on top of CMSIS-NN (glue only: no CMSIS-NN code here).
  *

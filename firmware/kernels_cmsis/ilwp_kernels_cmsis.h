@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_kernels_cmsis.h - the CMSIS-NN backend of ilwp-embed.
  *
@@ -27,8 +29,6 @@ extern "C" {
 #endif
 
 #define ILWP_KERNELS_CMSIS_NN 1
-#define ILWP_ERR_SCRATCH (-2) /* the registered scratch buffer is smaller than CMSIS-NN needs */
-#define ILWP_ERR_CMSIS (-3)   /* CMSIS-NN refused the arguments */
 
 /* The work buffer shared by all layers (4-byte aligned); NULL/0 unregisters it. */
 void ilwp_cmsis_nn_set_scratch(void *buf, int32_t bytes);

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_ticks.h - the timer the generated model times weight decoding with (ILWP_TICKS()).
  * The harness build includes it at the top of ilwp_model.c; defined in main.c. */
 #ifndef ILWP_TICKS_H

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - the inference firmware: answers the ilwp serial protocol v2 (docs/serial-protocol.md).
  *
@@ -104,17 +106,17 @@ static void send_hello(uint8_t seq)
 static void on_input(const ilwp_frame *f)
 {
     if (init_status < 0) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_MODEL_INIT, init_status);
         return;
     }
     if (f->len < 4u) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_BAD_LENGTH, (int32_t)f->len);
         return;
     }
     uint32_t offset = ilwp_get_u32(f->payload);
     uint32_t n = (uint32_t)f->len - 4u;
     if (offset > ILWP_MODEL_INPUT_BYTES || n > ILWP_MODEL_INPUT_BYTES - offset) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_BAD_LENGTH, (int32_t)f->len);
         return;
     }
     if (offset == 0u) {
@@ -127,7 +129,7 @@ static void on_input(const ilwp_frame *f)
         }
         received += n; /* (a cached OUTPUT stays: its RUN may be resent while this streams in) */
     } else if (offset + n > received) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_OFFSET, (int32_t)received);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_BAD_OFFSET, (int32_t)received);
         return;
     } /* else: a repeat of a chunk already stored (its ACK was lost): ACK again */
     uint8_t ack[4];
@@ -141,18 +143,18 @@ static void on_input(const ilwp_frame *f)
 static void on_input_file(const ilwp_frame *f)
 {
     if (init_status < 0) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_MODEL_INIT, init_status);
         return;
     }
     if (f->len < 5u) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_BAD_LENGTH, (int32_t)f->len);
         return;
     }
     received = 0u;
     int rc = host_file_read((const char *)&f->payload[4], (uint32_t)f->len - 4u, ilwp_get_u32(f->payload),
                             ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
     if (rc != (int)ILWP_MODEL_INPUT_BYTES) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_FILE_READ, rc);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_FILE_READ, rc);
         return;
     }
     received = ILWP_MODEL_INPUT_BYTES;
@@ -171,11 +173,11 @@ static void send_output(uint8_t seq)
 static void on_run(const ilwp_frame *f)
 {
     if (init_status < 0) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_MODEL_INIT, init_status);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_MODEL_INIT, init_status);
         return;
     }
     if (f->len != 4u) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_BAD_LENGTH, (int32_t)f->len);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_BAD_LENGTH, (int32_t)f->len);
         return;
     }
     uint32_t want_crc = ilwp_get_u32(f->payload);
@@ -184,13 +186,13 @@ static void on_run(const ilwp_frame *f)
         return;
     }
     if (received != ILWP_MODEL_INPUT_BYTES) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_INPUT_INCOMPLETE, (int32_t)received);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_INPUT_INCOMPLETE, (int32_t)received);
         return;
     }
     uint32_t in_crc = ilwp_crc32_update(0u, ilwp_model_input(), ILWP_MODEL_INPUT_BYTES);
     if (in_crc != want_crc) {
         /* not the input the host means (e.g. the next one streamed in before a resent RUN) */
-        ilwp_proto_send_error(f->seq, ILWP_ERR_INPUT_MISMATCH, (int32_t)in_crc);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_INPUT_MISMATCH, (int32_t)in_crc);
         return;
     }
     /* Tell the host the run has started: it then waits the long run timeout, and resends
@@ -209,7 +211,7 @@ static void on_run(const ilwp_frame *f)
     uint32_t rx_in_run = uart_rx_count() - rx0;
     received = 0u; /* the arena reuses the input's memory */
     if (rc != 0) {
-        ilwp_proto_send_error(f->seq, ILWP_ERR_RUN_FAILED, rc);
+        ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_RUN_FAILED, rc);
         return;
     }
     const int8_t *out = ilwp_model_output();
@@ -256,7 +258,7 @@ static void on_test(const ilwp_frame *f)
         ilwp_proto_send(ILWP_MSG_ACK, f->seq, units, sizeof units, NULL, 0, NULL, 0);
         return;
     }
-    ilwp_proto_send_error(f->seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)f->type);
+    ilwp_proto_send_error(f->seq, ILWP_PROTO_ERR_UNKNOWN_TYPE, (int32_t)f->type);
 }
 #endif
 
@@ -274,11 +276,11 @@ int main(void)
     for (;;) {
         int r = ilwp_proto_recv(&rx);
         if (r == ILWP_RX_BAD_CRC || r == ILWP_RX_CUT_SHORT) {
-            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_CRC, r == ILWP_RX_CUT_SHORT ? 1 : 0);
+            ilwp_proto_send_error(rx.seq, ILWP_PROTO_ERR_BAD_CRC, r == ILWP_RX_CUT_SHORT ? 1 : 0);
             continue;
         }
         if (r == ILWP_RX_TOO_LONG) {
-            ilwp_proto_send_error(rx.seq, ILWP_ERR_BAD_LENGTH, (int32_t)rx.len);
+            ilwp_proto_send_error(rx.seq, ILWP_PROTO_ERR_BAD_LENGTH, (int32_t)rx.len);
             continue;
         }
         switch (rx.type) {
@@ -305,7 +307,7 @@ int main(void)
             break;
 #endif
         default:
-            ilwp_proto_send_error(rx.seq, ILWP_ERR_UNKNOWN_TYPE, (int32_t)rx.type);
+            ilwp_proto_send_error(rx.seq, ILWP_PROTO_ERR_UNKNOWN_TYPE, (int32_t)rx.type);
             break;
         }
     }

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protocol.c - framing, CRCs and the receive state machine of the ilwp serial protocol v2.
  * Spec: docs/serial-protocol.md.  Reads with uart_read_byte() (timeouts in board time),
@@ -16,25 +18,6 @@
 #else
 #define ILWP_NOINLINE
 #endif
-
-/* CRC-32/ISO-HDLC (zlib), reflected polynomial 0xEDB88320, one nibble at a time. */
-static const uint32_t crc32_nibble[16] = {
-    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
-};
-
-ILWP_NOINLINE uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)data;
-    crc = ~crc;
-    for (size_t i = 0; i < n; ++i) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ crc32_nibble[crc & 15u];
-        crc = (crc >> 4) ^ crc32_nibble[crc & 15u];
-    }
-    return ~crc;
-}
 
 /* CRC-8, polynomial 0x07, init 0, not reflected. */
 ILWP_NOINLINE uint8_t ilwp_crc8(const uint8_t *data, size_t n)

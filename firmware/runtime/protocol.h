@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * protocol.h - the ilwp serial protocol, version 2, firmware side (spec: docs/serial-protocol.md).
  *
@@ -11,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ilwp_decode.h" /* ilwp_crc32_update: the firmware's one CRC-32 */
 
 #define ILWP_PROTO_VERSION 2u
 #define ILWP_PROTO_SYNC0 0xA5u
@@ -42,17 +46,18 @@ enum {
     ILWP_MSG_ERROR = 0x8F      /* u8 code, i32 detail */
 };
 
-/* ERROR codes. */
+/* The ERROR frame's codes on the wire (docs/serial-protocol.md): not ilwp_status values, which
+ * travel as an ERROR's detail or in HELLO. */
 enum {
-    ILWP_ERR_BAD_CRC = 1,          /* detail: 0 */
-    ILWP_ERR_BAD_LENGTH = 2,       /* detail: the payload length */
-    ILWP_ERR_UNKNOWN_TYPE = 3,     /* detail: the type */
-    ILWP_ERR_BAD_OFFSET = 4,       /* detail: the offset expected next */
-    ILWP_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
-    ILWP_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
-    ILWP_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
-    ILWP_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
-    ILWP_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
+    ILWP_PROTO_ERR_BAD_CRC = 1,          /* detail: 0 */
+    ILWP_PROTO_ERR_BAD_LENGTH = 2,       /* detail: the payload length */
+    ILWP_PROTO_ERR_UNKNOWN_TYPE = 3,     /* detail: the type */
+    ILWP_PROTO_ERR_BAD_OFFSET = 4,       /* detail: the offset expected next */
+    ILWP_PROTO_ERR_INPUT_INCOMPLETE = 5, /* detail: bytes received so far */
+    ILWP_PROTO_ERR_MODEL_INIT = 6,       /* detail: ilwp_model_init()'s status */
+    ILWP_PROTO_ERR_RUN_FAILED = 7,       /* detail: ilwp_model_run()'s status */
+    ILWP_PROTO_ERR_INPUT_MISMATCH = 8,   /* detail: CRC-32 of the input held (not the one RUN names) */
+    ILWP_PROTO_ERR_FILE_READ = 9         /* detail: host_file_read()'s status */
 };
 
 /* Test actions of ILWP_MSG_TEST (firmware built with ILWP_PROTO_TEST_COMMANDS only). */
@@ -86,7 +91,6 @@ void ilwp_proto_send(uint8_t type, uint8_t seq, const void *a, size_t na, const 
                      const void *c, size_t nc);
 void ilwp_proto_send_error(uint8_t seq, uint8_t code, int32_t detail);
 
-uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n); /* start with 0 */
 uint8_t ilwp_crc8(const uint8_t *data, size_t n);
 
 /* Little-endian helpers. */

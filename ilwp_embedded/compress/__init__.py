@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Weight codec: inter-layer weight prediction + static rANS for int8 CNN weights.
 
 The container format is specified in docs/blob-format.md; this package (encoder, Python

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The baselines ILWP is measured against: weight sharing by k-means, stored as TFLM-style lookup
 tables (fixed-length indices) or with Huffman-coded indices (Deep Compression). Clustered in the
 int8 domain so the shared values are int8 and the model runs as is; every bit is counted

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """MSB-first bit packing and exp-Golomb codes, used only for the small frequency tables."""
 
 from __future__ import annotations

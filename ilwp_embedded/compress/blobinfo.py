@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Size fields of an .ilwp file, the same as `compress --json` prints (for `inspect X.ilwp`)."""
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def side_constants(graph) -> dict:
 
 
 def blob_summary(blob: bytes, source: str) -> dict:
-    cont = container.unpack(blob)
+    try:
+        cont = container.unpack(blob)
+    except IlwpError as e:  # name the file: the container's own errors cannot
+        raise IlwpError(f"{source}: {e}") from None
     names, graph = {}, None
     if cont.skeleton:
         from ilwp_embedded.ingest.tflite_io import read_tflite

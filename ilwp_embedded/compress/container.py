@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Serialisation of the .ilwp container; byte layout specified in docs/blob-format.md."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Python reference decoder: the executable reading of docs/blob-format.md the C decoder must match."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Encoder: per tensor, try intra and inter prediction from earlier decoded tensors, keep the
 smallest by measured coded size (intra is always measured, so the file never exceeds
 intra-only coding), and return the reconstructed weights the decoder will produce."""

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Static frequency tables for rANS: normalisation to 2^P and their compact bit coding.
 
 Table bit layout (MSB first): P:4, lo:8 (two's complement), n_sym-1:8, k:3, then n_sym

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Lossy coding helpers: per-tensor step maps, and the int8 model that the decoder rebuilds."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Inter-layer prediction: fixed-point rescaling of a reference tensor's kernels.
 
 Every tensor is viewed as a (channels, kernel) matrix whatever its storage layout, so a

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Static rANS with 32-bit state and 16-bit renormalisation (L = 2^16), the word variant of
 ryg_rans, written from its design: one refill branch per symbol at most, half as many refills
 as byte-wise rANS, which matters on a Cortex-M4.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Residual (de)quantisation. Step 1 is lossless: residuals wrap mod 256, so any int8 (even -128)
 comes back exactly. Step >= 2 is lossy: a dead-zone quantiser, reconstruction clamped to
 [-127, 127] (the symmetric int8 range TFLite expects of weights)."""

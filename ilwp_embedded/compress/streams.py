@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Typed view of the codec's streams: one record per coded weight tensor, and the container."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ilwp_prof.c - QEMU TCG plugin (API v1, QEMU 7.2): per-PC execution counts, taken branches,
  * jumps into each PC and memory accesses, for a timed region of a Cortex-M guest.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Build the QEMU TCG plugin (ilwp_prof.c) at use time and read its result file.
 
 The plugin is compiled with the host gcc into build/qemu-plugin/ (ignored), keyed by the source's
@@ -26,10 +28,10 @@ STOP_MARK = 0xFFFFFFFF
 
 
 def _build_dir() -> Path:
-    from ilwp_embedded.build.paths import repo_root
+    from ilwp_embedded.resources import work_dir
 
     env = os.environ.get("ILWP_PLUGIN_DIR")
-    return Path(env) if env else repo_root() / "build" / "qemu-plugin"
+    return Path(env) if env else work_dir() / "build" / "qemu-plugin"
 
 
 def build_plugin() -> Path:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Cycle profile of the generated model's inference in QEMU: where the timed region is in the ELF,
 what the plugin counted there, and the cycles per inference and per layer.
 

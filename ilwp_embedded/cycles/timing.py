@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Timing tables: per-PC counts from the QEMU plugin -> (low, nominal, high) cycles.
 
 Cortex-M4 (`CORTEX_M4`), from the Cortex-M4 Technical Reference Manual (r0p1, section 3.3,

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Kernel backends of the generated C: which sources to compile, and what scratch they need.
 
   portable   firmware/kernels/*.c: ilwp-embed's own C99 kernels (the default).
@@ -20,10 +22,11 @@ import os
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.cmsis_nn import ENV_VAR, cmsis_nn_api, find_cmsis_nn, glue_sources
+from ilwp_embedded.ops import quant as Q
+from ilwp_embedded.resources import firmware_dir
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE = firmware_dir()
 PORTABLE_DIR = FIRMWARE / "kernels"
 CMSIS_GLUE_DIR = FIRMWARE / "kernels_cmsis"
 BACKENDS = ("portable", "cmsis-nn")

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """CMSIS-NN for the cmsis-nn backend: where the sources are, which API generation they have, and the
 pinned copy that the set-up obtains.
 
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.resources import work_dir
 
 ENV_VAR = "ILWP_CMSIS_NN"
 PINNED_DIST = "aidge-export-arm-cortexm"
@@ -48,15 +51,13 @@ PINNED_REVISION = (12, 5, 1)
 MIN_REVISION = (12, 5, 1)  # the oldest API generation the glue is written and tested for
 STAMP = ".ilwp-pinned"  # written last into the extracted copy: the wheel's sha256 (a complete copy)
 
-REPO = Path(__file__).resolve().parents[2]  # as backends.FIRMWARE: the checkout beside the package
 _REVISION_RE = re.compile(r"\$Revision:\s*V\.?(\d+)\.(\d+)\.(\d+)")
 
 
 def pinned_dir() -> Path:
     """Where the set-up extracts the pinned copy: <repository>/.cmsis-nn (git-ignored; the repository is
-    $ILWP_REPO_ROOT when set, as for boards/ and firmware/)."""
-    env = os.environ.get("ILWP_REPO_ROOT")
-    return (Path(env).resolve() if env else REPO) / ".cmsis-nn"
+    $ILWP_REPO_ROOT when set, as for boards/ and firmware/; resources.py)."""
+    return work_dir() / ".cmsis-nn"
 
 
 def _is_checkout(root: Path) -> bool:
@@ -219,32 +220,6 @@ def setup_pinned(dest: Path | None = None, wheel: Path | None = None) -> tuple[P
         return extract_pinned(Path(wheel), dest), True
     with tempfile.TemporaryDirectory(prefix="ilwp-cmsis-wheel-") as d:
         return extract_pinned(download_pinned_wheel(Path(d)), dest), True
-
-
-# ------------------------------------------------------------------------------------------ CLI command
-
-def register(sub) -> None:
-    p = sub.add_parser("setup-cmsis-nn", help="obtain the pinned CMSIS-NN sources for --kernels cmsis-nn")
-    p.add_argument("--dest", default=None, help="where to extract (default: <repository>/.cmsis-nn)")
-    p.add_argument("--wheel", default=None,
-                   help=f"an already downloaded {PINNED_WHEEL} (checked against the pinned sha256)")
-    p.set_defaults(func=cmd_setup)
-
-
-def cmd_setup(args) -> int:
-    target = Path(args.dest) if args.dest else pinned_dir()
-    if target.exists() and not target.is_dir():
-        raise IlwpError(f"--dest {target} is a file, not a directory")
-    try:
-        dest, fresh = setup_pinned(target, Path(args.wheel) if args.wheel else None)
-    except OSError as e:
-        raise IlwpError(f"cannot write the CMSIS-NN copy to {target}: {e.strerror or e}") from None
-    api = cmsis_nn_api(dest)
-    print(f"CMSIS-NN {api.version} (ARM-software/CMSIS-NN 3b4e406b, from {PINNED_DIST}=={PINNED_VERSION}) "
-          f"{'extracted into' if fresh else 'already in'} {dest}")
-    if args.dest:
-        print(f"use it with --cmsis-nn {dest} or {ENV_VAR}={dest}")
-    return 0
 
 
 __all__ = ["CmsisNNApi", "ENV_VAR", "OLDEST_API", "PINNED_SHA256", "cmsis_nn_api", "find_cmsis_nn",

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Render a graph into C: straight-line schedule, static memory plan, constants, weights.
 
 The generator computes everything (pointers, offsets, parameter structs, array contents); the
@@ -9,35 +11,22 @@ Jinja2 templates in templates/ only lay it out. Weights come one of three ways:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jinja2
 import numpy as np
 
-from ilwp_embedded.generate import quant as Q
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
 from ilwp_embedded.generate.plan import place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.ingest.tflite_io import write_tflite
+from ilwp_embedded.ingest.tflite_io import graph_hash
+from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
+from ilwp_embedded.ops.registry import CallSite, lookup
+from ilwp_embedded.resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
-STRUCTS = {
-    Q.ConvParams: "ilwp_conv_params_t",
-    Q.DepthwiseConvParams: "ilwp_dw_conv_params_t",
-    Q.FullyConnectedParams: "ilwp_fc_params_t",
-    Q.AddParams: "ilwp_add_params_t",
-    Q.PoolParams: "ilwp_pool_params_t",
-    Q.SoftmaxParams: "ilwp_softmax_params_t",
-    Q.MeanParams: "ilwp_mean_params_t",
-    Q.PadParams: "ilwp_pad_params_t",
-}
-# ilwp_add_s8's optional tables: == ilwp_add_s8_scratch_size(), worth it above a few hundred elements.
-ADD_TABLE_BYTES = 2 * 256 * 4
-ADD_TABLE_MIN_ELEMS = 512
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
 
@@ -118,24 +107,6 @@ def _fmt_values(a: np.ndarray) -> list[str]:
     return [str(int(v)) for v in np.asarray(a).reshape(-1)]
 
 
-def _struct_init(p, name: str, arrays: list[CArray]) -> list[tuple[str, str]]:
-    """Designated initializers for a params dataclass; ndarray fields become their own const arrays."""
-    out = []
-    for f in fields(p):
-        if f.name not in Q.c_struct_fields(p):
-            continue
-        v = getattr(p, f.name)
-        if isinstance(v, np.ndarray):
-            arr = CArray(f"{name}_{f.name}", "int32_t", _fmt_values(v))
-            arrays.append(arr)
-            out.append((f.name, arr.name))
-        elif isinstance(v, (tuple, list)):
-            out.append((f.name, "{" + ", ".join(str(int(x)) for x in v) + "}"))
-        else:
-            out.append((f.name, str(int(v))))
-    return out
-
-
 def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
     """(whether CMSIS-NN `api` computes this layer right, the version-dependent feature it then needs)."""
     if op == "CONV_2D":
@@ -155,14 +126,6 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
 
 
-def _cmsis_dw_kernel(p: Q.DepthwiseConvParams) -> str:
-    """The kernel arm_depthwise_conv_wrapper_s8 picks on non-Helium builds (as in V.12.5.1): 3x3 or opt
-    for depth multiplier 1, batch 1, undilated; else the general one. Called directly, only it is linked."""
-    if p.depth_multiplier == 1 and p.batches == 1 and p.dilation_h == p.dilation_w == 1:
-        return "3x3" if p.filter_h == p.filter_w == 3 and p.pad_h <= 1 and p.pad_w <= 1 else "opt"
-    return "any"
-
-
 def generate(graph: Graph, weights: Weights | None = None, kernels: str = "portable",
              cmsis_nn: CmsisNNApi | None = None) -> Generated:
     """kernels: "portable" (firmware/kernels) or "cmsis-nn" (firmware/kernels_cmsis on CMSIS-NN; see
@@ -176,7 +139,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     layer_kernels: list[str] = []
     features: set[str] = set()
     plan = plan_memory(graph)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     arrays: list[CArray] = []
     structs: list[dict] = []
@@ -229,7 +192,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             decoded_by_step.setdefault(first_use[r.record], []).append(r)
 
     for k, op in enumerate(graph.operators):
-        p = Q.op_params(graph, op)
+        kernel = lookup(op)
+        p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
         x = ptr(op.inputs[0])
@@ -243,54 +207,20 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         if cmsis:
             on_cmsis, feature = _cmsis_can(p, op.op, api)
             if on_cmsis:
-                scratch = max(scratch, cmsis_nn_scratch_bytes(p))
                 features.update([feature] if feature else [])
             layer_kernels.append("cmsis-nn" if on_cmsis else "portable")
-        fn = "ilwp_cmsis_" if on_cmsis else "ilwp_"  # kernel function prefix of this layer
-        if type(p) in STRUCTS:
-            structs.append({"ctype": STRUCTS[type(p)], "name": sname, "init": _struct_init(p, sname, arrays)})
-        bias = ptr(op.inputs[2]) if len(op.inputs) > 2 else "NULL"
-        if op.op == "CONV_2D":
-            if not on_cmsis:
-                scratch = max(scratch, p.scratch_bytes)
-            st.call = f"{fn}conv2d_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out}, ilwp_scratch)"
-        elif op.op == "DEPTHWISE_CONV_2D":
-            name = f"depthwise_conv2d_{_cmsis_dw_kernel(p)}_s8" if on_cmsis else "depthwise_conv2d_s8"
-            st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
-        elif op.op == "FULLY_CONNECTED":
-            name = "fully_connected_per_channel_s8" if on_cmsis and p.per_channel else "fully_connected_s8"
-            st.call = f"{fn}{name}(&{sname}, {x}, {ptr(op.inputs[1])}, {bias}, {out})"
-        elif op.op == "ADD":
-            if p.broadcast:
-                for nm, v in (("shape", p.out_shape), ("s1", p.in1_strides), ("s2", p.in2_strides)):
-                    arrays.append(CArray(f"{sname}_{nm}", "int32_t", [str(int(a)) for a in v]))
-                st.call = (f"ilwp_add_broadcast_s8(&{sname}, {sname}_shape, {x}, {sname}_s1, "
-                           f"{ptr(op.inputs[1])}, {sname}_s2, {out})")
-            elif p.size >= ADD_TABLE_MIN_ELEMS and not on_cmsis:  # the tables pay off on larger tensors
-                scratch = max(scratch, ADD_TABLE_BYTES)
-                st.call = (f"ilwp_add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, "
-                           f"(int32_t *)(void *)ilwp_scratch)")
-            else:
-                st.call = f"{fn}add_s8(&{sname}, {x}, {ptr(op.inputs[1])}, {out}, {p.size}, NULL)"
-        elif op.op == "AVERAGE_POOL_2D":
-            st.call = f"{fn}avg_pool2d_s8(&{sname}, {x}, {out})"
-        elif op.op == "MAX_POOL_2D":
-            st.call = f"{fn}max_pool2d_s8(&{sname}, {x}, {out})"
-        elif op.op == "SOFTMAX":
-            st.call = f"{fn}softmax_s8(&{sname}, {x}, {out})"
-        elif op.op == "MEAN":
-            st.call = f"ilwp_mean_s8(&{sname}, {x}, {out})"
-        elif op.op in ("PAD", "PADV2"):
-            st.call = f"ilwp_pad_s8(&{sname}, {x}, {out})"
-        elif op.op == "CONCATENATION":
-            arrays.append(CArray(f"{sname}_sizes", "int32_t", [str(int(v)) for v in p.copy_sizes]))
-            ins = ", ".join(ptr(i) for i in op.inputs)
-            st.call = (f"ilwp_concatenation_s8((const int8_t *const[]){{{ins}}}, {sname}_sizes, "
-                       f"{len(op.inputs)}, {p.outer_size}, {out})")
-        elif op.op in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
-            st.call = f"ilwp_reshape_s8({x}, {out}, {p.size})"
-        else:  # op_params refused it already
-            raise Q.UnsupportedOp(op.op)
+        scratch = max(scratch, cmsis_nn_scratch_bytes(p) if on_cmsis else kernel.scratch_bytes(p))
+        if c_struct_name(p) is not None:
+            cs = c_struct(p, sname)
+            arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
+            structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
+        # Constants are printed in the order first named: the bias before the other operands.
+        operands = op.inputs[:kernel.operands]
+        names = {i: ptr(i) for i in operands[2:3]}
+        names.update({i: ptr(i) for i in operands if i not in names})
+        call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
+        arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in call.arrays)
+        st.call = call.text
         steps.append(st)
 
     # Only conv and the larger ADDs (and every CMSIS-NN layer) use the scratch buffer; a model
@@ -332,11 +262,6 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
                      tuple(op.op for op in graph.operators))
-
-
-def graph_hash(graph: Graph) -> str:
-    """The model's identity, as the firmware reports it: the first 16 hex of sha256 of its .tflite."""
-    return hashlib.sha256(write_tflite(graph)).hexdigest()[:16]
 
 
 def _n_of(records, rec) -> int:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Static memory plan: every activation tensor gets an offset in one arena, reused once it is dead.
 
 Lifetimes come from the schedule (operators in graph order). Placement is greedy by size, largest

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Where the firmware's weights come from: raw int8 arrays, or a compressed blob (codec container)."""
 
 from __future__ import annotations

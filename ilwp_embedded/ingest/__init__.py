@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Ingest: a .tflite (or a Keras/SavedModel converted to one) into the typed Graph."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Keras (.keras/.h5) or SavedModel -> full-integer int8 .tflite, with TensorFlow's converter.
 
 The model is traced with a batch of exactly 1: an open batch dimension makes the converter emit
@@ -38,7 +40,7 @@ def load_keras_or_savedmodel(path: Path):
     keras = import_keras()
     if path.is_dir():
         return _from_saved_model(path)
-    import ilwp_embedded.zoo.resnet_cifar  # noqa: F401  (registers the zoo's custom layers)
+    import ilwp_embedded.ingest.keras_layers  # noqa: F401  (registers the zoo's custom layers)
 
     custom = _keras2_compat(keras, path) if path.suffix in (".h5", ".hdf5") else {}
     try:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The typed graph every stage works on: tensors, operators, graph inputs and outputs."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """The TFLite flatbuffers schema: the generated Python shipped inside the tflite-micro package.
 
 One import site, so the rest of the project never depends on where the generated module lives.

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Read a .tflite flatbuffer into a typed Graph and write a Graph back, through the official schema.
 
 Reading validates structure (indices in range, constant buffers the size their shapes say), so later
@@ -6,6 +8,8 @@ one line naming the problem.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import math
 from typing import Any
@@ -233,3 +237,8 @@ def _tflite_type_name(dtype: str) -> str:
         if np_name == dtype:
             return name
     raise ValueError(f"no TFLite type for {dtype}")
+
+
+def graph_hash(graph: Graph) -> str:
+    """The model's identity, as the firmware reports it: the first 16 hex of sha256 of its .tflite."""
+    return hashlib.sha256(write_tflite(graph)).hexdigest()[:16]

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """A TCP proxy that damages a serial link on purpose: drops, duplicates and bit-flips bytes at
 set rates, seeded (repeatable), in each direction.  For tests of the protocol's retries:
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Links to a board: one interface, opened by URL (like pyserial's serial_for_url).
 
     open_link("qemu:qemu-m4", elf=path)   QEMU started here (-icount shift=0, TCP serial)
@@ -20,8 +22,8 @@ from pathlib import Path
 
 import serial
 
-from ilwp_embedded.build.boards import Board, resolve_board
-from ilwp_embedded.build.qemu import QEMU, end_process, free_port, qemu_command, tcp_serial_spec
+from ilwp_embedded.target.boards import Board, resolve_board
+from ilwp_embedded.target.qemu import QEMU, end_process, free_port, qemu_command, tcp_serial_spec
 from ilwp_embedded.errors import IlwpError
 
 # Default_Handler in firmware/boards/cortexm/startup.c exits with this status on a fault.

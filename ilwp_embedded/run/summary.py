@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """What a validation run shows a person: the terminal summary and the HTML report's data."""
 
 from __future__ import annotations
@@ -5,7 +7,7 @@ from __future__ import annotations
 from ilwp_embedded.compress.container import record_bytes
 from ilwp_embedded.compress.streams import MODE_INTRA, Container
 from ilwp_embedded.datasets import CIFAR10_CLASSES
-from ilwp_embedded.report import ReportData
+from ilwp_embedded.run.report import ReportData
 
 MODE_NAMES = {0: "intra", 1: "inter-collocated", 2: "inter-searched"}
 

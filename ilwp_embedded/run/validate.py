@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Validation: stream a dataset through the board, compare every output with the golden
 interpreter (TFLite Micro), time every inference on the board's own timer.
 
@@ -17,7 +19,7 @@ import numpy as np
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.run.protocol import Device
+from ilwp_embedded.run.session import Device
 
 
 @dataclass(frozen=True)
@@ -162,13 +164,13 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
                    on_sample=None, inputs_via: str = "auto", profile: bool = False,
                    model_c=None) -> ValidationResult:
     """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
-    (built by build.firmware). The device must report this graph's hash.  inputs_via: "serial"
+    (built by target/firmware.py). The device must report this graph's hash.  inputs_via: "serial"
     (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
     board reads them from a host file; results still come over serial, checked the same) or
     "auto" (semihosting where the firmware offers it, else serial).  profile: QEMU only, run
     with the cycle-profile plugin and fill `cycles` (model_c: the generated ilwp_model.c, for layer
     names)."""
-    from ilwp_embedded.generate.codegen import graph_hash
+    from ilwp_embedded.ingest.tflite_io import graph_hash
     from ilwp_embedded.run.link import open_link
 
     prof_run = None

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Fine-tuning with an inter-layer loss, so that ILWP's inter prediction pays.
 
 L = CE + weight decay + lambda * sum over predicted pairs (l, ref(l)) of mean |D_l|  (or D_l^2),

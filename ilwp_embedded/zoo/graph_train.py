@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Quantization-aware fine-tuning of an int8 .tflite graph itself.
 
 Every compression method ends in int8 weights on the model's own per-channel scales (so the

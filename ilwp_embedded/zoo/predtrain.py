@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Training layers to be predictable in the domain the coder codes (weight-tying parametrisation).
 
 Each predicted convolution l (same kernel shape as its reference ref(l)) is parametrised as

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Import of the published CIFAR ResNets (He et al. 2016, akamaster/pytorch_resnet_cifar10 weights).
 
 The arrays are the PyTorch state_dict (`conv1.weight`, `bn1.*`, `layer{1,2,3}.{i}.conv{1,2}.weight`,
@@ -34,8 +36,8 @@ def _keras():
 
 
 def channel_pad_cls():
-    """The ChannelPadBoth layer class (registered for .keras loading by importing zoo.resnet_cifar)."""
-    from ilwp_embedded.zoo.resnet_cifar import ChannelPadBoth
+    """The ChannelPadBoth layer class (registered for .keras loading by importing ingest.keras_layers)."""
+    from ilwp_embedded.ingest.keras_layers import ChannelPadBoth
 
     return ChannelPadBoth
 

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """CIFAR ResNet-20/32/44/56 (He et al. 2016, section 4.2): 3 stages of n basic blocks, 16/32/64 filters.
 
 Shortcut type A (the paper's CIFAR choice): identity, and where a stage halves the resolution and
@@ -12,35 +14,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-
-@keras.saving.register_keras_serializable(package="ilwp")
-class ChannelPad(layers.Layer):
-    """Zero-pads the channel axis on the high side (shortcut A)."""
-
-    def __init__(self, extra: int, **kw):
-        super().__init__(**kw)
-        self.extra = extra
-
-    def call(self, x):
-        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, self.extra]])
-
-    def get_config(self):
-        return {**super().get_config(), "extra": self.extra}
-
-
-@keras.saving.register_keras_serializable(package="ilwp")
-class ChannelPadBoth(layers.Layer):
-    """Zero-pads the channel axis by `before` and `after` (shortcut A of the published ResNets)."""
-
-    def __init__(self, before: int, after: int, **kw):
-        super().__init__(**kw)
-        self.before, self.after = before, after
-
-    def call(self, x):
-        return keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [self.before, self.after]])
-
-    def get_config(self):
-        return {**super().get_config(), "before": self.before, "after": self.after}
+from ilwp_embedded.ingest.keras_layers import ChannelPad, ChannelPadBoth  # noqa: F401  (CUSTOM_OBJECTS)
 
 
 def resnet_cifar(depth: int, num_classes: int = 10, weight_decay: float = 1e-4) -> keras.Model:

@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """Seeded CPU training of the zoo on the JPEG CIFAR-10: standard augmentation (4-px pad + random
 crop, horizontal flip), SGD with momentum and a cosine schedule. The last 5,000 training images
 (after a fixed shuffle) are held back as the validation split that compression searches use; the

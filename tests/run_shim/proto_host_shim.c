@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host test shim: firmware/runtime/protocol.c over in-memory byte streams (ctypes tests).
  * uart_read_byte() takes bytes from `rx`; when they run out a timed read times out (the clock
  * advances 1 ms a call) and a wait that goes on for 10,000 empty polls ends the call (longjmp),

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Board API parts that are the same on every Cortex-M family: byte I/O on top of the
  * family's UART hooks, timeouts on the board timer, and the exit path. */
 #include <stddef.h>

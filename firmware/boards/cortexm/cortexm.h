@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cortex-M core registers used by the common board code (ARMv7-M System Control Space). */
 #ifndef ILWP_CORTEXM_H
 #define ILWP_CORTEXM_H

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Cortex-M startup: vector table (core exceptions, SysTick, and the external interrupts up
  * to the console UART's, BOARD_UART_IRQ, the only one used) and the reset handler, which

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32 GPIO alternate-function set-up, the same register layout on F4, F7 and L4+:
  * MODER +0x00 (2 bits/pin, 10 = AF), OTYPER +0x04, OSPEEDR +0x08 (2 bits/pin),

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Arm MPS2 family (QEMU mps2-an386 Cortex-M4F, mps2-an500 Cortex-M7): CMSDK APB UART.
  * Registers: DATA +0x00, STATE +0x04 (bit0 TX full, bit1 RX full),

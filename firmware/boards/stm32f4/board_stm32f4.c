@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32F4 family (STM32F401RE on NUCLEO-F401RE, STM32F405 on QEMU netduinoplus2).
  * Register maps from RM0368 / RM0090: RCC 0x40023800, FLASH 0x40023C00, GPIOA 0x40020000.

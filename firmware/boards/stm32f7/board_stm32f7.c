@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32F7 family (STM32F746ZG on NUCLEO-F746ZG).  Register maps from RM0385:
  * RCC 0x40023800, PWR 0x40007000, FLASH 0x40023C00, GPIOA 0x40020000.
@@ -9,17 +11,17 @@
  * Cortex-M7 instruction and data caches on (invalidated first; nothing here uses DMA, so
  * the write-back data cache needs no maintenance afterwards).
  *
- * USART (new layout): CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C,
- * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
+ * USART (new layout): the shared driver, firmware/boards/uart/stm32_usart_v2.c.
  * USART3's kernel clock is PCLK1 after reset (RCC_DCKCFGR2 USART3SEL = 00).
- * The USART's global interrupt (NVIC 37 USART1, 38 USART2, 39 USART3, 71 USART6: uart.irq in
- * the manifest) is raised while RXNE or ORE is set and CR1.RXNEIE (bit 5) is on.
+ * The USART's global interrupt: NVIC 37 USART1, 38 USART2, 39 USART3, 71 USART6 (uart.irq in
+ * the manifest).
  */
 #include <stdint.h>
 
 #include "board.h"
 #include "cortexm.h"
 #include "stm32_gpio.h"
+#include "stm32_usart_v2.h"
 
 #define RCC_BASE     0x40023800u
 #define RCC_CR       REG32(RCC_BASE + 0x00u)
@@ -33,18 +35,6 @@
 #define FLASH_ACR    REG32(0x40023C00u)
 #define GPIOA_BASE   0x40020000u
 #define PLLCFGR_FIELDS (0x3Fu | (0x1FFu << 6) | (3u << 16) | (1u << 22) | (0xFu << 24))
-
-#define USART_CR1 REG32(BOARD_UART_BASE + 0x00u)
-#define USART_BRR REG32(BOARD_UART_BASE + 0x0Cu)
-#define USART_ISR REG32(BOARD_UART_BASE + 0x1Cu)
-#define USART_ICR REG32(BOARD_UART_BASE + 0x20u)
-#define USART_RDR REG32(BOARD_UART_BASE + 0x24u)
-#define USART_TDR REG32(BOARD_UART_BASE + 0x28u)
-
-#define ISR_ORE  (1u << 3)
-#define ISR_RXNE (1u << 5)
-#define ISR_TC   (1u << 6)
-#define ISR_TXE  (1u << 7)
 
 #if BOARD_CLOCK_PLL_HSI
 typedef char cpu_hz_is_216mhz[BOARD_CPU_HZ == 216000000u ? 1 : -1];
@@ -142,49 +132,5 @@ void board_family_init(void)
     (void)RCC_AHB1ENR;
     stm32_gpio_af(GPIOA_BASE, BOARD_UART_TX_PORT, BOARD_UART_TX_PIN, BOARD_UART_AF, 0);
     stm32_gpio_af(GPIOA_BASE, BOARD_UART_RX_PORT, BOARD_UART_RX_PIN, BOARD_UART_AF, 1);
-    USART_CR1 = 0u;
-    USART_BRR = (BOARD_UART_CLOCK_HZ + BOARD_UART_BAUD / 2u) / BOARD_UART_BAUD;
-    USART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
-}
-
-void board_uart_putc(uint8_t c)
-{
-    while ((USART_ISR & ISR_TXE) == 0u) {
-    }
-    USART_TDR = c;
-}
-
-int board_uart_getc_nonblocking(void)
-{
-    uint32_t isr = USART_ISR;
-    if ((isr & ISR_ORE) != 0u) {
-        USART_ICR = ISR_ORE;
-    }
-    if ((isr & ISR_RXNE) == 0u) {
-        return -1;
-    }
-    return (int)(USART_RDR & 0xFFu);
-}
-
-void board_uart_flush(void)
-{
-    while ((USART_ISR & ISR_TC) == 0u) {
-    }
-}
-
-void board_uart_rx_irq_enable(void)
-{
-    USART_CR1 |= (1u << 5); /* RXNEIE */
-}
-
-void board_uart_irq_handler(void)
-{
-    uint32_t isr = USART_ISR;
-    if ((isr & ISR_ORE) != 0u) {
-        USART_ICR = ISR_ORE; /* a byte was lost: the protocol's CRC catches it */
-    }
-    if ((isr & ISR_RXNE) == 0u || !board_rx_room()) {
-        return; /* nothing, or masked with the byte waiting */
-    }
-    board_rx_put((uint8_t)(USART_RDR & 0xFFu));
+    stm32_usart_v2_init(STM32_USART_BRR(BOARD_UART_CLOCK_HZ, BOARD_UART_BAUD));
 }

@@ -1,3 +1,5 @@
+/* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * STM32L4+ family (STM32L4R5ZI on NUCLEO-L4R5ZI, the MLPerf Tiny reference board).
  * Register maps from RM0432: RCC 0x40021000, PWR 0x40007000, FLASH 0x40022000,
@@ -9,16 +11,16 @@
  * APB1 = APB2 = 120 MHz.  LPUART1 is clocked from PCLK1 (RCC_CCIPR LPUART1SEL = 00).
  * Port G pins 2-15 are powered from VDDIO2: PWR_CR2.IOSV must be set before using PG7/PG8.
  *
- * LPUART registers: CR1 +0x00 (UE bit0, RE bit2, TE bit3), BRR +0x0C (= 256 * f / baud),
- * ISR +0x1C (TXE bit7, TC bit6, RXNE bit5, ORE bit3), ICR +0x20, RDR +0x24, TDR +0x28.
- * The global interrupt (NVIC 70 LPUART1, 37 USART1, 38 USART2: uart.irq in the manifest) is
- * raised while RXNE or ORE is set and CR1.RXNEIE (bit 5) is on.
+ * LPUART1 / USART1 / USART2 (new layout): the shared driver, firmware/boards/uart/stm32_usart_v2.c
+ * (LPUART: BRR = 256 * f / baud). The global interrupt: NVIC 70 LPUART1, 37 USART1, 38 USART2
+ * (uart.irq in the manifest).
  */
 #include <stdint.h>
 
 #include "board.h"
 #include "cortexm.h"
 #include "stm32_gpio.h"
+#include "stm32_usart_v2.h"
 
 #define RCC_BASE     0x40021000u
 #define RCC_CR       REG32(RCC_BASE + 0x00u)
@@ -35,18 +37,6 @@
 #define PWR_CR5      REG32(0x40007080u)
 #define FLASH_ACR    REG32(0x40022000u)
 #define GPIOA_BASE   0x48000000u
-
-#define UART_CR1 REG32(BOARD_UART_BASE + 0x00u)
-#define UART_BRR REG32(BOARD_UART_BASE + 0x0Cu)
-#define UART_ISR REG32(BOARD_UART_BASE + 0x1Cu)
-#define UART_ICR REG32(BOARD_UART_BASE + 0x20u)
-#define UART_RDR REG32(BOARD_UART_BASE + 0x24u)
-#define UART_TDR REG32(BOARD_UART_BASE + 0x28u)
-
-#define ISR_ORE  (1u << 3)
-#define ISR_RXNE (1u << 5)
-#define ISR_TC   (1u << 6)
-#define ISR_TXE  (1u << 7)
 
 #if BOARD_CLOCK_PLL_HSI
 static void delay_loops(uint32_t n)
@@ -112,53 +102,9 @@ void board_family_init(void)
     (void)RCC_AHB2ENR;
     stm32_gpio_af(GPIOA_BASE, BOARD_UART_TX_PORT, BOARD_UART_TX_PIN, BOARD_UART_AF, 0);
     stm32_gpio_af(GPIOA_BASE, BOARD_UART_RX_PORT, BOARD_UART_RX_PIN, BOARD_UART_AF, 1);
-    UART_CR1 = 0u;
 #if BOARD_UART_INSTANCE_LPUART1
-    UART_BRR = (uint32_t)(((uint64_t)BOARD_UART_CLOCK_HZ * 256u + BOARD_UART_BAUD / 2u) / BOARD_UART_BAUD);
+    stm32_usart_v2_init(STM32_LPUART_BRR(BOARD_UART_CLOCK_HZ, BOARD_UART_BAUD));
 #else
-    UART_BRR = (BOARD_UART_CLOCK_HZ + BOARD_UART_BAUD / 2u) / BOARD_UART_BAUD;
+    stm32_usart_v2_init(STM32_USART_BRR(BOARD_UART_CLOCK_HZ, BOARD_UART_BAUD));
 #endif
-    UART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
-}
-
-void board_uart_putc(uint8_t c)
-{
-    while ((UART_ISR & ISR_TXE) == 0u) {
-    }
-    UART_TDR = c;
-}
-
-int board_uart_getc_nonblocking(void)
-{
-    uint32_t isr = UART_ISR;
-    if ((isr & ISR_ORE) != 0u) {
-        UART_ICR = ISR_ORE;
-    }
-    if ((isr & ISR_RXNE) == 0u) {
-        return -1;
-    }
-    return (int)(UART_RDR & 0xFFu);
-}
-
-void board_uart_flush(void)
-{
-    while ((UART_ISR & ISR_TC) == 0u) {
-    }
-}
-
-void board_uart_rx_irq_enable(void)
-{
-    UART_CR1 |= (1u << 5); /* RXNEIE */
-}
-
-void board_uart_irq_handler(void)
-{
-    uint32_t isr = UART_ISR;
-    if ((isr & ISR_ORE) != 0u) {
-        UART_ICR = ISR_ORE; /* a byte was lost: the protocol's CRC catches it */
-    }
-    if ((isr & ISR_RXNE) == 0u || !board_rx_room()) {
-        return; /* nothing, or masked with the byte waiting */
-    }
-    board_rx_put((uint8_t)(UART_RDR & 0xFFu));
 }

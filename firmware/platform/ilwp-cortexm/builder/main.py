@@ -1,3 +1,5 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
 """SCons build script of the offline `ilwp-cortexm` PlatformIO platform.
 
 Compiler: arm-none-eabi-* from PATH (Debian's gcc-arm-none-eabi + libnewlib-arm-none-eabi).

@@ -1,5 +1,0 @@
-"""Build stage: board manifests, bare-metal board support, offline PlatformIO builds, QEMU.
-
-The lead's model build calls `build_firmware` (pio.py); `resolve_board` (boards.py) turns a
-user's board name into a typed Board; qemu.py starts emulated boards.
-"""

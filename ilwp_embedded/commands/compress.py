@@ -1,0 +1,155 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
+"""`ilwp-embed compress` and `ilwp-embed decompress`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ilwp_embedded.compress.decoder import decompress_to_tflite
+from ilwp_embedded.compress.encoder import encode_graph
+from ilwp_embedded.commands.compress_method import add_arguments as add_method_arguments
+from ilwp_embedded.commands.compress_method import check_ilwp_args, run_method
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import atomic_write_bytes, read_input_file, require_output_dir
+from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("compress", help="code a .tflite's int8 weights into an .ilwp blob")
+    p.add_argument("model", help="int8 .tflite model")
+    p.add_argument("-o", "--output", required=True, help="output .ilwp")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--lossless", action="store_true", help="exact weights (the default)")
+    g.add_argument("--step", type=int, default=None, help="lossy: residual quantisation step (>= 2)")
+    g.add_argument("--steps-json", default=None, metavar="FILE",
+                   help='lossy: per-tensor residual steps, a JSON object {"tensor index": step} (missing: 1), '
+                        "e.g. the steps a model was trained for (scripts/train_prediction.py writes OUT.steps.json)")
+    p.add_argument("--emit-tflite", default=None, metavar="PATH",
+                   help="also write the .tflite whose weights the decoder reconstructs (lossy)")
+    g.add_argument("--accuracy-budget", type=float, default=None, metavar="POINTS",
+                   help="lossy: search per-tensor steps for the fewest bits whose top-1 drop on a "
+                        "validation split stays within POINTS (needs --dataset)")
+    p.add_argument("--dataset", default=None,
+                   help="validation data for --accuracy-budget: cifar10 (its held-back training "
+                        "split, never the test set) or npz:PATH; training data (cifar10) when a "
+                        "--method retrains (--epochs)")
+    p.add_argument("--golden-check", type=int, default=500, metavar="N",
+                   help="confirm the chosen model with the golden interpreter on N validation images")
+    p.add_argument("--finetune-epochs", type=float, default=0.0, metavar="E",
+                   help="with --accuracy-budget: quantization-aware fine-tuning (E epochs of the "
+                        "training split) of every candidate at its steps before it is measured")
+    p.add_argument("--lr", type=float, default=1e-3,
+                   help="fine-tuning learning rate (Adam, fraction of the int8 full scale); also --method retraining")
+    p.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="with --finetune-epochs: weight of distillation from the uncompressed model (0..1)")
+    p.add_argument("--search-iterations", type=int, default=None, metavar="N",
+                   help="bisection steps (default 12; 6 with --finetune-epochs)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--intra-only", action="store_true", help="disable inter-layer prediction")
+    p.add_argument("--json", action="store_true", help="print sizes and per-tensor modes as JSON")
+    add_method_arguments(p)
+    p.set_defaults(func=run_compress)
+
+    d = subparsers.add_parser("decompress", help="rebuild the .tflite from an .ilwp blob")
+    d.add_argument("blob", help="input .ilwp")
+    d.add_argument("-o", "--output", required=True, help="output .tflite")
+    d.set_defaults(func=run_decompress)
+
+
+def run_compress(args: argparse.Namespace) -> int:
+    require_output_dir(args.output)  # before any work: compressing can take minutes
+    if args.emit_tflite:
+        require_output_dir(args.emit_tflite, "--emit-tflite")
+    if args.method != "ilwp":
+        return run_method(args, summarize)
+    check_ilwp_args(args)
+    step = 1 if args.step is None else args.step
+    if args.step is not None and not 2 <= step <= 127:
+        raise IlwpError(f"--step must be between 2 and 127 (got {step}); use --lossless for exact weights")
+    graph = read_tflite(read_input_file(args.model, "model"), args.model)
+    from ilwp_embedded.ops.support import require_int8
+
+    require_int8(graph, args.model)  # a hybrid (dynamic-range) model: `build` would refuse its blob
+    search = None
+    if args.accuracy_budget is not None:
+        from ilwp_embedded.train.budget import BudgetOptions, budget_search
+
+        search = budget_search(graph, BudgetOptions(
+            args.accuracy_budget, args.dataset, args.data_dir, args.finetune_epochs, args.lr, args.distill,
+            args.search_iterations, args.intra_only, args.golden_check, getattr(args, "train_limit", None)))
+        res = search.result
+    else:
+        if args.dataset is not None:
+            raise IlwpError("--dataset is only used with --accuracy-budget")
+        if args.steps_json is not None:
+            step = _read_steps(args.steps_json, graph)
+        res = encode_graph(graph, step, inter=not args.intra_only)
+    atomic_write_bytes(args.output, res.blob)
+    if args.emit_tflite:
+        atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
+    summary = {"method": "ilwp", **summarize(res)}
+    if search is not None:
+        from ilwp_embedded.train.budget import search_summary
+
+        summary["search"] = search_summary(search)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{args.output}: {summary['weights']} weights, {summary['int8_bytes']} B int8 -> "
+              f"{summary['coded_bytes']} B coded ({summary['bits_per_weight']:.3f} bits/weight, "
+              f"order-0 bound {summary['entropy_bound_bits'] / 8:.0f} B), skeleton {summary['skeleton_bytes']} B")
+        if search is not None:
+            s = summary["search"]
+            print(f"  accuracy budget {s['budget_points']} points on {s['validation']}: top-1 "
+                  f"{s['baseline_accuracy']:.4f} -> {s['accuracy']:.4f} (fast evaluator); golden "
+                  f"interpreter on {s['golden_count']} images: {s['golden_baseline']:.4f} -> {s['golden_accuracy']:.4f}")
+    return 0
+
+
+def _read_steps(path: str, graph) -> dict[int, int]:
+    try:
+        raw = json.loads(read_input_file(path, "steps file"))
+        steps = {int(k): int(v) for k, v in raw.items()}
+    except (ValueError, TypeError, AttributeError):
+        raise IlwpError(f"{path}: not a JSON object of tensor index -> step") from None
+    coded = {t.index for _, t in graph.coded_weights()}
+    for k, v in steps.items():
+        if k not in coded:
+            raise IlwpError(f"{path}: tensor {k} is not a coded weight tensor of the model")
+        if not 1 <= v <= 127:
+            raise IlwpError(f"{path}: step {v} for tensor {k} is outside 1..127")
+    return steps
+
+
+def summarize(res) -> dict:
+    w = res.weights
+    return {
+        "weights": w,
+        "int8_bytes": w,
+        "coded_bytes": res.coded_bytes,
+        "skeleton_bytes": res.skeleton_bytes,
+        "file_bytes": len(res.blob),
+        "bits_per_weight": 8 * res.coded_bytes / w,
+        "entropy_bound_bits": round(res.entropy_bound_bits, 1),
+        # relative overhead; undefined when every tensor is constant (a zero bound)
+        "overhead_vs_bound": (8 * res.coded_bytes / res.entropy_bound_bits - 1) if res.entropy_bound_bits else None,
+        "lossy": res.container.lossy,
+        **({} if res.graph is None else _totals(res)),
+        "tensors": [{"tensor": s.tensor_id, "name": s.name, "shape": list(s.shape), "mode": s.mode,
+                     "ref_tensor": s.ref_tensor_id, "inter_channels": s.inter_channels, "step": s.step,
+                     "bits": s.bits, "entropy_bits": round(s.entropy_bits, 1)} for s in res.stats],
+    }
+
+
+def _totals(res) -> dict:
+    from ilwp_embedded.compress.blobinfo import total_fields
+
+    return total_fields(res.coded_bytes, res.weights, res.graph)
+
+
+def run_decompress(args: argparse.Namespace) -> int:
+    blob = read_input_file(args.blob, ".ilwp file")
+    atomic_write_bytes(args.output, decompress_to_tflite(blob, args.blob))
+    return 0

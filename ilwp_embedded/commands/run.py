@@ -1,0 +1,128 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
+"""`ilwp-embed validate` (the model on a board, bit-exact against the golden interpreter) and
+`ilwp-embed flash` (upload the firmware to a real board)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ilwp_embedded.target.boards import resolve_board
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import require_output_dir
+
+
+def _firmware(args, board):
+    """(model, FirmwareBuild or None) for `args`, compressed as `build` would; no build when the
+    firmware exists (--elf, or a flashed board on --port)."""
+    from ilwp_embedded import pipeline
+    from ilwp_embedded.bundled import bundled_model
+
+    path = Path(args.model) if args.model else bundled_model(args.data_dir)
+    if args.elf or getattr(args, "port", None):  # the firmware exists: only the model it runs is needed
+        return pipeline.load(path, args.step, compress=False), None
+    model = pipeline.load(path, args.step)
+    out = Path(args.build_dir or Path("build") / args.command / board.id)
+    return model, pipeline.build(board, model, out, args.decode)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ilwp_embedded import pipeline
+    from ilwp_embedded.datasets import load_dataset
+
+    board = resolve_board(args.board)
+    if args.elf and args.port:
+        raise IlwpError("give --elf (QEMU) or --port (a real board), not both")
+    if args.elf and not Path(args.elf).is_file():
+        raise IlwpError(f"firmware not found: {args.elf}")
+    if not board.emulated and not args.port:
+        raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
+                        f"{board.id}) and give its serial port with --port")
+    if args.html:
+        require_output_dir(args.html, "--html")  # not after the run: the results would be lost
+    ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
+    # the model's checks and the dataset's shape against it, before the firmware is built
+    from ilwp_embedded.bundled import bundled_model
+    from ilwp_embedded.golden import prepare_inputs
+
+    g0 = pipeline.load(Path(args.model) if args.model else bundled_model(args.data_dir), args.step,
+                       compress=False).graph
+    prepare_inputs(ds, g0.tensors[g0.inputs[0]])
+    model, fw = _firmware(args, board)
+    on_sample = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(ds.y), desc=f"validate {board.id}", unit="img", leave=False)
+        on_sample = lambda rec: bar.update(1)  # noqa: E731
+    result = pipeline.validate(board, model, ds, elf=args.elf or (fw.elf if fw else None), port=args.port,
+                               baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
+                               inputs_via=args.inputs_via, profile=args.profile,
+                               model_c=Path(fw.project_dir).parent / "generated" / "ilwp_model.c" if fw else None)
+    if args.html:
+        pipeline.write_report(result, model, fw, f"{model.path.name} on {board.id}", args.html)
+    if args.json:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        print(result.one_line())
+    return 0 if result.bit_exact else 1
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    board = resolve_board(args.board)
+    if board.emulated:
+        print(f"{board.id} is emulated by QEMU: nothing to flash (validate starts QEMU with the firmware)")
+        return 0
+    from ilwp_embedded import pipeline
+
+    args.elf = None
+    _, fw = _firmware(args, board)
+    pipeline.flash(board, fw, args.upload_port)
+    print(f"flashed {board.id} with model {fw.model_hash} ({fw.flash_bytes} bytes of flash, weights {fw.decode_mode})")
+    return 0
+
+
+def _build_args(p) -> None:
+    p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
+                   help="weights decoded once at boot, per layer, or raw int8 (default auto)")
+    p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("validate", help="run a dataset on a board, bit-exact against the golden model",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--board", default=None, help="board id or alias (default: the default board)")
+    p.add_argument("--model", default=None, help="int8 .tflite or .ilwp (default: the bundled example)")
+    p.add_argument("--dataset", required=True, help="dataset name, e.g. cifar10-raw200")
+    p.add_argument("--limit", type=int, default=None, help="validate the first N samples only")
+    p.add_argument("--port", default=None, help="serial port of a flashed real board (e.g. /dev/ttyACM0)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--elf", default=None, help="run this firmware in QEMU instead of building one")
+    p.add_argument("--build-dir", default=None, help="where the firmware is built (default build/validate/BOARD)")
+    p.add_argument("--run-timeout", type=float, default=60.0, help="seconds one inference may take")
+    p.add_argument("--inputs-via", default="auto", choices=("auto", "serial", "semihosting"),  # INPUTS_VIA
+                   help="serial (as on a real board; the next input uploads while one runs), semihosting "
+                        "(QEMU only: the board reads them from a host file), auto (default: semihosting in "
+                        "QEMU, serial on a real board)")
+    p.add_argument("--data-dir", default=None, help="where datasets live (default: $ILWP_DATA_DIR)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--profile", action="store_true",
+                   help="QEMU: count per-PC executions with a TCG plugin and estimate cycles (low/nominal/high) "
+                        "per inference and per layer from the core's timing table (slower)")
+    p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")
+    _build_args(p)
+    p.set_defaults(func=cmd_validate)
+
+    f = subparsers.add_parser("flash", help="build the firmware and upload it to a real board",
+                              description="Build the inference firmware for a model and upload it with PlatformIO.")
+    f.add_argument("--board", default=None)
+    f.add_argument("--model", default=None)
+    f.add_argument("--upload-port", default=None,
+                   help="upload port: the ST-LINK drive (mbed protocol) or a serial port, as PlatformIO takes it")
+    f.add_argument("--build-dir", default=None)
+    f.add_argument("--data-dir", default=None)
+    _build_args(f)
+    f.set_defaults(func=cmd_flash)

@@ -1,0 +1,106 @@
+# SPDX-FileCopyrightText: 2026 The ilwp-embed authors
+# SPDX-License-Identifier: Apache-2.0
+"""The pipeline as one library API: load -> compress -> plan + generate + build -> flash | run.
+
+    model = load(path)                      # int8 .tflite (ILWP-coded here by encode(), lossless unless
+                                            # `step`) or .ilwp
+    fw = build(board, model, out_dir)       # decode-mode plan, generated C, offline PlatformIO build
+    result = validate(board, model, ds, elf=fw.elf)   # on QEMU or a board, bit-exact vs the golden model
+    write_report(result, model, fw, title, path)
+
+The commands (`build`, `validate`, `flash`, `demo`), bench/firmware.py and the tests call these; the
+command modules only parse arguments and print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ilwp_embedded.compress.container import unpack
+from ilwp_embedded.compress.decoder import decompress_to_tflite
+from ilwp_embedded.compress.encoder import EncodeResult, encode_graph
+from ilwp_embedded.compress.streams import Container
+from ilwp_embedded.datasets import Dataset
+from ilwp_embedded.errors import IlwpError
+from ilwp_embedded.fileio import read_input_file
+from ilwp_embedded.golden import prepare_inputs
+from ilwp_embedded.ingest import load_graph, read_tflite
+from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.ops.support import require_firmware_ops, require_int8
+from ilwp_embedded.run.report import write_report as _write_html
+from ilwp_embedded.run.summary import report_data
+from ilwp_embedded.run.validate import ValidationResult, validate_model
+from ilwp_embedded.target.boards import Board
+from ilwp_embedded.target.firmware import FirmwareBuild, build_model_firmware
+from ilwp_embedded.target.pio import run_pio
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model ready for the firmware."""
+
+    path: Path
+    graph: Graph  # what the firmware runs: for lossy coding, the graph the blob decodes to
+    coded: Container | None  # the compressed weights (None: raw int8 only)
+    encoded: EncodeResult | None = None  # the encoder's figures, when compressed here
+
+
+def load(path: Path, step: int = 1, compress: bool = True) -> Model:
+    """An int8 .tflite (compressed here with residual `step` unless `compress` is False) or an .ilwp;
+    refuses (IlwpError) a model that is not full-integer int8 or has ops the firmware lacks."""
+    path = Path(path)
+    if path.suffix == ".ilwp":
+        blob = read_input_file(path, "compressed model")
+        graph = read_tflite(decompress_to_tflite(blob, str(path)), str(path))
+        cont = unpack(blob)
+    else:
+        graph = load_graph(path)
+        cont = None
+    require_int8(graph, str(path))
+    require_firmware_ops(graph, str(path))
+    model = Model(path, graph, cont)
+    # (no weights, e.g. pooling only: nothing to code, the firmware keeps it raw)
+    return encode(model, step) if cont is None and compress and graph.coded_weights() else model
+
+
+def encode(model: Model, step: int = 1) -> Model:
+    """ILWP-code the model's weights (residual `step`; 1 = lossless)."""
+    enc = encode_graph(model.graph, step)
+    return Model(model.path, enc.graph if step > 1 else model.graph, enc.container, enc)
+
+
+def build(board: Board, model: Model, out_dir: Path, decode: str = "auto", kernels: str = "portable",
+          cmsis_nn_path=None) -> FirmwareBuild:
+    """Plan the weights (decode once, per layer, or raw), generate the C and compile it for `board`."""
+    return build_model_firmware(board, model.graph, None if decode == "raw" else model.coded, Path(out_dir),
+                                decode_mode=decode, kernels=kernels, cmsis_nn_path=cmsis_nn_path)
+
+
+def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None, port: str | None = None,
+             baud: int | None = None, run_timeout_s: float | None = None, inputs_via: str = "auto",
+             on_sample: Callable | None = None, profile: bool = False, model_c: Path | None = None
+             ) -> ValidationResult:
+    """Every image of `ds` through the firmware (QEMU with `elf`, or a board on `port`), each output
+    checked bit for bit against the golden interpreter. profile: QEMU only, cycles estimated with the
+    cycle-profile plugin (model_c: the generated ilwp_model.c, for layer names)."""
+    xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
+    kw = {k: v for k, v in (("baud", baud), ("run_timeout_s", run_timeout_s)) if v is not None}
+    return validate_model(board, model.graph, xs, ds.y, elf=elf, port=port, on_sample=on_sample,
+                          inputs_via=inputs_via, profile=profile, model_c=model_c, **kw)
+
+
+def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:
+    """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port)."""
+    env = {"PLATFORMIO_UPLOAD_PORT": upload_port} if upload_port else None
+    try:
+        run_pio(Path(fw.project_dir), board.id, targets=("upload",), extra_env=env)
+    except IlwpError as e:  # run_pio words every failure as a build failure
+        raise IlwpError(str(e).replace(f"firmware build failed for {board.id}",
+                                       f"upload to {board.id} failed", 1)) from None
+
+
+def write_report(result: ValidationResult, model: Model, fw: FirmwareBuild | None, title: str, path: Path) -> None:
+    """The HTML report: per-layer bits, latency distribution, confusion matrix."""
+    _write_html(report_data(result, model.graph, model.coded, fw, title), path)
