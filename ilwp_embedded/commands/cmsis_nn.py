@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.cmsis_nn import (ENV_VAR, PINNED_DIST, PINNED_VERSION, PINNED_WHEEL, cmsis_nn_api,
-                                             setup_pinned)
+                                             pinned_dir, setup_pinned)
 
 
 def register(sub) -> None:
@@ -20,7 +21,13 @@ def register(sub) -> None:
 
 
 def cmd_setup(args) -> int:
-    dest, fresh = setup_pinned(Path(args.dest) if args.dest else None, Path(args.wheel) if args.wheel else None)
+    target = Path(args.dest) if args.dest else pinned_dir()
+    if target.exists() and not target.is_dir():
+        raise IlwpError(f"--dest {target} is a file, not a directory")
+    try:
+        dest, fresh = setup_pinned(target, Path(args.wheel) if args.wheel else None)
+    except OSError as e:
+        raise IlwpError(f"cannot write the CMSIS-NN copy to {target}: {e.strerror or e}") from None
     api = cmsis_nn_api(dest)
     print(f"CMSIS-NN {api.version} (ARM-software/CMSIS-NN 3b4e406b, from {PINNED_DIST}=={PINNED_VERSION}) "
           f"{'extracted into' if fresh else 'already in'} {dest}")
