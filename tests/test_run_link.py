@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import serial
 
-from ilwp_embedded.run import protocol as P
+from ilwp_embedded.run import framing as P
 from ilwp_embedded.run.link import POLL_S, Link
 from ilwp_embedded.run.session import Device
 
