@@ -23,8 +23,10 @@
 
 #if defined(__GNUC__)
 #define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
+#define ILWP_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define ILWP_ALIGNED4(ptr) (ptr)
+#define ILWP_LIKELY(x) (x)
 #endif
 
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
@@ -408,15 +410,14 @@ static inline void requant_run(const int32_t *acc, int32_t n, const int32_t *mul
                                const int32_t *bias, int32_t c0, int8_t *out_a, int8_t *out_b, int32_t out_off,
                                int32_t lo, int32_t hi, int32_t full)
 {
-    static const int32_t no_bias = 0;
-    const int32_t *const end = acc + 2 * n;
-    const int32_t bstep = bias != 0;
-    bias = bias != 0 ? bias + c0 : &no_bias;
-    for (; acc != end; acc += 2) {
-        const int32_t m = *mult++, sh = *shift++;
-        int32_t va = acc[0] + *bias, vb = acc[1] + *bias;
-        bias += bstep;
-        if (sh <= -2 && sh >= -31) {
+    int32_t i;
+    if (bias != 0) {
+        bias += c0;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t m = mult[i], sh = shift[i], b = bias != 0 ? bias[i] : 0;
+        int32_t va = acc[2 * i] + b, vb = acc[2 * i + 1] + b;
+        if (ILWP_LIKELY(sh <= -2 && sh >= -31)) {
             const uint32_t round = 1u << (-sh - 2);
             va = ilwp_requantize_rshift_pre(va, m, round, -sh - 1);
             vb = ilwp_requantize_rshift_pre(vb, m, round, -sh - 1);
@@ -426,8 +427,8 @@ static inline void requant_run(const int32_t *acc, int32_t n, const int32_t *mul
         }
         va += out_off;
         vb += out_off;
-        *out_a++ = (int8_t)(full ? ilwp_sat_s8(va) : ilwp_clamp_i32(va, lo, hi));
-        *out_b++ = (int8_t)(full ? ilwp_sat_s8(vb) : ilwp_clamp_i32(vb, lo, hi));
+        out_a[i] = (int8_t)(full ? ilwp_sat_s8(va) : ilwp_clamp_i32(va, lo, hi));
+        out_b[i] = (int8_t)(full ? ilwp_sat_s8(vb) : ilwp_clamp_i32(vb, lo, hi));
     }
 }
 
