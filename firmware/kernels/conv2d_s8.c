@@ -56,28 +56,34 @@ static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0,
 
 #if ILWP_USE_DSP
 
-/* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
- * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
-static int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+/* rows x n blocks of 4 input bytes (+ offset) into one pixel's pair slots, the rows step bytes apart
+ * in src; returns the next block's slots. dst is 4-byte aligned (the scratch is), so the two words of
+ * a block are one STRD. */
+static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
 {
     uint32_t pair[2];
-    for (; n >= 2; n -= 2) {
-        const uint32_t x = ilwp_read_u32(src), y = ilwp_read_u32(src + 4);
-        pair[0] = ilwp_sxtab16(off2, x);
-        pair[1] = ilwp_sxtab16_ror8(off2, x);
-        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
-        pair[0] = ilwp_sxtab16(off2, y);
-        pair[1] = ilwp_sxtab16_ror8(off2, y);
-        memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
-        dst += 16;
-        src += 8;
-    }
-    if (n > 0) {
-        const uint32_t x = ilwp_read_u32(src);
-        pair[0] = ilwp_sxtab16(off2, x);
-        pair[1] = ilwp_sxtab16_ror8(off2, x);
-        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
-        dst += 8;
+    for (; rows > 0; --rows) {
+        const int8_t *in = src;
+        int32_t i;
+        for (i = n; i >= 2; i -= 2) {
+            const uint32_t x = ilwp_read_u32(in), y = ilwp_read_u32(in + 4);
+            pair[0] = ilwp_sxtab16(off2, x);
+            pair[1] = ilwp_sxtab16_ror8(off2, x);
+            memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+            pair[0] = ilwp_sxtab16(off2, y);
+            pair[1] = ilwp_sxtab16_ror8(off2, y);
+            memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
+            dst += 16;
+            in += 8;
+        }
+        if (i > 0) {
+            const uint32_t x = ilwp_read_u32(in);
+            pair[0] = ilwp_sxtab16(off2, x);
+            pair[1] = ilwp_sxtab16_ror8(off2, x);
+            memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+            dst += 8;
+        }
+        src += step;
     }
     return dst;
 }
@@ -95,61 +101,82 @@ static int16_t *zero_blocks(int16_t *dst, int32_t n)
 /* Column entries gathered as int8 before conversion when filter_c % 4 != 0 (a multiple of 4). */
 #define ILWP_GATHER 64
 
-static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
+/* What the column of every output pixel of a conv call shares. */
+typedef struct {
+    const ilwp_conv_params_t *p;
+    int32_t fc, cb, aligned, runs; /* runs: a window inside the input is filter_h contiguous runs */
+    int32_t iy_max, ix_max;        /* a window at (iy0, ix0) is inside for 0 <= iy0 <= iy_max, 0 <= ix0 <= ix_max */
+    int32_t row, step;             /* bytes of a window row, bytes from one window row to the next */
+    uint32_t off2;                 /* input_offset in both halves */
+    int8_t pad;                    /* the input value the offset turns into 0 */
+} im2col_t;
+
+static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p)
+{
+    g->p = p;
+    g->fc = p->filter_c;
+    g->cb = p->filter_c >> 2;
+    g->aligned = (p->filter_c & 3) == 0;
+    g->runs = p->dilation_w == 1 && p->filter_c == p->input_c &&
+              (g->aligned || p->filter_h * p->filter_w * p->filter_c <= ILWP_GATHER);
+    g->iy_max = p->input_h - 1 - (p->filter_h - 1) * p->dilation_h;
+    g->ix_max = p->input_w - p->filter_w;
+    g->row = p->filter_w * p->filter_c;
+    g->step = p->dilation_h * p->input_w * p->input_c;
+    g->off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
+    g->pad = (int8_t)(-p->input_offset);
+}
+
+/* GCC would turn the gathers into memcpy calls, which cost more than the few words they move. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
-    const int32_t fc = p->filter_c, fw = p->filter_w, in_c = p->input_c, dil_w = p->dilation_w;
-    const int32_t oy = pix / p->output_w;
-    const int32_t ox = pix - oy * p->output_w;
+    const ilwp_conv_params_t *const p = g->p;
+    const int32_t fc = g->fc, fw = p->filter_w, in_c = p->input_c, dil_w = p->dilation_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t k = p->filter_h * fw * fc, cb = fc >> 2, aligned = (fc & 3) == 0;
-    const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
-    const int8_t pad = (int8_t)(-p->input_offset); /* the input value the offset turns into 0 */
     int16_t *dst = buf + 4 * s;
     int8_t tmp[ILWP_GATHER + 4];
     int32_t fy, fx, fx_s, fx_e, t = 0, c;
-    ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
-    if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
-        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
+    if (g->runs && iy0 >= 0 && iy0 <= g->iy_max && ix0 >= 0 && ix0 <= g->ix_max) {
         /* The whole window is inside the input and a window row is one contiguous run. */
         const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        const int32_t step = p->dilation_h * p->input_w * in_c;
-        for (fy = 0; fy < p->filter_h; ++fy) {
-            dst = copy_blocks(dst, src, fw * cb, off2);
-            src += step;
+        if (g->aligned) {
+            (void)copy_rows(dst, src, p->filter_h, g->row >> 2, g->step, g->off2);
+            return;
         }
-        return;
-    }
-    if (!aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
-        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h && k <= ILWP_GATHER) {
-        /* A small window (e.g. 3x3x3) inside the input: its rows are contiguous runs; gather them,
-         * pad to whole blocks, convert once. */
-        const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        const int32_t row = fw * fc, step = p->dilation_h * p->input_w * in_c;
+        /* A small window (e.g. 3x3x3): gather the runs (word copies: this path is Cortex-M4 and up, or
+         * the host), pad to whole blocks, convert once. */
         for (fy = 0; fy < p->filter_h; ++fy) {
-            for (c = 0; c < row; ++c) {
+            for (c = 0; c + 4 <= g->row; c += 4) {
+                ilwp_write_u32(tmp + t + c, ilwp_read_u32(src + c));
+            }
+            for (; c < g->row; ++c) {
                 tmp[t + c] = src[c];
             }
-            t += row;
-            src += step;
+            t += g->row;
+            src += g->step;
         }
     } else {
+        ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
         for (fy = 0; fy < p->filter_h; ++fy) {
             const int32_t iy = iy0 + fy * p->dilation_h;
             for (fx = 0; fx < fw; ++fx) {
                 const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
                                         ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
-                if (aligned) {
+                if (g->aligned) {
                     /* A tap is whole blocks: straight into the pair slots. */
-                    dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
+                    dst = src != 0 ? copy_rows(dst, src, 1, g->cb, 0, g->off2) : zero_blocks(dst, g->cb);
                     continue;
                 }
                 /* Otherwise gather the entries as int8 and convert whole blocks. */
                 for (c = 0; c < fc; ++c) {
-                    tmp[t++] = src != 0 ? src[c] : pad;
+                    tmp[t++] = src != 0 ? src[c] : g->pad;
                     if (t == ILWP_GATHER) {
-                        dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
+                        dst = copy_rows(dst, tmp, 1, ILWP_GATHER / 4, 0, g->off2);
                         t = 0;
                     }
                 }
@@ -158,9 +185,9 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     }
     if (t > 0) { /* the last block padded with entries that the offset turns into 0 */
         while (t & 3) {
-            tmp[t++] = pad;
+            tmp[t++] = g->pad;
         }
-        (void)copy_blocks(dst, tmp, t >> 2, off2);
+        (void)copy_rows(dst, tmp, 1, t >> 2, 0, g->off2);
     }
 }
 
@@ -328,13 +355,18 @@ static void tail_2x2(const int16_t *pc, int32_t tail, const int8_t *w0, const in
 
 #else /* portable */
 
-static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
+typedef struct {
+    const ilwp_conv_params_t *p;
+} im2col_t;
+
+static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p) { g->p = p; }
+
+static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
+    const ilwp_conv_params_t *const p = g->p;
     const int32_t fc = p->filter_c;
     const int16_t off = (int16_t)p->input_offset;
-    const int32_t oy = pix / p->output_w;
-    const int32_t ox = pix - oy * p->output_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
     int16_t *col = buf + s * p->filter_h * p->filter_w * fc;
@@ -477,6 +509,7 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
     const int32_t npix = p->output_h * p->output_w;
     const int32_t out_c = p->output_c;
     conv_run_t r;
+    im2col_t geo;
 
     if (p->filter_c <= 0 || p->input_c % p->filter_c != 0 || k <= 0) {
         return ILWP_ERR_ARG;
@@ -495,25 +528,30 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
     r.lo = p->act_min;
     r.hi = p->act_max;
     r.full = (r.lo == -128 && r.hi == 127);
+    im2col_init(&geo, p);
 
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + b * p->input_h * p->input_w * p->input_c;
         int8_t *out_batch = output + b * npix * p->output_c;
+        int32_t oy = 0, ox = 0; /* pixel pix */
         for (pix = 0; pix < npix; pix += 2) {
             const int32_t two = (pix + 1 < npix);
+            const int32_t ox_b = ox + 1 < p->output_w ? ox + 1 : 0, oy_b = ox + 1 < p->output_w ? oy : oy + 1;
             int8_t *out_a = out_batch + pix * out_c;
             /* A lone last pixel is computed twice: its copy writes the same values to the same place. */
             int8_t *out_b = two ? out_a + out_c : out_a;
             for (g = 0; g < groups; ++g) {
                 const int32_t c0 = g * oc_per_group;
-                im2col_pixel(p, in_batch, pix, g * p->filter_c, scratch, 0);
-                im2col_pixel(p, in_batch, two ? pix + 1 : pix, g * p->filter_c, scratch, 1);
+                im2col_pixel(&geo, in_batch, oy, ox, g * p->filter_c, scratch, 0);
+                im2col_pixel(&geo, in_batch, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch, 1);
                 for (c = c0; c < c0 + oc_per_group; c += ILWP_CONV_CHUNK) {
                     const int32_t left = c0 + oc_per_group - c;
                     conv_chunk(scratch, &r, filter + c * k, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK,
                                out_a, out_b);
                 }
             }
+            ox = ox_b + 1 < p->output_w ? ox_b + 1 : 0;
+            oy = ox_b + 1 < p->output_w ? oy_b : oy_b + 1;
         }
     }
     return ILWP_OK;
