@@ -127,9 +127,10 @@ static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p)
     g->pad = (int8_t)(-p->input_offset);
 }
 
-/* GCC would turn the gathers into memcpy calls, which cost more than the few words they move. */
+/* Optimised for size (its whole-window path is a call of copy_rows); GCC would also turn the gathers
+ * into memcpy calls, which cost more than the few words they move. */
 #if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
+__attribute__((optimize("Os", "no-tree-loop-distribute-patterns")))
 #endif
 static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t ch0,
                          int16_t *buf, int32_t s)
@@ -210,7 +211,7 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         /* 16 MACs per block: six single loads back to back (both pixels' pairs, then the two weight
          * words), so that on the Cortex-M4 they pipeline (2+1+1+1+1+1 cycles; an LDM of four costs 5
          * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Eight blocks per
-         * pass, every block 72 bytes (32-bit encodings only): a pair enters its first pass at block
+         * pass, every block 66 bytes (checked): a pair enters its first pass at block
          * 8 - nblk % 8 with one BX to an address computed once. The loop over the pairs is in here too
          * (its counters on the stack: all 14 registers hold data), the accumulators go out with one STM
          * (fixed registers r6-r9, in memory order). */
@@ -222,14 +223,14 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         register uint32_t a13 __asm__("r3");
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
-        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 72u, wa, wb, entry, passes;
+        register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
+        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry, passes;
         const uint32_t passes0 = (uint32_t)(nblk + 7) >> 3;
         const int32_t back = 4 * nblk - k; /* a pair's w1 after its blocks, minus the next pair's w0 */
-        const int16_t *pc;
 #define ILWP_CONV_BLOCK                                          \
-        "ldr.w %[a13], [%[pc], #4]\n\t"                          \
-        "ldr.w %[b02], [%[pc], #8]\n\t"                          \
-        "ldr.w %[b13], [%[pc], #12]\n\t"                         \
+        "ldr.n %[a13], [%[pc], #4]\n\t"                          \
+        "ldr.n %[b02], [%[pc], #8]\n\t"                          \
+        "ldr.n %[b13], [%[pc], #12]\n\t"                         \
         "ldr.w %[a02], [%[pc]], #16\n\t"                         \
         "ldr.w %[wa], [%[w0]], #4\n\t"                           \
         "ldr.w %[wb], [%[w1]], #4\n\t"                           \
@@ -268,8 +269,8 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "23:\n\t" ILWP_CONV_BLOCK
             "22:\n\t" ILWP_CONV_BLOCK
             "21:\n\t" ILWP_CONV_BLOCK
-            ".if (21b - 28b) - 7 * 72\n\t"
-            ".error \"conv block size is not 72 bytes\"\n\t"
+            ".if (21b - 28b) - 7 * 66\n\t"
+            ".error \"conv block size is not 66 bytes\"\n\t"
             ".endif\n\t"
             "ldr %[lo], %[passes]\n\t"
             "subs %[lo], %[lo], #1\n\t"
@@ -427,40 +428,40 @@ typedef struct {
     int32_t k;
     const int8_t *w_end; /* end of the filter */
     const int32_t *mult, *shift, *bias;
-    int32_t out_off, lo, hi, full; /* full: the clamp is [-128, 127] (SSAT) */
+    int32_t out_off, lo, hi;
 } conv_run_t;
 
 /* Output channels per chunk: their accumulators (both pixels) wait on the stack. */
 #define ILWP_CONV_CHUNK 16
 
 /* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
- * A channel with a right shift of 2 or more takes the one-multiply form. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
-                               const int32_t *bias, int32_t c0, int8_t *out_a, int8_t *out_b, int32_t out_off,
-                               int32_t lo, int32_t hi, int32_t full)
+ * With the clamp [-128, 127] (SSAT, every ResNet-8 and KWS layer) a channel with a right shift of 2 or
+ * more takes the one-multiply form; other clamps take the textbook form throughout (a smaller loop). */
+static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
+                        const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
+                        int32_t hi)
 {
     int32_t i;
-    if (bias != 0) {
-        bias += c0;
-    }
-    for (i = 0; i < n; ++i) {
-        const int32_t m = mult[i], sh = shift[i], b = bias != 0 ? bias[i] : 0;
-        int32_t va = acc[2 * i] + b, vb = acc[2 * i + 1] + b;
-        if (ILWP_LIKELY(sh <= -2 && sh >= -31)) {
-            const uint32_t round = 1u << (-sh - 2);
-            va = ilwp_requantize_rshift_pre(va, m, round, -sh - 1);
-            vb = ilwp_requantize_rshift_pre(vb, m, round, -sh - 1);
-        } else {
-            va = requant_generic(va, m, sh);
-            vb = requant_generic(vb, m, sh);
+    if (lo == -128 && hi == 127) {
+        for (i = 0; i < n; ++i) {
+            const int32_t m = mult[i], sh = shift[i], b = bias != 0 ? bias[i] : 0;
+            int32_t va = acc[2 * i] + b, vb = acc[2 * i + 1] + b;
+            if (ILWP_LIKELY(sh <= -2 && sh >= -31)) {
+                const uint32_t round = 1u << (-sh - 2);
+                va = ilwp_requantize_rshift_pre(va, m, round, -sh - 1);
+                vb = ilwp_requantize_rshift_pre(vb, m, round, -sh - 1);
+            } else {
+                va = requant_generic(va, m, sh);
+                vb = requant_generic(vb, m, sh);
+            }
+            out_a[i] = (int8_t)ilwp_sat_s8(va + out_off);
+            out_b[i] = (int8_t)ilwp_sat_s8(vb + out_off);
         }
-        va += out_off;
-        vb += out_off;
-        out_a[i] = (int8_t)(full ? ilwp_sat_s8(va) : ilwp_clamp_i32(va, lo, hi));
-        out_b[i] = (int8_t)(full ? ilwp_sat_s8(vb) : ilwp_clamp_i32(vb, lo, hi));
+        return;
+    }
+    for (i = 0; i < 2 * n; ++i) {
+        const int32_t v = requant_generic(acc[i] + (bias != 0 ? bias[i >> 1] : 0), mult[i >> 1], shift[i >> 1]);
+        ((i & 1) ? out_b : out_a)[i >> 1] = (int8_t)ilwp_clamp_i32(v + out_off, lo, hi);
     }
 }
 
@@ -470,7 +471,7 @@ static inline void requant_run(const int32_t *acc, int32_t n, const int32_t *mul
 static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
                        int8_t *out_a, int8_t *out_b)
 {
-    const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi, full = r->full;
+    const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi;
     const int32_t *const mult = r->mult, *const shift = r->shift, *const bias = r->bias;
     int32_t acc[2 * ILWP_CONV_CHUNK + 2]; /* per pair: a.c0, b.c0, a.c1, b.c1 */
 #if ILWP_USE_DSP
@@ -493,11 +494,7 @@ static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t
         }
 #endif
     }
-    if (full) { /* the loop twice, so that each has its clamp inline */
-        requant_run(acc, n, mult + c0, shift + c0, bias, c0, out_a + c0, out_b + c0, out_off, -128, 127, 1);
-    } else {
-        requant_run(acc, n, mult + c0, shift + c0, bias, c0, out_a + c0, out_b + c0, out_off, lo, hi, 0);
-    }
+    requant_run(acc, n, mult + c0, shift + c0, bias != 0 ? bias + c0 : bias, out_a + c0, out_b + c0, out_off, lo, hi);
 }
 
 int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -527,7 +524,6 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
     r.out_off = p->output_offset;
     r.lo = p->act_min;
     r.hi = p->act_max;
-    r.full = (r.lo == -128 && r.hi == 127);
     im2col_init(&geo, p);
 
     for (b = 0; b < p->batches; ++b) {
