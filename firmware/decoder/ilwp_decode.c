@@ -228,7 +228,15 @@ static void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_i
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
         }
         e = ((uint32_t)v & 0xFFu) | (f << 19);
-        while (f--) {
+        for (; f >= 4u; f -= 4u) { /* four slots per step */
+            q[0] = e;
+            q[1] = e + (1u << 8);
+            q[2] = e + (2u << 8);
+            q[3] = e + (3u << 8);
+            q += 4;
+            e += 4u << 8;
+        }
+        for (; f > 0u; f--) {
             *q++ = e;
             e += 1u << 8;
         }
@@ -245,8 +253,11 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
 
 #if defined(__GNUC__)
 #define ILWP_NOINLINE __attribute__((noinline))
+/* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
+#define ILWP_KEEP_BRANCH() __asm__ volatile("")
 #else
 #define ILWP_NOINLINE
+#define ILWP_KEEP_BRANCH() ((void)0)
 #endif
 
 /* The next 16-bit payload word (little endian); one halfword load where the target allows it. */
@@ -263,30 +274,49 @@ static uint32_t rd16(const uint8_t *p)
 }
 
 /* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
- * one 16-bit refill, checked against the payload end. */
+ * one 16-bit refill. A symbol reads at most one word, so while the payload holds a word for every
+ * symbol left in a run, the run needs no end checks: runs of min(symbols, words) go unchecked, four
+ * symbols per loop test; only a symbol decoded with no whole word left is checked. */
 static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end,
                                    const uint32_t *tab, uint32_t prec, uint8_t *out, const uint8_t *out_end)
 {
     const uint32_t mask = (1u << prec) - 1u;
-    const uint8_t *pay = *ppay, *const pay_last = pay_end - 1; /* a word starts before pay_last */
-    uint32_t x = *px, e;
-#define RANS_STEP()                                                  \
+    const uint8_t *pay = *ppay;
+    uint32_t x = *px, e, n, words;
+#define RANS_SYMBOL()                                                \
     do {                                                             \
         e = tab[x & mask];                                           \
         *out++ = (uint8_t)e;                                         \
         x = (e >> 19) * (x >> prec) + ((e >> 8) & 0x7FFu);           \
+    } while (0)
+#define RANS_STEP()                                                  \
+    do {                                                             \
+        RANS_SYMBOL();                                               \
         if (x < RANS_L) {                                            \
-            if (pay >= pay_last) return ILWP_ERR_TRUNCATED;          \
+            ILWP_KEEP_BRANCH();                                      \
             x = (x << 16) | rd16(pay);                               \
             pay += 2;                                                \
         }                                                            \
     } while (0)
-    if ((uint32_t)(out_end - out) & 1u) RANS_STEP();
-    while (out != out_end) { /* two symbols per loop test */
-        RANS_STEP();
-        RANS_STEP();
+    while (out != out_end) {
+        words = (uint32_t)(pay_end - pay) >> 1;
+        n = (uint32_t)(out_end - out);
+        if (words == 0u) { /* no word left: this symbol must not need one */
+            RANS_SYMBOL();
+            if (x < RANS_L) return ILWP_ERR_TRUNCATED;
+            continue;
+        }
+        n = n < words ? n : words;
+        for (; n & 3u; n--) RANS_STEP();
+        for (n >>= 2; n > 0u; n--) {
+            RANS_STEP();
+            RANS_STEP();
+            RANS_STEP();
+            RANS_STEP();
+        }
     }
 #undef RANS_STEP
+#undef RANS_SYMBOL
     *px = x;
     *ppay = pay;
     return ILWP_OK;

@@ -24,9 +24,17 @@
 #if defined(__GNUC__)
 #define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
 #define ILWP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ILWP_NOINLINE __attribute__((noinline))
 #else
 #define ILWP_ALIGNED4(ptr) (ptr)
 #define ILWP_LIKELY(x) (x)
+#define ILWP_NOINLINE
+#endif
+/* Code outside the per-value loops is compiled for size (runtime flash is budgeted, issue #15). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ILWP_SMALL __attribute__((optimize("Os")))
+#else
+#define ILWP_SMALL
 #endif
 
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
@@ -437,7 +445,7 @@ typedef struct {
 /* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
  * With the clamp [-128, 127] (SSAT, every ResNet-8 and KWS layer) a channel with a right shift of 2 or
  * more takes the one-multiply form; other clamps take the textbook form throughout (a smaller loop). */
-static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
+ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
                         const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
                         int32_t hi)
 {
@@ -468,7 +476,7 @@ static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, cons
 /* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK; w: channel c0's filter row):
  * the accumulators of the chunk's channel pairs (an odd last channel paired with itself), then one
  * requantization loop, bias added there. */
-static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
+ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
                        int8_t *out_a, int8_t *out_b)
 {
     const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi;
@@ -497,8 +505,8 @@ static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t
     requant_run(acc, n, mult + c0, shift + c0, bias != 0 ? bias + c0 : bias, out_a + c0, out_b + c0, out_off, lo, hi);
 }
 
-int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                       const int32_t *bias, int8_t *output, int16_t *scratch)
+ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, int8_t *output, int16_t *scratch)
 {
     int32_t b, pix, g, c;
     int32_t groups, oc_per_group;
