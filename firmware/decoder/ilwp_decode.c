@@ -8,6 +8,22 @@
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
 
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+/* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
+#define ILWP_KEEP_BRANCH() __asm__ volatile("")
+#else
+#define ILWP_NOINLINE
+#define ILWP_KEEP_BRANCH() ((void)0)
+#endif
+/* Code run once per blob or tensor is compiled for size, the per-slot and per-symbol loops
+ * (fill_slots, rans_loop) for speed: runtime flash is budgeted (issue #15). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ILWP_SMALL __attribute__((optimize("Os")))
+#else
+#define ILWP_SMALL
+#endif
+
 typedef struct {
     const uint8_t *p;
     uint32_t pos, end;
@@ -68,7 +84,7 @@ uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
     return ~crc;
 }
 
-int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
+ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
 {
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
@@ -89,7 +105,7 @@ int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
     return ILWP_OK;
 }
 
-int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
+ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
 {
     cursor c;
     uint32_t mf, side;
@@ -215,7 +231,7 @@ static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo
 /* Fills w->slot from the frequencies in w->freq: every slot of symbol s gets its output
  * byte, its offset from the symbol's first slot and f[s]. Intra lossy: the byte is the dequantised
  * weight; otherwise lo + s. The frequencies sum to 2^P, so exactly 2^P slots are written. */
-static void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
+static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
 {
     uint32_t s, e, f;
     uint32_t *q = w->slot;
@@ -251,14 +267,6 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
     return t > 127 ? 127 : (t < -127 ? -127 : t);
 }
 
-#if defined(__GNUC__)
-#define ILWP_NOINLINE __attribute__((noinline))
-/* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
-#define ILWP_KEEP_BRANCH() __asm__ volatile("")
-#else
-#define ILWP_NOINLINE
-#define ILWP_KEEP_BRANCH() ((void)0)
-#endif
 
 /* The next 16-bit payload word (little endian); one halfword load where the target allows it. */
 static uint32_t rd16(const uint8_t *p)
@@ -322,7 +330,7 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
     return ILWP_OK;
 }
 
-int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
+ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
                 int8_t *out, uint32_t out_len, ilwp_work *w)
 {
     const uint8_t *pay = r->blob + t->payload_off;
@@ -392,7 +400,7 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     return ILWP_OK;
 }
 
-int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
+ILWP_SMALL int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
                         uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w)
 {
     ilwp_reader r;
