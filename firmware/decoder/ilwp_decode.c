@@ -16,6 +16,12 @@
 #define ILWP_NOINLINE
 #define ILWP_KEEP_BRANCH() ((void)0)
 #endif
+/* Four symbols (slots) per loop test, unless the whole file is built for size (-Os). */
+#if defined(__OPTIMIZE_SIZE__)
+#define ILWP_UNROLL 0
+#else
+#define ILWP_UNROLL 1
+#endif
 /* Code run once per blob or tensor is compiled for size, the per-slot and per-symbol loops
  * (fill_slots, rans_loop) for speed: runtime flash is budgeted (issue #15). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -244,6 +250,7 @@ static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, u
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
         }
         e = ((uint32_t)v & 0xFFu) | (f << 19);
+#if ILWP_UNROLL
         for (; f >= 4u; f -= 4u) { /* four slots per step */
             q[0] = e;
             q[1] = e + (1u << 8);
@@ -252,6 +259,7 @@ static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, u
             q += 4;
             e += 4u << 8;
         }
+#endif
         for (; f > 0u; f--) {
             *q++ = e;
             e += 1u << 8;
@@ -284,7 +292,7 @@ static uint32_t rd16(const uint8_t *p)
 /* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
  * one 16-bit refill. A symbol reads at most one word, so while the payload holds a word for every
  * symbol left in a run, the run needs no end checks: runs of min(symbols, words) go unchecked, four
- * symbols per loop test; only a symbol decoded with no whole word left is checked. */
+ * symbols per loop test (ILWP_UNROLL); only a symbol decoded with no whole word left is checked. */
 static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end,
                                    const uint32_t *tab, uint32_t prec, uint8_t *out, const uint8_t *out_end)
 {
@@ -315,6 +323,7 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
             continue;
         }
         n = n < words ? n : words;
+#if ILWP_UNROLL
         for (; n & 3u; n--) RANS_STEP();
         for (n >>= 2; n > 0u; n--) {
             RANS_STEP();
@@ -322,6 +331,9 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
             RANS_STEP();
             RANS_STEP();
         }
+#else
+        for (; n > 0u; n--) RANS_STEP();
+#endif
     }
 #undef RANS_STEP
 #undef RANS_SYMBOL
