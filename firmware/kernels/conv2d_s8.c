@@ -63,31 +63,32 @@ static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0,
 #if ILWP_USE_DSP
 
 /* rows x n blocks of 4 input bytes (+ offset) into one pixel's pair slots, the rows step bytes apart
- * in src; returns the next block's slots. dst is 4-byte aligned (the scratch is), so the two words of
- * a block are one STRD. */
+ * in src; returns the next block's slots. */
 static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
 {
-    uint32_t pair[2];
     for (; rows > 0; --rows) {
         const int8_t *in = src;
         int32_t i;
-        for (i = n; i >= 2; i -= 2) {
+        for (i = n; i >= 4; i -= 4) { /* four blocks per step: their loads back to back */
             const uint32_t x = ilwp_read_u32(in), y = ilwp_read_u32(in + 4);
-            pair[0] = ilwp_sxtab16(off2, x);
-            pair[1] = ilwp_sxtab16_ror8(off2, x);
-            memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
-            pair[0] = ilwp_sxtab16(off2, y);
-            pair[1] = ilwp_sxtab16_ror8(off2, y);
-            memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
-            dst += 16;
-            in += 8;
+            const uint32_t z = ilwp_read_u32(in + 8), u = ilwp_read_u32(in + 12);
+            ilwp_write_u32(dst, ilwp_sxtab16(off2, x));
+            ilwp_write_u32(dst + 2, ilwp_sxtab16_ror8(off2, x));
+            ilwp_write_u32(dst + 8, ilwp_sxtab16(off2, y));
+            ilwp_write_u32(dst + 10, ilwp_sxtab16_ror8(off2, y));
+            ilwp_write_u32(dst + 16, ilwp_sxtab16(off2, z));
+            ilwp_write_u32(dst + 18, ilwp_sxtab16_ror8(off2, z));
+            ilwp_write_u32(dst + 24, ilwp_sxtab16(off2, u));
+            ilwp_write_u32(dst + 26, ilwp_sxtab16_ror8(off2, u));
+            dst += 32;
+            in += 16;
         }
-        if (i > 0) {
+        for (; i > 0; --i) {
             const uint32_t x = ilwp_read_u32(in);
-            pair[0] = ilwp_sxtab16(off2, x);
-            pair[1] = ilwp_sxtab16_ror8(off2, x);
-            memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
+            ilwp_write_u32(dst, ilwp_sxtab16(off2, x));
+            ilwp_write_u32(dst + 2, ilwp_sxtab16_ror8(off2, x));
             dst += 8;
+            in += 4;
         }
         src += step;
     }
