@@ -219,9 +219,9 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
          * words), so that on the Cortex-M4 they pipeline (2+1+1+1+1+1 cycles; an LDM of four costs 5
          * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Eight blocks per
          * pass, every block 66 bytes (checked): a pair enters its first pass at block
-         * 8 - nblk % 8 with one BX to an address computed once. The loop over the pairs is in here too
-         * (its counters on the stack: all 14 registers hold data), the accumulators go out with one STM
-         * (fixed registers r6-r9, in memory order). */
+         * 8 - nblk % 8 with one BX to an address computed once; its passes end where the column does.
+         * The loop over the pairs is in here too (its end and counters on the stack: all 14 registers
+         * hold data); the accumulators go out with one STM (fixed registers r6-r9, in memory order). */
         register int32_t s00 __asm__("r6");
         register int32_t s10 __asm__("r7");
         register int32_t s01 __asm__("r8");
@@ -231,8 +231,8 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
         register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
-        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry, passes;
-        const uint32_t passes0 = (uint32_t)(nblk + 7) >> 3;
+        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry;
+        const int16_t *const pend = buf + 8 * nblk; /* where a pair's passes end */
         const int32_t back = 4 * nblk - k; /* a pair's w1 after its blocks, minus the next pair's w0 */
 #define ILWP_CONV_BLOCK                                          \
         "ldr.n %[a13], [%[pc], #4]\n\t"                          \
@@ -259,8 +259,6 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "orr %[lo], %[lo], #1\n\t"
             "str %[lo], %[entry]\n"
             "1:\n\t"
-            "ldr %[lo], %[passes0]\n\t"
-            "str %[lo], %[passes]\n\t"
             "ldr %[pc], %[buf]\n\t"
             "mov %[s00], #0\n\t"
             "mov %[s01], #0\n\t"
@@ -279,9 +277,8 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             ".if (21b - 28b) - 7 * 66\n\t"
             ".error \"conv block size is not 66 bytes\"\n\t"
             ".endif\n\t"
-            "ldr %[lo], %[passes]\n\t"
-            "subs %[lo], %[lo], #1\n\t"
-            "str %[lo], %[passes]\n\t"
+            "ldr %[lo], %[pend]\n\t"
+            "cmp %[pc], %[lo]\n\t"
             "bne 28b\n\t"
             "ldr %[lo], %[acc]\n\t"
             "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
@@ -296,13 +293,13 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "bne 1b\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [passes] "=m"(passes),
-              [entry] "=m"(entry), [acc] "+m"(acc), [np] "+m"(np)
-            : [passes0] "m"(passes0), [buf] "m"(buf), [back] "m"(back), [k] "m"(k)
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "=m"(entry),
+              [acc] "+m"(acc), [np] "+m"(np)
+            : [pend] "m"(pend), [buf] "m"(buf), [back] "m"(back), [k] "m"(k)
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
         (void)pc, (void)s00, (void)s01, (void)s10, (void)s11, (void)a02, (void)a13, (void)b02, (void)b13;
-        (void)wa, (void)wb, (void)entry, (void)passes;
+        (void)wa, (void)wb, (void)entry;
 #else
         for (; np > 0; --np) {
             const int16_t *pc = buf;
