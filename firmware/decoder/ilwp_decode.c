@@ -3,17 +3,19 @@
 /* ilwp_decode.c: see ilwp_decode.h and docs/blob-format.md (the one spec with the encoder). */
 #include "ilwp_decode.h"
 
+/* ILWP_SMALL: code run once per blob or tensor for size, the per-slot and per-symbol loops
+ * (fill_slots, rans_loop) for speed */
+#include "../include/ilwp_compiler.h"
+
 #define HEADER_LEN 16u
 #define RANS_L (1ul << 16)
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
 
 #if defined(__GNUC__)
-#define ILWP_NOINLINE __attribute__((noinline))
 /* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
 #define ILWP_KEEP_BRANCH() __asm__ volatile("")
 #else
-#define ILWP_NOINLINE
 #define ILWP_KEEP_BRANCH() ((void)0)
 #endif
 /* Four symbols (slots) per loop test, unless the whole file is built for size (-Os). */
@@ -21,13 +23,6 @@
 #define ILWP_UNROLL 0
 #else
 #define ILWP_UNROLL 1
-#endif
-/* Code run once per blob or tensor is compiled for size, the per-slot and per-symbol loops
- * (fill_slots, rans_loop) for speed: runtime flash is budgeted (issue #15). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ILWP_SMALL __attribute__((optimize("Os")))
-#else
-#define ILWP_SMALL
 #endif
 
 typedef struct {

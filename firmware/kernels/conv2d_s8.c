@@ -17,22 +17,15 @@
  *    rows of the filter, which have no next row, take their k % 4 tail entries one by one. */
 #include <string.h>
 
+#include "../include/ilwp_compiler.h" /* ILWP_NOINLINE, ILWP_SMALL: code outside the per-value loops for size */
 #include "ilwp_dsp.h"
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
 #if defined(__GNUC__)
 #define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
-#define ILWP_NOINLINE __attribute__((noinline))
 #else
 #define ILWP_ALIGNED4(ptr) (ptr)
-#define ILWP_NOINLINE
-#endif
-/* Code outside the per-value loops is compiled for size (runtime flash is budgeted, issue #15). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define ILWP_SMALL __attribute__((optimize("Os")))
-#else
-#define ILWP_SMALL
 #endif
 
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
@@ -199,6 +192,18 @@ static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, 
     }
 }
 
+#if !ILWP_DSP_ASM
+/* *sa += pixel a's block . the 4 weights of r, *sb += pixel b's: the C form of one channel's half of
+ * a block (a02/a13, b02/b13: the pixels' entry pairs 0,2 and 1,3). */
+static inline void smlad_word(uint32_t r, uint32_t a02, uint32_t a13, uint32_t b02, uint32_t b13, int32_t *sa,
+                              int32_t *sb)
+{
+    const uint32_t lo = ilwp_sxtb16(r), hi = ilwp_sxtb16_ror8(r);
+    *sa = ilwp_smlad(a13, hi, ilwp_smlad(a02, lo, *sa));
+    *sb = ilwp_smlad(b13, hi, ilwp_smlad(b02, lo, *sb));
+}
+#endif
+
 /* Accumulators (from 0) of np channel pairs, DSP layout, nblk blocks each: the first pair's rows are
  * w0 and w1, each later pair's the two rows after the previous pair's w1. acc gets 4 per pair:
  * a.c0, b.c0, a.c1, b.c1 (pixels a and b of channel c at acc[2c], acc[2c + 1]). A row's zero-padded last block reads up to 3 bytes past it: the caller
@@ -307,29 +312,17 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
             while (pc != end) {
                 uint32_t blk[4];
-                uint32_t a02, a13, b02, b13, r, lo, hi;
+                uint32_t a02, a13, b02, b13;
                 memcpy(blk, ILWP_ALIGNED4(pc), sizeof(blk)); /* scratch is 4-byte aligned: LDRD/LDM */
                 a02 = blk[0];
                 a13 = blk[1];
                 b02 = blk[2];
                 b13 = blk[3];
-                r = ilwp_read_u32(w0);
+                smlad_word(ilwp_read_u32(w0), a02, a13, b02, b13, &s00, &s10);
+                smlad_word(ilwp_read_u32(w1), a02, a13, b02, b13, &s01, &s11);
                 pc += 8;
                 w0 += 4;
-                lo = ilwp_sxtb16(r);
-                hi = ilwp_sxtb16_ror8(r);
-                s00 = ilwp_smlad(a02, lo, s00);
-                s10 = ilwp_smlad(b02, lo, s10);
-                s00 = ilwp_smlad(a13, hi, s00);
-                s10 = ilwp_smlad(b13, hi, s10);
-                r = ilwp_read_u32(w1);
                 w1 += 4;
-                lo = ilwp_sxtb16(r);
-                hi = ilwp_sxtb16_ror8(r);
-                s01 = ilwp_smlad(a02, lo, s01);
-                s11 = ilwp_smlad(b02, lo, s11);
-                s01 = ilwp_smlad(a13, hi, s01);
-                s11 = ilwp_smlad(b13, hi, s11);
             }
             acc[0] = s00;
             acc[1] = s10;
