@@ -5,6 +5,7 @@
     open_link("qemu:qemu-m4", elf=path)   QEMU started here (-icount shift=0, TCP serial)
     open_link("/dev/ttyACM0")             a real board on a serial port (115200 8N1 by default)
     open_link("socket://127.0.0.1:4321")  anything pyserial opens (loop://, rfc2217://, ...)
+    open_link("rfc2217://host:port")      a port served by ser2net or a board farm (see RFC2217_OPTION)
 
 Every read has a timeout; a QEMU that exited (crash, semihosting exit) is reported at once with its
 exit status and the last bytes seen.
@@ -32,6 +33,11 @@ FAULT_EXIT_STATUS = 0xFA
 # 3.5 renegotiates an rfc2217:// port (ser2net, board farms) on every timeout assignment (~150 ms
 # each), so changing it per read made HELLO time out.  A read still returns as soon as a byte comes.
 POLL_S = 0.02
+# Added to every rfc2217:// URL: pyserial then does not wait for the server's answer to SET_CONTROL
+# (DTR, RTS, flow control).  ser2net cannot set modem lines on a pseudo-terminal (QEMU -serial pty,
+# TIOCMGET fails with ENOTTY) and sends no answer at all, so pyserial 3.5 gave up opening the port
+# after 3 s ("timeout while waiting for option 'control'").  Nothing here uses those lines.
+RFC2217_OPTION = "ign_set_control"
 
 
 class Link:
@@ -102,12 +108,19 @@ class SerialLink(Link):
 
     def __init__(self, url: str, baud: int = 115200):
         try:
-            port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
+            port = serial.serial_for_url(pyserial_url(url), baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, OSError, ValueError) as e:
             raise IlwpError(f"cannot open serial port {url}: {e}") from None
         super().__init__(port)
         self.name = f"serial port {url}"
         self.banner_timeout_s = 0.5  # a real board booted long ago: ask it
+
+
+def pyserial_url(url: str) -> str:
+    """The URL pyserial opens for `url`: rfc2217:// with RFC2217_OPTION added, others unchanged."""
+    if not url.lower().startswith("rfc2217://") or RFC2217_OPTION in url:
+        return url
+    return url + ("&" if "?" in url else "?") + RFC2217_OPTION
 
 
 class QemuLink(Link):
