@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Fuzz run of the device's serial protocol parser (firmware/runtime/protocol.c, through the host
 # shim of the tests) under ASan + UBSan; the CI test runs a bounded version.
-#   bench/fuzz_protocol.sh [SECONDS=600] [SEED=1] [ITERATIONS=unbounded]     (SECONDS 0: no limit)
+#   bench/fuzz_protocol.sh [SECONDS=600] [SEED=1] [ITERATIONS=unbounded]
+# SECONDS: CPU seconds of the fuzzer (0: no limit), so a busy machine gets the same amount of fuzzing.
 # Seeds: streams of valid frames from run/framing.py (bench/fuzz/proto_seeds.py).
 # PROTOCOL_C=path fuzzes another copy of protocol.c (the CI test checks that a planted bug is found).
 set -euo pipefail

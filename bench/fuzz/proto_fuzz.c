@@ -4,7 +4,7 @@
  * tests/run_shim/proto_host_shim.c and built with -fsanitize=address,undefined so that any
  * out-of-bounds access or undefined behaviour aborts the run.
  *
- *   proto_fuzz ITERATIONS SECONDS SEED seed1.bin [seed2.bin ...]     (SECONDS 0: no time limit)
+ *   proto_fuzz ITERATIONS SECONDS SEED seed1.bin [seed2.bin ...]   (SECONDS of CPU time, 0: no limit)
  *
  * A seed is a byte stream of valid frames (bench/fuzz/proto_seeds.py, from run/framing.py).  Each
  * iteration mutates one (bit flips, sync pairs, cuts, splices, header lengths with the header
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_common.h"
 #include "protocol.h"
 
 /* tests/run_shim/proto_host_shim.c (no header: the ctypes tests declare these too) */
@@ -31,16 +32,6 @@ void shim_send(uint8_t type, uint8_t seq, const uint8_t *p, size_t n);
 
 #define MAX_SEEDS 16u
 #define FRAME_MAX (ILWP_PROTO_HEADER_BYTES + ILWP_PROTO_MAX_PAYLOAD + ILWP_PROTO_TRAILER_BYTES)
-
-static uint64_t rng_state;
-static uint32_t rnd(void)
-{
-    /* xorshift64*: deterministic for a given seed */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
-}
 
 static const uint8_t *seeds[MAX_SEEDS];
 static size_t seed_lens[MAX_SEEDS], n_seeds;
@@ -198,21 +189,6 @@ static void round_trip(ilwp_frame *f, long it)
     round_trips++;
 }
 
-static uint8_t *load(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp) { perror(path); exit(2); }
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    if (n <= 0) { fprintf(stderr, "%s: empty seed\n", path); exit(2); }
-    uint8_t *b = (uint8_t *)malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, fp) != (size_t)n) { perror(path); exit(2); }
-    fclose(fp);
-    *len = (size_t)n;
-    return b;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -221,7 +197,7 @@ int main(int argc, char **argv)
     }
     long iters = strtol(argv[1], 0, 10), it;
     double seconds = atof(argv[2]);
-    rng_state = strtoull(argv[3], 0, 10) * 2654435761ULL + 88172645463325252ULL;
+    rnd_seed(argv[3]);
     n_seeds = (size_t)(argc - 4) > MAX_SEEDS ? MAX_SEEDS : (size_t)(argc - 4);
     /* exactly sized: a write past the payload is a heap overflow under ASan */
     ilwp_frame *f = (ilwp_frame *)malloc(sizeof *f);
