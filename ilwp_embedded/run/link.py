@@ -107,10 +107,12 @@ class SerialLink(Link):
     """A real board on a serial port, or any pyserial URL."""
 
     def __init__(self, url: str, baud: int = 115200):
+        opened = pyserial_url(url)
         try:
-            port = serial.serial_for_url(pyserial_url(url), baudrate=baud, timeout=POLL_S)
+            port = serial.serial_for_url(opened, baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, OSError, ValueError) as e:
-            raise IlwpError(f"cannot open serial port {url}: {e}") from None
+            why = str(e).replace(opened, url)  # the URL as the user wrote it
+            raise IlwpError(f"cannot open serial port {url}: {why}") from None
         super().__init__(port)
         self.name = f"serial port {url}"
         self.banner_timeout_s = 0.5  # a real board booted long ago: ask it
