@@ -7,7 +7,8 @@ reads poll to their own deadline; rfc2217:// URLs get the option ser2net needs; 
 from __future__ import annotations
 
 import serial
-from conftest import RESNET8_INT8, assert_one_line_error, run_cli
+from conftest import REPO, RESNET8_INT8, assert_one_line_error, run_cli
+from helpers import SER2NET_YAML
 
 from ilwp_embedded.run import framing as P
 from ilwp_embedded.run.link import POLL_S, Link, pyserial_url
@@ -58,3 +59,8 @@ def test_bad_port_urls_are_one_line():
     r = run_cli(*args, "--port", f"rfc2217://127.0.0.1:{closed}")
     assert_one_line_error(r, "cannot open serial port", "refused")
     assert "ign_set_control" not in r.stderr  # the URL as the user wrote it
+
+
+def test_the_documented_ser2net_configuration_is_the_tested_one():
+    doc = (REPO / "docs" / "serial-protocol.md").read_text()
+    assert SER2NET_YAML.format(port=3333, device="/dev/ttyACM0") in doc
