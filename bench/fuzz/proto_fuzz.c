@@ -169,14 +169,21 @@ static void parse_all(const uint8_t *in, size_t n, ilwp_frame *f, long it)
     }
 }
 
-/* A random frame through ilwp_proto_send() and back through ilwp_proto_recv(). */
+/* A random frame (every other one an ERROR) through ilwp_proto_send() and back through
+ * ilwp_proto_recv(). */
 static void round_trip(ilwp_frame *f, long it)
 {
     static uint8_t payload[ILWP_PROTO_MAX_PAYLOAD], wire[FRAME_MAX];
     size_t len = rnd() % (ILWP_PROTO_MAX_PAYLOAD + 1u);
     uint8_t type = (uint8_t)rnd(), seq = (uint8_t)rnd();
     for (size_t i = 0; i < len; ++i) payload[i] = (uint8_t)rnd();
-    shim_send(type, seq, payload, len);
+    if (it % 16 == 0) {
+        type = ILWP_MSG_ERROR;
+        len = 5u;
+        ilwp_proto_send_error(seq, payload[0], (int32_t)ilwp_get_u32(&payload[1]));
+    } else {
+        shim_send(type, seq, payload, len);
+    }
     size_t n = shim_take_output(wire, sizeof wire);
     uint8_t *exact = (uint8_t *)malloc(n);
     memcpy(exact, wire, n);
