@@ -11,7 +11,7 @@ import json
 import struct
 
 import pytest
-from conftest import RESNET8_INT8, run_cli
+from conftest import RESNET8_INT8, assert_one_line_error, run_cli
 from helpers import cifar, firmware, needs_qemu, needs_ser2net, needs_toolchain, ser2net_rfc2217
 
 from ilwp_embedded.errors import IlwpError
@@ -21,7 +21,7 @@ from ilwp_embedded.run.session import Device
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.target.qemu import start_qemu_pty
 
-pytestmark = [needs_toolchain, needs_qemu, needs_ser2net]
+pytestmark = [needs_ser2net]
 
 
 @pytest.fixture
@@ -32,6 +32,8 @@ def served(tmp_path):
             yield qemu, url
 
 
+@needs_toolchain
+@needs_qemu
 def test_validate_through_ser2net_bit_exact(served):
     _, url = served
     r = run_cli("validate", "--board", "qemu-m4", "--port", url, "--model", RESNET8_INT8,
@@ -42,7 +44,9 @@ def test_validate_through_ser2net_bit_exact(served):
     assert d["link"]["inputs_via"] == "serial" and d["link"]["bytes_sent"] > 3 * 3072
 
 
-def test_damaged_frames_through_ser2net_are_refused_and_a_lost_board_is_one_line(served):
+@needs_toolchain
+@needs_qemu
+def test_damaged_frames_through_ser2net_are_refused_and_a_lost_board_is_one_line(served, capsys):
     qemu, url = served
     with open_link(url) as link:
         dev = Device(link, timeout_s=2.0)
@@ -64,3 +68,13 @@ def test_damaged_frames_through_ser2net_are_refused_and_a_lost_board_is_one_line
         assert qemu.process.wait(timeout=10) == 7
     msg = str(e.value)
     assert "\n" not in msg and url in msg and "failed" in msg, msg
+    assert "Traceback" not in capsys.readouterr().err  # pyserial's reader thread died quietly
+
+
+def test_a_server_without_its_device_is_one_line(tmp_path):
+    """ser2net closes the connection when it cannot open its device (a board unplugged, a QEMU
+    gone), saying why: validate quotes it, in one line."""
+    with ser2net_rfc2217(str(tmp_path / "no-such-tty"), tmp_path) as url:
+        r = run_cli("validate", "--board", "qemu-m4", "--port", url, "--model", RESNET8_INT8,
+                    "--dataset", "cifar10-raw200", "--limit", "1", timeout=60)
+    assert_one_line_error(r, f"cannot open serial port {url}", "device open failure")

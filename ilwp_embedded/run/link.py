@@ -14,11 +14,14 @@ exit status and the last bytes seen.
 from __future__ import annotations
 
 import collections
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import serial
@@ -108,14 +111,60 @@ class SerialLink(Link):
 
     def __init__(self, url: str, baud: int = 115200):
         opened = pyserial_url(url)
+        if opened != url:
+            _quiet_rfc2217_reader_threads()
         try:
             port = serial.serial_for_url(opened, baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, OSError, ValueError) as e:
             why = str(e).replace(opened, url)  # the URL as the user wrote it
+            if opened != url and "Could not open port" not in why:  # connected, then refused
+                said = _server_says(url)
+                if said:
+                    why = f"the server closed the connection: {said} ({why})"
             raise IlwpError(f"cannot open serial port {url}: {why}") from None
         super().__init__(port)
         self.name = f"serial port {url}"
         self.banner_timeout_s = 0.5  # a real board booted long ago: ask it
+
+
+def _server_says(url: str, wait_s: float = 1.0) -> str:
+    """What a telnet server sends a new connection within wait_s, telnet commands removed: ser2net
+    closes at once, saying why ('Device open failure: ...', 'Port already in use'), when it cannot
+    give the client its serial device."""
+    where = urllib.parse.urlsplit(url)
+    data = b""
+    try:
+        with socket.create_connection((where.hostname, where.port), timeout=wait_s) as s:
+            deadline = time.monotonic() + wait_s
+            while len(data) < 400 and time.monotonic() < deadline:
+                chunk = s.recv(400)
+                if not chunk:
+                    break
+                data += chunk
+    except (OSError, ValueError):
+        pass
+    text = re.sub(rb"\xff\xfa.*?\xff\xf0|\xff[\xfb-\xfe].|\xff.", b"", data, flags=re.S)
+    return " ".join(text.decode("utf-8", "replace").split())[:200]  # one line
+
+
+_hook_installed = False
+
+
+def _quiet_rfc2217_reader_threads() -> None:
+    """pyserial's rfc2217 reader thread dies with an OSError traceback on stderr when the server
+    closes the connection; the port's own error (one line) tells the user, so drop the traceback."""
+    global _hook_installed
+    if _hook_installed:
+        return
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        name = args.thread.name if args.thread is not None else ""
+        if not (name.startswith("pySerial RFC 2217 reader thread") and issubclass(args.exc_type, OSError)):
+            previous(args)
+
+    threading.excepthook = hook
+    _hook_installed = True
 
 
 def pyserial_url(url: str) -> str:
