@@ -29,6 +29,7 @@ from ilwp_embedded.resources import firmware_dir
 FIRMWARE = firmware_dir()
 PORTABLE_DIR = FIRMWARE / "kernels"
 CMSIS_GLUE_DIR = FIRMWARE / "kernels_cmsis"
+STATUS_DIR = FIRMWARE / "include"  # ilwp_status.h: the generated ilwp_model.h includes it by name
 BACKENDS = ("portable", "cmsis-nn")
 
 # CMSIS-NN source folders the int8 glue needs (the float/f16 and Python-binding files are skipped).
@@ -44,14 +45,15 @@ def check_backend(backend: str) -> str:
 
 def kernel_sources(backend: str = "portable", cmsis_nn_path: str | os.PathLike | None = None
                    ) -> tuple[list[Path], list[Path]]:
-    """(C sources, include directories) that implement ilwp_kernels.h for `backend`.
+    """(C sources, include directories) that implement ilwp_kernels.h for `backend` (the directories
+    also hold ilwp_status.h, which the generated ilwp_model.h includes).
 
     cmsis-nn: the glue files for the API generation of the CMSIS-NN copy (cmsis_nn.cmsis_nn_api), the
     portable kernels (the generated model calls them for what CMSIS-NN lacks or computes wrongly; the
     linker drops those it does not call) and CMSIS-NN's int8 sources."""
     check_backend(backend)
     if backend == "portable":
-        return sorted(PORTABLE_DIR.glob("*.c")), [PORTABLE_DIR]
+        return sorted(PORTABLE_DIR.glob("*.c")), [PORTABLE_DIR, STATUS_DIR]
     api = cmsis_nn_api(cmsis_nn_path)
     root = api.root
     cmsis = sorted(p for d in CMSIS_DIRS for p in (root / "Source" / d).glob("*.c")
@@ -60,7 +62,7 @@ def kernel_sources(backend: str = "portable", cmsis_nn_path: str | os.PathLike |
         raise IlwpError(f"{root} is not a usable CMSIS-NN checkout: Source/ConvolutionFunctions/"
                         "arm_convolve_wrapper_s8.c is missing")
     sources = [*glue_sources(CMSIS_GLUE_DIR, api), *sorted(PORTABLE_DIR.glob("*.c")), *cmsis]
-    return sources, [CMSIS_GLUE_DIR, PORTABLE_DIR, root / "Include"]
+    return sources, [CMSIS_GLUE_DIR, PORTABLE_DIR, STATUS_DIR, root / "Include"]
 
 
 def check_generated_for(gen, cmsis_nn_path: str | os.PathLike | None = None) -> None:
