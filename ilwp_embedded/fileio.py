@@ -57,7 +57,10 @@ def atomic_write_tree(path: str | os.PathLike, files: Mapping[str, str | bytes |
         raise IlwpError(f"output directory does not exist: {parent}")
     if out.exists() and not (out.is_dir() and not any(out.iterdir())):
         raise IlwpError(f"output {out} exists and is not an empty directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:
+        raise IlwpError(f"cannot write into {parent}: {e.strerror}") from None
     try:
         for rel, what in files.items():
             dst = tmp / rel
@@ -70,8 +73,10 @@ def atomic_write_tree(path: str | os.PathLike, files: Mapping[str, str | bytes |
         if out.is_dir():
             out.rmdir()  # empty (checked above): the rename needs the name free
         os.rename(tmp, out)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # e.g. another process wrote `path` meanwhile, a full disk
+            raise IlwpError(f"cannot write {out}: {e.strerror or e}") from None
         raise
     return out
 

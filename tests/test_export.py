@@ -151,6 +151,13 @@ def test_zephyr_export_is_a_well_formed_module(tmp_path):
     app = (example / "CMakeLists.txt").read_text()
     assert "ZEPHYR_EXTRA_MODULES ${CMAKE_CURRENT_LIST_DIR}/../.." in app and (example / "src" / "main.c").is_file()
     assert "find_package(Zephyr" in app and "Zephyr SDK" in (out / "README.md").read_text()
+    # the example's C against the library's API, with the two Zephyr declarations it uses stubbed
+    stub = tmp_path / "zephyr-stub" / "zephyr"
+    (stub / "sys").mkdir(parents=True)
+    (stub / "kernel.h").write_text("")
+    (stub / "sys" / "printk.h").write_text("void printk(const char *fmt, ...);\n")
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", f"-I{stub.parent}",
+                    f"-I{out / 'include'}", str(example / "src" / "main.c")], check=True)
 
 
 def test_export_errors_are_one_line_and_leave_nothing(tmp_path):
