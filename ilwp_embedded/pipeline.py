@@ -130,6 +130,8 @@ def _example_input(graph: Graph, path: Path | None) -> tuple[np.ndarray, str]:
         x = np.load(io.BytesIO(read_input_file(path, "test input")), allow_pickle=False)
     except (OSError, ValueError) as e:
         raise IlwpError(f"cannot read test input {path}: not a .npy array ({e})") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive
+        raise IlwpError(f"test input {path} is not one .npy array")
     if x.dtype != np.int8 or x.size != size:
         raise IlwpError(f"test input {path} holds {x.size} {x.dtype} values; the model takes {size} int8 "
                         f"(shape {tuple(t.shape)})")
