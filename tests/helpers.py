@@ -387,7 +387,8 @@ def single_op_model(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
 def build_host_model(gen, out: Path, extra_sources=(), include=()) -> ctypes.CDLL:
     write_sources(gen, out)
     so = out / "model.so"
-    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}", f"-I{out}",
+    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}",
+           f"-I{REPO / 'firmware' / 'include'}", f"-I{out}",
            *[f"-I{i}" for i in include], "-o", str(so), str(out / "ilwp_model.c"),
            *map(str, sorted((REPO / 'firmware' / 'kernels').glob("*.c"))), *map(str, extra_sources)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
