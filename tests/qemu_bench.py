@@ -64,7 +64,7 @@ def generate_c(graph, x: np.ndarray) -> str:
         scratch = max(scratch, kernel.scratch_bytes(p))
         if c_struct_name(p) is not None:
             out.append(_struct(p, f"p{k}"))
-        names = tuple("NULL" if i < 0 else f"c{i}" if i in consts else f"a{i}" for i in op.inputs[:kernel.operands])
+        names = tuple("NULL" if i < 0 else f"c{i}" if i in consts else f"a{i}" for i in kernel.call_inputs(op))
         call = kernel.emit(p, CallSite(f"p{k}", names, f"a{op.outputs[0]}", scratch="scratch"))
         out.extend(_arr("int32_t", a, v) for a, v in call.arrays)
         calls.append(call.text)

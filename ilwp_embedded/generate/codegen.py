@@ -196,7 +196,6 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
-        x = ptr(op.inputs[0])
         st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
         for r in decoded_by_step.get(k, []):
             st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
@@ -215,7 +214,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
             structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
         # Constants are printed in the order first named: the bias before the other operands.
-        operands = op.inputs[:kernel.operands]
+        operands = kernel.call_inputs(op)
         names = {i: ptr(i) for i in operands[2:3]}
         names.update({i: ptr(i) for i in operands if i not in names})
         call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
