@@ -1,46 +1,16 @@
 /* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
 /* SPDX-License-Identifier: Apache-2.0 */
-/* MUL int8, same shapes and 4-D broadcast (mirrors TFLM reference_integer_ops::Mul /
- * BroadcastMul6DSlow): (x1 + off1) * (x2 + off2), requantized once, then the fused activation. */
-#include "ilwp_fixedpoint.h"
+/* MUL int8 on same shapes (TFLM reference_integer_ops::Mul): the broadcasting kernel over one flat
+ * dimension, so the arithmetic lives in one place (mul_broadcast_s8.c). */
 #include "ilwp_kernels.h"
-
-static int8_t mul_one(const ilwp_mul_params_t *p, int32_t a, int32_t b)
-{
-    const int32_t prod = (a + p->input1_offset) * (b + p->input2_offset);
-    const int32_t r = p->output_offset + ilwp_multiply_by_quantized_multiplier(prod, p->output_multiplier,
-                                                                               p->output_shift);
-    return (int8_t)ilwp_clamp_i32(r, p->act_min, p->act_max);
-}
 
 int32_t ilwp_mul_s8(const ilwp_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
                     int32_t size)
 {
-    int32_t i;
+    const int32_t shape[4] = {1, 1, 1, size};
+    const int32_t strides[4] = {0, 0, 0, 1};
     if (size < 0) {
         return ILWP_ERR_ARG;
     }
-    for (i = 0; i < size; ++i) {
-        output[i] = mul_one(p, input1[i], input2[i]);
-    }
-    return ILWP_OK;
-}
-
-int32_t ilwp_mul_broadcast_s8(const ilwp_mul_params_t *p, const int32_t out_shape[4],
-                              const int8_t *input1, const int32_t in1_strides[4],
-                              const int8_t *input2, const int32_t in2_strides[4], int8_t *output)
-{
-    int32_t d0, d1, d2, d3;
-    for (d0 = 0; d0 < out_shape[0]; ++d0) {
-        for (d1 = 0; d1 < out_shape[1]; ++d1) {
-            for (d2 = 0; d2 < out_shape[2]; ++d2) {
-                const int8_t *a = input1 + d0 * in1_strides[0] + d1 * in1_strides[1] + d2 * in1_strides[2];
-                const int8_t *b = input2 + d0 * in2_strides[0] + d1 * in2_strides[1] + d2 * in2_strides[2];
-                for (d3 = 0; d3 < out_shape[3]; ++d3) {
-                    *output++ = mul_one(p, a[d3 * in1_strides[3]], b[d3 * in2_strides[3]]);
-                }
-            }
-        }
-    }
-    return ILWP_OK;
+    return ilwp_mul_broadcast_s8(p, shape, input1, strides, input2, strides, output);
 }

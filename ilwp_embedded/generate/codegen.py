@@ -119,8 +119,8 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
         if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
             return api.fc_per_channel, "fc_per_channel"
         return True, None
-    if op == "ADD":
-        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op in ("ADD", "MUL"):
+        return not p.broadcast, None  # arm_elementwise_add_s8 / _mul_s8 do not broadcast
     if op == "SOFTMAX":
         return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
