@@ -530,6 +530,19 @@ def tanh_params(graph: Graph, op: Operator) -> LutParams:
     return LutParams(_elementwise_shapes(graph, op), _sigmoid_like_table(graph, op, FP.tanh_q, 31 - 7, 0))
 
 
+def relu_params(graph: Graph, op: Operator) -> LutParams:
+    """TFLM ReluQuantized for int8 (CalculateReluOpData: a float32 scale ratio, then clamp at the output
+    zero point); Keras writes it after a TRANSPOSE_CONV, which does not fuse it."""
+    size = _elementwise_shapes(graph, op)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    mult, shift = quantize_multiplier(float(np.float32(_scale(x)) / np.float32(_scale(y))))
+    in_zp, out_zp = _zp(x), _zp(y)
+    lo = max(INT8_MIN, out_zp)
+    table = np.array([min(max(out_zp + FP.multiply_by_quantized_multiplier(i - 128 - in_zp, mult, shift), lo),
+                          INT8_MAX) for i in range(256)], np.int8)
+    return LutParams(size, table)
+
+
 def _int16_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier, then TFLM DownScaleInt32ToInt16Multiplier."""
     m32, exponent = quantize_multiplier(real)
