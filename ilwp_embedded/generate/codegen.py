@@ -144,8 +144,8 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
         if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
             return api.fc_per_channel, "fc_per_channel"
         return True, None
-    if op == "ADD":
-        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op in ("ADD", "MUL"):
+        return not p.broadcast, None  # arm_elementwise_add_s8 / _mul_s8 do not broadcast
     if op == "SOFTMAX":
         return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
@@ -221,7 +221,6 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
-        x = ptr(op.inputs[0])
         st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
         for r in decoded_by_step.get(k, []):
             st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
@@ -240,7 +239,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
             structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
         # Constants are printed in the order first named: the bias before the other operands.
-        operands = op.inputs[:kernel.operands]
+        operands = kernel.call_inputs(op)
         names = {i: ptr(i) for i in operands[2:3]}
         names.update({i: ptr(i) for i in operands if i not in names})
         call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
