@@ -91,6 +91,24 @@ def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None,
                           inputs_via=inputs_via, profile=profile, model_c=model_c, **kw)
 
 
+def validate_sharded(board: Board, model: Model, ds: Dataset, shards: int | None, *, elf: str | None = None,
+                     port: str | None = None, cluster: str | None = None, **kw) -> ValidationResult:
+    """`validate` in `shards` contiguous slices merged into one result (run/shards.py): on a Ray
+    cluster (`cluster`: local[:N], auto, ray://HOST:PORT; run/cluster.py) or one after the other
+    here.  The golden outputs are computed once and cached by (model hash, dataset digest)."""
+    from ilwp_embedded.ingest.tflite_io import graph_hash
+    from ilwp_embedded.run.golden_cache import golden_outputs
+    from ilwp_embedded.run.shards import run_in_turn
+
+    xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
+    want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    if cluster is not None:
+        from ilwp_embedded.run.cluster import run_on_cluster
+
+        return run_on_cluster(cluster, board, model.graph, xs, ds.y, shards, elf=elf, want=want, **kw)
+    return run_in_turn(board, model.graph, xs, ds.y, shards or 1, elf=elf, port=port, want=want, **kw)
+
+
 def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:
     """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port)."""
     env = {"PLATFORMIO_UPLOAD_PORT": upload_port} if upload_port else None
