@@ -109,8 +109,31 @@ def validate_sharded(board: Board, model: Model, ds: Dataset, shards: int | None
     return run_in_turn(board, model.graph, xs, ds.y, shards or 1, elf=elf, port=port, want=want, **kw)
 
 
+def validate_on_farm(board: Board, model: Model, ds: Dataset, tags: dict[str, str], units: int = 1, *,
+                     prio: float = 0.0, fw: FirmwareBuild | None = None, wait_s: float = 600.0,
+                     **kw) -> ValidationResult:
+    """Reserve `units` labgrid places with `tags`, flash them with `fw` (None: they run the model
+    already), one shard of `ds` each, merged; the places are always handed back (run/farm.py)."""
+    from ilwp_embedded.ingest.tflite_io import graph_hash
+    from ilwp_embedded.run import farm
+    from ilwp_embedded.run.golden_cache import golden_outputs
+
+    xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
+    want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    with farm.reserved(tags, units, prio, wait_s=wait_s) as places:
+        for place in places if fw is not None else ():
+            farm.flash(place, board, fw.elf)
+        return farm.validate_on_places(places, board, model.graph, xs, ds.y, want, **kw)
+
+
 def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:
-    """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port)."""
+    """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port), or
+    to an acquired labgrid place (`labgrid:PLACE`) with labgrid's OpenOCD driver."""
+    if upload_port and upload_port.startswith("labgrid:"):  # a farm's place: labgrid's OpenOCD driver
+        from ilwp_embedded.run import farm
+
+        farm.flash(farm.port_url(upload_port)[1], board, fw.elf)
+        return
     env = {"PLATFORMIO_UPLOAD_PORT": upload_port} if upload_port else None
     try:
         run_pio(Path(fw.project_dir), board.id, targets=("upload",), extra_env=env)
