@@ -154,7 +154,7 @@ def test_two_reserved_units_merged_equal_one_place(coordinator, tmp_path):
         [("qemu-a", "SN-qemu-a", 0, 4), ("qemu-b", "SN-qemu-b", 4, 8)],
         [("qemu-a", "SN-qemu-a", 4, 8), ("qemu-b", "SN-qemu-b", 0, 4)])
     assert all(s["node"] == "127.0.0.1" for s in merged.shards)
-    assert merged.link["bytes_sent"] > single.link["bytes_sent"]  # both links' counters, summed
+    assert merged.link["bytes_sent"] >= 8 * 3072  # both links' counters, summed (each sent 4 inputs)
     _idle(coordinator)
     # the CLI: the same reservation, the shards in the JSON
     p = run_cli("validate", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "4",

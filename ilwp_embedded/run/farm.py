@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import logging
 import os
 import time
 from contextlib import contextmanager
@@ -34,6 +35,8 @@ POLL_S = 0.1  # how often a waiting reservation is polled (labgrid-client: 1 s)
 
 
 def _labgrid():
+    if not logging.getLogger().handlers:  # labgrid logs its failures to the root logger: they
+        logging.getLogger().addHandler(logging.NullHandler())  # come out as our one-line errors
     try:
         from labgrid.remote import client
         from labgrid.remote.generated import labgrid_coordinator_pb2 as pb2
@@ -79,7 +82,8 @@ class Farm:
         try:
             self.session = client.start_session(self.address, extra={"args": argparse.Namespace(place=None)})
         except (client.Error, ConnectionError, OSError) as e:
-            raise IlwpError(f"no labgrid coordinator at {self.address}: {e}") from None
+            raise IlwpError(f"no labgrid coordinator at {self.address} ($LG_COORDINATOR): "
+                            f"{str(e).removeprefix('Error: ')}") from None
         self.loop = self.session.loop
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -238,15 +242,18 @@ def flash(place: FarmPlace, board, elf, address: str | None = None) -> None:
     _labgrid()
     from labgrid import Target
     from labgrid.driver import OpenOCDDriver
-    from labgrid.exceptions import NoResourceFoundError
-    from labgrid.resource.remote import RemotePlace
+    from labgrid.exceptions import NoSupplierFoundError
+    from labgrid.resource.remote import RemotePlace, RemotePlaceManager
 
-    os.environ.setdefault("LG_COORDINATOR", address or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR)
+    farm = connect(address)
+    mgr = RemotePlaceManager.get()  # labgrid's places share this process's one session (see connect)
+    if mgr.session is not farm.session:
+        mgr.session, mgr.loop, mgr.url = farm.session, farm.loop, farm.address
     target = Target(place.name)
     try:
         RemotePlace(target, name=place.name)
         drv = OpenOCDDriver(target, name=None, config=board.openocd_config)
-    except NoResourceFoundError:
+    except NoSupplierFoundError:
         raise IlwpError(f"labgrid place {place.name} has no debug probe (USBDebugger) to flash with") from None
     try:
         target.activate(drv)
