@@ -117,13 +117,15 @@ def validate_on_farm(board: Board, model: Model, ds: Dataset, tags: dict[str, st
     from ilwp_embedded.ingest.tflite_io import graph_hash
     from ilwp_embedded.run import farm
     from ilwp_embedded.run.golden_cache import golden_outputs
+    from ilwp_embedded.run.shards import Provenance, run_on_ports
 
     xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
     want = golden_outputs(model.graph, xs, graph_hash(model.graph))
     with farm.reserved(tags, units, prio, wait_s=wait_s) as places:
         for place in places if fw is not None else ():
             farm.flash(place, board, fw.elf)
-        return farm.validate_on_places(places, board, model.graph, xs, ds.y, want, **kw)
+        ports = [(p.url, Provenance(node=p.host, place=p.name, serial=p.serial)) for p in places]
+        return run_on_ports(ports, board, model.graph, xs, ds.y, want=want, **kw)
 
 
 def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:

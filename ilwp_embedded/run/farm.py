@@ -263,17 +263,3 @@ def flash(place: FarmPlace, board, elf, address: str | None = None) -> None:
     finally:
         target.cleanup()
 
-
-def validate_on_places(places: list[FarmPlace], board, graph, xs, labels, want, **kw):
-    """One shard per place, all at once (a thread each: they wait on serial ports), merged."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ilwp_embedded.run.shards import Provenance, merge, plan, run_shard
-
-    t0 = time.monotonic()
-    shards = plan(len(xs), len(places))
-    with ThreadPoolExecutor(max_workers=len(shards)) as pool:
-        parts = list(pool.map(lambda sp: run_shard(sp[0], board, graph, xs, labels, port=sp[1].url, want=want,
-                                                   provenance=Provenance(sp[1].host, sp[1].name, sp[1].serial), **kw),
-                              zip(shards, places)))
-    return merge(parts, total=len(xs), seconds=time.monotonic() - t0)

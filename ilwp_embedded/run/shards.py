@@ -5,6 +5,7 @@
     shards = plan(len(xs), k)                  # k contiguous slices, global indices
     part = run_shard(shard, board, graph, xs, labels, elf=..., provenance=Provenance(...))
     result = merge(parts, total=len(xs))       # one ValidationResult over the union
+    result = run_on_ports([(url, provenance), ...], board, graph, xs, labels)   # one shard per board, at once
 
 A shard's records keep their global indices.  `merge` refuses shards of different boards, models,
 decode modes or timer units, and shards that overlap or leave a gap; the verdict, the accuracies
@@ -169,4 +170,18 @@ def run_in_turn(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, k: int,
     prov = local_provenance(place=port or f"qemu:{board.id}")
     parts = [run_shard(s, board, graph, xs, labels, provenance=prov, elf=elf, port=port, want=want, **kw)
              for s in plan(len(xs), k)]
+    return merge(parts, total=len(xs), seconds=time.monotonic() - t0)
+
+
+def run_on_ports(ports: list[tuple[str, Provenance]], board, graph: Graph, xs: np.ndarray, labels: np.ndarray,
+                 *, want: np.ndarray | None = None, **kw) -> ValidationResult:
+    """One shard per flashed board (its serial URL and provenance), all at once: a thread each, as
+    they wait on their serial ports; merged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    t0 = time.monotonic()
+    todo = list(zip(plan(len(xs), len(ports)), ports))
+    with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+        parts = list(pool.map(lambda sp: run_shard(sp[0], board, graph, xs, labels, port=sp[1][0],
+                                                   provenance=sp[1][1], want=want, **kw), todo))
     return merge(parts, total=len(xs), seconds=time.monotonic() - t0)
