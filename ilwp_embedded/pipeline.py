@@ -96,8 +96,51 @@ def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None,
                           inputs_via=inputs_via, profile=profile, model_c=model_c, **kw)
 
 
+def validate_sharded(board: Board, model: Model, ds: Dataset, shards: int | None, *, elf: str | None = None,
+                     port: str | None = None, cluster: str | None = None, **kw) -> ValidationResult:
+    """`validate` in `shards` contiguous slices merged into one result (run/shards.py): on a Ray
+    cluster (`cluster`: local[:N], auto, ray://HOST:PORT; run/cluster.py) or one after the other
+    here.  The golden outputs are computed once and cached by (model hash, dataset digest)."""
+    from ilwp_embedded.ingest.tflite_io import graph_hash
+    from ilwp_embedded.run.golden_cache import golden_outputs
+    from ilwp_embedded.run.shards import run_in_turn
+
+    xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
+    want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    if cluster is not None:
+        from ilwp_embedded.run.cluster import run_on_cluster
+
+        return run_on_cluster(cluster, board, model.graph, xs, ds.y, shards, elf=elf, want=want, **kw)
+    return run_in_turn(board, model.graph, xs, ds.y, shards or 1, elf=elf, port=port, want=want, **kw)
+
+
+def validate_on_farm(board: Board, model: Model, ds: Dataset, tags: dict[str, str], units: int = 1, *,
+                     prio: float = 0.0, fw: FirmwareBuild | None = None, wait_s: float = 600.0,
+                     **kw) -> ValidationResult:
+    """Reserve `units` labgrid places with `tags`, flash them with `fw` (None: they run the model
+    already), one shard of `ds` each, merged; the places are always handed back (run/farm.py)."""
+    from ilwp_embedded.ingest.tflite_io import graph_hash
+    from ilwp_embedded.run import farm
+    from ilwp_embedded.run.golden_cache import golden_outputs
+    from ilwp_embedded.run.shards import Provenance, run_on_ports
+
+    xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
+    want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    with farm.reserved(tags, units, prio, wait_s=wait_s) as places:
+        for place in places if fw is not None else ():
+            farm.flash(place, board, fw.elf)
+        ports = [(p.url, Provenance(node=p.host, place=p.name, serial=p.serial)) for p in places]
+        return run_on_ports(ports, board, model.graph, xs, ds.y, want=want, **kw)
+
+
 def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:
-    """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port)."""
+    """Upload a built firmware to a real board with PlatformIO (the ST-LINK drive or a serial port), or
+    to an acquired labgrid place (`labgrid:PLACE`) with labgrid's OpenOCD driver."""
+    if upload_port and upload_port.startswith("labgrid:"):  # a farm's place: labgrid's OpenOCD driver
+        from ilwp_embedded.run import farm
+
+        farm.flash(farm.port_url(upload_port)[1], board, fw.elf)
+        return
     env = {"PLATFORMIO_UPLOAD_PORT": upload_port} if upload_port else None
     try:
         run_pio(Path(fw.project_dir), board.id, targets=("upload",), extra_env=env)
