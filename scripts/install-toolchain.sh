@@ -6,12 +6,14 @@
 set -euo pipefail
 # gcc: host build of the weight decoder for the tests (ctypes library, ASan/UBSan fuzz driver)
 # ser2net: serves a QEMU pty as rfc2217:// to the tests, as board farms serve their boards
-pkgs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc ser2net"
+# cmake: builds the CMake example of `ilwp-embed export` (tests/test_export.py)
+pkgs="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc ser2net cmake"
 missing=0
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || missing=1
 command -v qemu-system-arm >/dev/null 2>&1 || missing=1
 command -v gcc >/dev/null 2>&1 || missing=1
 [ -x /usr/sbin/ser2net ] || command -v ser2net >/dev/null 2>&1 || missing=1
+command -v cmake >/dev/null 2>&1 || missing=1
 [ -f /usr/lib/arm-none-eabi/newlib/libc.a ] || [ -d /usr/lib/arm-none-eabi/newlib ] || missing=1
 [ "$missing" = 0 ] && exit 0
 cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs"

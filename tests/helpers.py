@@ -269,6 +269,17 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
     elif kind == "pad":
         y = keras.layers.ZeroPadding2D(spec["pads"])(inp)
         y = keras.layers.Conv2D(4, 1)(y)
+    elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
+        y = keras.layers.Activation(kind)(inp)
+    elif kind == "mul":
+        other = tuple(spec.get("shape2", spec["shape"]))
+        shapes.append(other)
+        inp2 = keras.Input(shape=other, batch_size=1)
+        inputs.append(inp2)
+        y = keras.ops.multiply(inp, inp2)
+    elif kind == "tconv":
+        y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
+                                         use_bias=spec.get("bias", True), bias_initializer="random_normal")(inp)
     elif kind == "concat":
         other = tuple(spec["shape2"])
         shapes.append(other)
@@ -358,12 +369,23 @@ SPECS = (
         dict(kind="pad", shape=(5, 4, 3), pads=((1, 2), (0, 1)), seed=25),
         dict(kind="concat", shape=(4, 4, 3), shape2=(4, 4, 2), axis=-1, seed=26),
         dict(kind="concat", shape=(4, 4, 3), shape2=(2, 4, 3), axis=1, seed=27),
+        dict(kind="sigmoid", shape=(6, 7), seed=31, rep_scales=[3.0]),
+        dict(kind="tanh", shape=(5, 5, 3), seed=32, rep_scales=[0.5]),
+        dict(kind="hard_swish", shape=(6, 6, 4), seed=33, rep_scales=[4.0]),
+        dict(kind="relu", shape=(4, 6, 5), seed=41, rep_scales=[2.0]),
+        dict(kind="mul", shape=(5, 4, 3), seed=34, rep_scales=[1.0, 3.0]),
+        dict(kind="mul", shape=(4, 4, 6), shape2=(1, 1, 6), act="relu", seed=35),
+        dict(kind="mul", shape=(3, 5, 2), shape2=(3, 1, 2), seed=36, rep_scales=[0.2, 6.0]),
+        dict(kind="tconv", shape=(4, 5, 3), filters=4, k=3, s=2, pad="same", seed=37),
+        dict(kind="tconv", shape=(3, 3, 2), filters=3, k=(2, 3), s=(2, 1), pad="valid", act="relu", seed=38),
+        dict(kind="tconv", shape=(5, 4, 4), filters=2, k=3, s=1, pad="same", bias=False, seed=39),
     ]
 )
 
 EXPECTED_OP = {"conv": "CONV_2D", "dwconv": "DEPTHWISE_CONV_2D", "dense": "FULLY_CONNECTED", "add": "ADD",
                "avgpool": "AVERAGE_POOL_2D", "maxpool": "MAX_POOL_2D", "softmax": "SOFTMAX", "mean": "MEAN",
-               "gap": "MEAN", "pad": "PAD", "concat": "CONCATENATION"}
+               "gap": "MEAN", "pad": "PAD", "concat": "CONCATENATION", "sigmoid": "LOGISTIC", "tanh": "TANH",
+               "hard_swish": "HARD_SWISH", "relu": "RELU", "mul": "MUL", "tconv": "TRANSPOSE_CONV"}
 
 
 def spec_id(spec: dict) -> str:
@@ -387,7 +409,8 @@ def single_op_model(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
 def build_host_model(gen, out: Path, extra_sources=(), include=()) -> ctypes.CDLL:
     write_sources(gen, out)
     so = out / "model.so"
-    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}", f"-I{out}",
+    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}",
+           f"-I{REPO / 'firmware' / 'include'}", f"-I{out}",
            *[f"-I{i}" for i in include], "-o", str(so), str(out / "ilwp_model.c"),
            *map(str, sorted((REPO / 'firmware' / 'kernels').glob("*.c"))), *map(str, extra_sources)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)

@@ -6,6 +6,7 @@
     open_link("/dev/ttyACM0")             a real board on a serial port (115200 8N1 by default)
     open_link("socket://127.0.0.1:4321")  anything pyserial opens (loop://, rfc2217://, ...)
     open_link("rfc2217://host:port")      a port served by ser2net or a board farm (see RFC2217_OPTION)
+    open_link("labgrid:PLACE")            the serial console of an acquired labgrid place (run/farm.py)
 
 Every read has a timeout; a QEMU that exited (crash, semihosting exit) is reported at once with its
 exit status and the last bytes seen.
@@ -291,4 +292,8 @@ def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None,
         if elf is None:
             raise IlwpError("a QEMU link needs the firmware ELF to run")
         return QemuLink(board, Path(elf), proxy=proxy, extra=qemu_extra)
+    if url.startswith("labgrid:"):  # a board farm's place: its serial console (run/farm.py)
+        from ilwp_embedded.run.farm import port_url
+
+        url = port_url(url)[0]
     return SerialLink(url, baud)
