@@ -12,6 +12,7 @@
  *     arm_depthwise_conv_3x3_s8 / arm_depthwise_conv_s8_opt / arm_depthwise_conv_s8
  *   ilwp_cmsis_fully_connected_s8  -> arm_fully_connected_s8 (per tensor, zero filter offset)
  *   ilwp_cmsis_add_s8              -> arm_elementwise_add_s8
+ *   ilwp_cmsis_mul_s8              -> arm_elementwise_mul_s8
  *   ilwp_cmsis_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
  *   ilwp_cmsis_max_pool2d_s8       -> arm_max_pool_s8
  *   ilwp_cmsis_softmax_s8          -> arm_softmax_s8
@@ -20,7 +21,7 @@
  * file that matches the given copy. The generator calls the portable kernel (firmware/kernels/) for
  * every layer the given CMSIS-NN lacks or computes wrongly (grouped conv before it handled groups,
  * per-channel FC before v7.0.0, FC with a filter zero point), and for MEAN, PAD, CONCATENATION,
- * RESHAPE and broadcasting ADD; each function is in its own section, so only what the model calls is
+ * RESHAPE, broadcasting ADD and MUL, LOGISTIC, TANH, HARD_SWISH and TRANSPOSE_CONV; each function is in its own section, so only what the model calls is
  * linked.
  *
  * Conventions shared by both sides: input_offset = -input zero point, output_offset = +output
@@ -308,6 +309,19 @@ int32_t ilwp_cmsis_add_s8(const ilwp_add_params_t *p, const int8_t *input1, cons
                                                     p->input2_shift, p->left_shift, output, p->output_offset,
                                                     p->output_multiplier, p->output_shift, p->act_min,
                                                     p->act_max, size));
+}
+
+/* ----------------------------------------------------------------------------------------------- MUL */
+
+int32_t ilwp_cmsis_mul_s8(const ilwp_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
+                          int32_t size)
+{
+    if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || size < 0) {
+        return ILWP_ERR_ARG;
+    }
+    return ilwp_cmsis_status(arm_elementwise_mul_s8(input1, input2, p->input1_offset, p->input2_offset, output,
+                                                    p->output_offset, p->output_multiplier, p->output_shift,
+                                                    p->act_min, p->act_max, size));
 }
 
 /* ------------------------------------------------------------------------------------------- POOLING */

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.fileio import atomic_write_bytes
+from ilwp_embedded.fileio import atomic_write_bytes, require_output_dir
 
 
 def register(sub) -> None:
@@ -61,6 +61,7 @@ def cmd_convert(args) -> int:
 
     if args.samples <= 0:
         raise IlwpError(f"--samples must be positive, got {args.samples}")
+    require_output_dir(args.output)  # before loading and calibrating
     src = Path(args.model)
     ds = _calibration_set(args.dataset, args.data_dir, args.split)
     converter, shape = load_keras_or_savedmodel(src)
