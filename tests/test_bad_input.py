@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import KWS_INT8, REPO, RESNET8_FLOAT, RESNET8_INT8, assert_one_line_error, run_cli
+from conftest import KWS_INT8, REPO, RESNET8_FLOAT, RESNET8_H5, RESNET8_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.ingest import load_graph, write_tflite
 
@@ -98,6 +98,20 @@ def test_outputs_and_dataset_checked_before_any_work(tmp_path):
     assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset",
                                   f"npz:{tmp_path / 'm.npz'}", "--build-dir", tmp_path / "fw"), "shape")
     assert not (tmp_path / "fw").exists() and not missing.parent.exists()
+
+
+def test_convert_and_finetune_check_the_output_folder_first(tmp_path):
+    """Converting calibrates and fine-tuning trains for minutes: a missing output folder is refused
+    before either starts."""
+    missing = tmp_path / "no" / "such"
+    # inputs that would fail later (no such dataset, not a Keras file): the output folder is named first
+    assert_one_line_error(run_cli("convert", RESNET8_H5, "--dataset", f"npz:{tmp_path / 'none.npz'}", "-o", missing / "m.tflite"),
+                          "output directory does not exist", str(missing))
+    keras_file = tmp_path / "m.keras"
+    keras_file.write_bytes(b"never read")
+    assert_one_line_error(run_cli("finetune", keras_file, "--inter-layer-loss", "0", "-o", missing / "m.tflite"),
+                          "output directory does not exist", str(missing))
+    assert not missing.parent.exists()
 
 
 def test_compress_refuses_a_hybrid_model_that_build_would_refuse(tmp_path):

@@ -23,7 +23,7 @@ from conftest import KWS_INT8, RESNET8_INT8
 from helpers import model_inputs, run_host_model
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, check_generated_for,
+from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, STATUS_DIR, check_generated_for,
                                              cmsis_nn_scratch_bytes, find_cmsis_nn, kernel_sources)
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, cmsis_nn_api
 from ilwp_embedded.ops import quant as Q
@@ -54,7 +54,7 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable k
 
 def test_portable_sources_are_the_kernel_directory():
     sources, include = kernel_sources("portable")
-    assert sources == sorted(PORTABLE_DIR.glob("*.c")) and include == [PORTABLE_DIR]
+    assert sources == sorted(PORTABLE_DIR.glob("*.c")) and include == [PORTABLE_DIR, STATUS_DIR]
 
 
 @pytest.mark.parametrize("make", ["missing", "empty_dir", "not_a_dir"])
