@@ -252,12 +252,12 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Dense(spec["units"], bias_initializer="random_normal")(inp)
     elif kind == "gap":
         y = keras.layers.GlobalAveragePooling2D(keepdims=spec.get("keepdims", False))(inp)
-    elif kind == "add":
+    elif kind in ("add", "mul"):
         other = tuple(spec.get("shape2", spec["shape"]))
         shapes.append(other)
         inp2 = keras.Input(shape=other, batch_size=1)
         inputs.append(inp2)
-        y = keras.ops.add(inp, inp2)
+        y = (keras.ops.add if kind == "add" else keras.ops.multiply)(inp, inp2)
     elif kind == "avgpool":
         y = keras.layers.AveragePooling2D(spec["k"], strides=spec.get("s"), padding=spec["pad"])(inp)
     elif kind == "maxpool":
@@ -271,12 +271,6 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Conv2D(4, 1)(y)
     elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
         y = keras.layers.Activation(kind)(inp)
-    elif kind == "mul":
-        other = tuple(spec.get("shape2", spec["shape"]))
-        shapes.append(other)
-        inp2 = keras.Input(shape=other, batch_size=1)
-        inputs.append(inp2)
-        y = keras.ops.multiply(inp, inp2)
     elif kind == "tconv":
         y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
                                          use_bias=spec.get("bias", True), bias_initializer="random_normal")(inp)
