@@ -57,12 +57,12 @@ def test_float_model_where_int8_is_needed():
 def test_unsupported_op_is_marked_and_refused(tmp_path):
     g = load_graph(KWS_INT8)
     soft = next(o for o in g.operators if o.op == "SOFTMAX")
-    soft.op, soft.raw_options, soft.raw_options_type = "LOGISTIC", None, 0
-    p = tmp_path / "logistic.tflite"
+    soft.op, soft.raw_options, soft.raw_options_type = "ELU", None, 0
+    p = tmp_path / "elu.tflite"
     p.write_bytes(write_tflite(g))
     out = run_cli("inspect", p)
-    assert out.returncode == 0 and "UNSUPPORTED: op LOGISTIC" in out.stdout
-    assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "LOGISTIC")
+    assert out.returncode == 0 and "UNSUPPORTED: op ELU" in out.stdout
+    assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "ELU")
 
 
 def test_every_unsupported_op_is_named_before_any_work(tmp_path):
@@ -70,9 +70,9 @@ def test_every_unsupported_op_is_named_before_any_work(tmp_path):
     line, before compressing or generating anything (the build folder is never made)."""
     g = load_graph(KWS_INT8)
     conv = next(o for o in g.operators if o.op == "CONV_2D")
-    conv.op, conv.raw_options, conv.raw_options_type = "TRANSPOSE_CONV", None, 0
+    conv.op, conv.raw_options, conv.raw_options_type = "FLOOR", None, 0
     dw = next(o for o in g.operators if o.op == "DEPTHWISE_CONV_2D")
-    dw.op, dw.raw_options, dw.raw_options_type = "LOGISTIC", None, 0
+    dw.op, dw.raw_options, dw.raw_options_type = "ELU", None, 0
     soft = next(o for o in g.operators if o.op == "SOFTMAX")
     t = g.tensors[soft.outputs[0]]
     t.quant = dataclasses.replace(t.quant, scale=np.full_like(t.quant.scale, 1.0 / 128))  # kernel: 1/256
@@ -80,8 +80,8 @@ def test_every_unsupported_op_is_named_before_any_work(tmp_path):
     p.write_bytes(write_tflite(g))
     out = tmp_path / "fw"
     proc = run_cli("build", "--board", "qemu-m4", "--model", p, "--out", out)
-    assert_one_line_error(proc, "3 operator(s) unsupported", "LOGISTIC, SOFTMAX, TRANSPOSE_CONV",
-                          f"#{conv.index} TRANSPOSE_CONV", f"#{dw.index} LOGISTIC", "scale 1/256")
+    assert_one_line_error(proc, "3 operator(s) unsupported", "ELU, FLOOR, SOFTMAX",
+                          f"#{conv.index} FLOOR", f"#{dw.index} ELU", "scale 1/256")
     assert not out.exists()
 
 

@@ -146,3 +146,18 @@ def test_cli_process_has_no_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-c", code, "decompress", str(bad), "-o", str(tmp_path / "o.tflite")],
                        capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"})
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_inspect_prints_the_size_line_compress_printed(run, monkeypatch, tmp_path):
+    """One formatter (compress/blobinfo.py) for both commands: the same numbers, the same words."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.compress", "ilwp_embedded.commands.ingest"))
+    blob = tmp_path / "m.ilwp"
+    rc, out, err = run("compress", RESNET, "-o", blob, "--step", "3")
+    assert rc == 0, err
+    rc, shown, err = run("inspect", blob)
+    assert rc == 0, err
+    first, *tensors = shown.splitlines()
+    assert first == out.splitlines()[0] + ", lossy"
+    records = json.loads(run("inspect", blob, "--json")[1])["tensors"]
+    assert len(tensors) == len(records) > 0
+    assert all(line.split()[:2] == [str(t["tensor"]), t["name"][:40]] for line, t in zip(tensors, records))

@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from ilwp_embedded.compress.blobinfo import size_line
 from ilwp_embedded.compress.decoder import decompress_to_tflite
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.commands.compress_method import add_arguments as add_method_arguments
@@ -115,9 +116,7 @@ def run_compress(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(f"{args.output}: {summary['weights']} weights, {summary['int8_bytes']} B int8 -> "
-              f"{summary['coded_bytes']} B coded ({summary['bits_per_weight']:.3f} bits/weight, "
-              f"order-0 bound {summary['entropy_bound_bits'] / 8:.0f} B), skeleton {summary['skeleton_bytes']} B")
+        print(f"{args.output}: {size_line(summary)}")
         if search is not None:
             s = summary["search"]
             print(f"  accuracy budget {s['budget_points']} points on {s['validation']}: top-1 "
