@@ -161,7 +161,7 @@ typedef struct {
 } bits;
 
 /* n <= 32 bits, a byte at a time */
-static int get_bits(bits *b, uint32_t n, uint32_t *v)
+ILWP_SMALL static int get_bits(bits *b, uint32_t n, uint32_t *v)
 {
     uint32_t x = 0, take, avail, byte;
     if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
@@ -177,7 +177,7 @@ static int get_bits(bits *b, uint32_t n, uint32_t *v)
     return ILWP_OK;
 }
 
-static int get_eg(bits *b, uint32_t k, uint32_t *v)
+ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
     uint32_t z = 0, x;
     for (;;) { /* unary prefix: z zero bits, then a one */
@@ -194,7 +194,7 @@ static int get_eg(bits *b, uint32_t k, uint32_t *v)
 
 /* Parses the table: symbol s's frequency into w->freq[s]; returns P (> 0), *lo and *n_sym,
  * or an error (< 0). */
-static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
+ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
     uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, s, v, r, prev = 0, sum = 0, m, best, e[2] = {0u, 0u};
