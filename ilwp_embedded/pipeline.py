@@ -25,6 +25,7 @@ from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.datasets import Dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import read_input_file
+from ilwp_embedded.generate.decode_plan import DEFAULT_GOAL
 from ilwp_embedded.golden import prepare_inputs
 from ilwp_embedded.ingest import load_graph, read_tflite
 from ilwp_embedded.ingest.graph import Graph
@@ -72,10 +73,12 @@ def encode(model: Model, step: int = 1) -> Model:
 
 
 def build(board: Board, model: Model, out_dir: Path, decode: str = "auto", kernels: str = "portable",
-          cmsis_nn_path=None) -> FirmwareBuild:
-    """Plan the weights (decode once, per layer, or raw), generate the C and compile it for `board`."""
+          cmsis_nn_path=None, optimize: str = DEFAULT_GOAL) -> FirmwareBuild:
+    """Plan the weights (decode once, per layer, or raw; "auto": what `optimize` - flash, ram or speed -
+    prefers among the modes that fit), generate the C and compile it for `board`."""
     return build_model_firmware(board, model.graph, None if decode == "raw" else model.coded, Path(out_dir),
-                                decode_mode=decode, kernels=kernels, cmsis_nn_path=cmsis_nn_path)
+                                decode_mode=decode, kernels=kernels, cmsis_nn_path=cmsis_nn_path,
+                                optimize=optimize)
 
 
 def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None, port: str | None = None,

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from ilwp_embedded.commands.build import add_optimize
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import require_output_dir
@@ -26,7 +27,7 @@ def _firmware(args, board):
         return pipeline.load(path, args.step, compress=False), None
     model = pipeline.load(path, args.step)
     out = Path(args.build_dir or Path("build") / args.command / board.id)
-    return model, pipeline.build(board, model, out, args.decode)
+    return model, pipeline.build(board, model, out, args.decode, optimize=args.optimize)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -88,6 +89,7 @@ def cmd_flash(args: argparse.Namespace) -> int:
 def _build_args(p) -> None:
     p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
                    help="weights decoded once at boot, per layer, or raw int8 (default auto)")
+    add_optimize(p)
     p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
 
 
