@@ -83,15 +83,17 @@ def build(board: Board, model: Model, out_dir: Path, decode: str = "auto", kerne
 
 def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None, port: str | None = None,
              baud: int | None = None, run_timeout_s: float | None = None, inputs_via: str = "auto",
-             on_sample: Callable | None = None, profile: bool = False, model_c: Path | None = None
-             ) -> ValidationResult:
+             on_sample: Callable | None = None, profile: bool = False, model_c: Path | None = None,
+             task: str = "auto") -> ValidationResult:
     """Every image of `ds` through the firmware (QEMU with `elf`, or a board on `port`), each output
-    checked bit for bit against the golden interpreter. profile: QEMU only, cycles estimated with the
-    cycle-profile plugin (model_c: the generated ilwp_model.c, for layer names)."""
+    checked bit for bit against the golden interpreter and scored for `task` (metrics.py; without
+    labels in `ds`: bit-exactness only). profile: QEMU only, cycles estimated with the cycle-profile
+    plugin (model_c: the generated ilwp_model.c, for layer names)."""
     xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
     kw = {k: v for k, v in (("baud", baud), ("run_timeout_s", run_timeout_s)) if v is not None}
     return validate_model(board, model.graph, xs, ds.y, elf=elf, port=port, on_sample=on_sample,
-                          inputs_via=inputs_via, profile=profile, model_c=model_c, **kw)
+                          inputs_via=inputs_via, profile=profile, model_c=model_c, task=task,
+                          class_names=ds.class_names, **kw)
 
 
 def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> None:
@@ -105,5 +107,6 @@ def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> No
 
 
 def write_report(result: ValidationResult, model: Model, fw: FirmwareBuild | None, title: str, path: Path) -> None:
-    """The HTML report: per-layer bits, latency distribution, confusion matrix."""
+    """The HTML report: per-layer bits, latency distribution, the task's metrics (a confusion matrix for
+    classifiers, reconstruction errors for autoencoders)."""
     _write_html(report_data(result, model.graph, model.coded, fw, title), path)
