@@ -150,6 +150,7 @@ def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
     core_dir()  # the offline PlatformIO core, prepared once
     fw = {m: build_model_firmware(board, g, cont, tmp_path / m, decode_mode=m) for m in ("auto", "raw", "once", "layer")}
     assert fw["auto"].flash_bytes <= fw["raw"].flash_bytes
+    assert fw["auto"].optimize == "flash" and [m["mode"] for m in fw["auto"].modes] == ["once", "layer", "raw"]
     for m in ("once", "layer"):
         estimate = coded_flash_estimate(generate(g, coded_weights(cont, m)), len(cont.records)) - raw_flash(g)
         assert abs(estimate - (fw[m].flash_bytes - fw["raw"].flash_bytes)) <= 128, (m, estimate)
