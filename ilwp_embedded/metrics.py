@@ -51,7 +51,7 @@ def top1(outputs: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
     """(correct, count): the argmax of each output against its integer label."""
     n = len(outputs)
     pred = np.asarray(outputs).reshape(n, -1).astype(np.float64).argmax(axis=1)
-    return int((pred == np.asarray(labels)[:n]).sum()), n
+    return summarize("classify", None, labels, pred).get("correct", 0), n
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float | None:
@@ -81,33 +81,60 @@ def reconstruction_errors(outputs: np.ndarray, inputs: np.ndarray, inp: Tensor, 
     return (d * d).mean(axis=1)
 
 
-def task_metrics(task: str, outputs: np.ndarray, inputs: np.ndarray, labels: np.ndarray | None,
-                 inp: Tensor, out: Tensor) -> dict:
-    """The metrics of `task` over a batch of outputs (N, ...) in the output's dtype, for inputs (N, ...)
-    as the model took them; {} when the task needs labels the data lacks (bit-exactness only)."""
+def sample_scores(task: str, outputs: np.ndarray, inputs: np.ndarray, targets: np.ndarray | None,
+                  inp: Tensor, out: Tensor) -> np.ndarray | None:
+    """Per sample, what the task's metrics average: reconstruct (N, 1) the reconstruction error; regress
+    (N, 2) the squared and the absolute error against `targets` (None without them); classify None
+    (the argmax suffices)."""
     n = len(outputs)
-    if n == 0:
-        return {}
-    if task == "classify":
-        if labels is None:
-            return {}
-        correct, count = top1(outputs, labels)
-        return {"top1": correct / count, "correct": correct}
     if task == "reconstruct":
-        err = reconstruction_errors(outputs, inputs, inp, out)
-        m = {"reconstruction_mse": float(err.mean()), "reconstruction_mse_median": float(np.median(err))}
-        if labels is not None and labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer):
-            auc = roc_auc(err, labels[:n] != 0)
-            if auc is not None:
-                m["auc"] = auc
-        return m
-    if labels is None:
-        return {}
-    y = np.asarray(labels[:n], np.float64).reshape(n, -1)
+        return reconstruction_errors(outputs, inputs, inp, out)[:, None]
+    if task != "regress" or targets is None:
+        return None
+    y = np.asarray(targets, np.float64).reshape(n, -1)
     pred = dequantize(np.asarray(outputs).reshape(n, -1), out)
     if y.shape != pred.shape:
         raise IlwpError(f"regression targets have {y.shape[1]} values a sample, the model's output {pred.shape[1]}")
-    return {"mse": float(((pred - y) ** 2).mean()), "mae": float(np.abs(pred - y).mean())}
+    return np.stack([((pred - y) ** 2).mean(axis=1), np.abs(pred - y).mean(axis=1)], axis=1)
+
+
+def summarize(task: str, scores: np.ndarray | None, labels: np.ndarray | None,
+              predicted: np.ndarray | None) -> dict:
+    """The task's metrics from per-sample scores (sample_scores), integer labels and predicted classes;
+    {} when the task needs labels the data lacks (bit-exactness only)."""
+    if task == "classify":
+        if labels is None or predicted is None or not len(predicted):
+            return {}
+        correct = int((np.asarray(predicted) == np.asarray(labels)[:len(predicted)]).sum())
+        return {"top1": correct / len(predicted), "correct": correct}
+    if scores is None or not len(scores):
+        return {}
+    if task == "regress":
+        return {"mse": float(scores[:, 0].mean()), "mae": float(scores[:, 1].mean())}
+    err = scores[:, 0]
+    m = {"reconstruction_mse": float(err.mean()), "reconstruction_mse_median": float(np.median(err))}
+    if labels is not None:
+        auc = roc_auc(err, np.asarray(labels)[:len(err)] != 0)
+        if auc is not None:
+            m["auc"] = auc
+    return m
+
+
+def integer_labels(labels: np.ndarray | None) -> np.ndarray | None:
+    """`labels` when they are one integer a sample (classes, or normal/anomalous), else None."""
+    ok = labels is not None and labels.ndim == 1 and np.issubdtype(labels.dtype, np.integer)
+    return labels if ok else None
+
+
+def task_metrics(task: str, outputs: np.ndarray, inputs: np.ndarray, labels: np.ndarray | None,
+                 inp: Tensor, out: Tensor) -> dict:
+    """The metrics of `task` over a batch of outputs (N, ...) in the output's dtype, for inputs (N, ...)
+    as the model took them, and labels (integers, or regression targets); {} without what they need."""
+    n = len(outputs)
+    if n == 0:
+        return {}
+    pred = np.asarray(outputs).reshape(n, -1).astype(np.float64).argmax(axis=1)
+    return summarize(task, sample_scores(task, outputs, inputs, labels, inp, out), integer_labels(labels), pred)
 
 
 def describe(task: str, m: dict) -> str:

@@ -23,7 +23,8 @@ def _firmware(args, board):
     from ilwp_embedded.bundled import bundled_model
 
     path = Path(args.model) if args.model else bundled_model(args.data_dir)
-    if args.elf or getattr(args, "port", None):  # the firmware exists: only the model it runs is needed
+    farm_flashed = getattr(args, "reserve", None) and not args.flash  # the places run the model already
+    if args.elf or getattr(args, "port", None) or farm_flashed:  # the firmware exists: only its model is needed
         return pipeline.load(path, args.step, compress=False), None
     model = pipeline.load(path, args.step)
     out = Path(args.build_dir or Path("build") / args.command / board.id)
@@ -33,14 +34,32 @@ def _firmware(args, board):
 def cmd_validate(args: argparse.Namespace) -> int:
     from ilwp_embedded import pipeline
 
-    board = resolve_board(args.board)
+    tags = None
+    if args.reserve is not None:
+        from ilwp_embedded.run.farm import parse_tags
+
+        tags = parse_tags(args.reserve)
+        if args.units is not None and args.units <= 0:
+            raise IlwpError(f"--units must be positive, got {args.units}")
+        if args.port or args.elf or args.cluster or args.shards is not None:
+            raise IlwpError("--reserve shards over the reserved places (--units N): not with --port, --elf, "
+                            "--cluster or --shards")
+    elif args.units is not None or args.prio is not None or args.flash:
+        raise IlwpError("--units, --prio and --flash go with --reserve TAGS (a labgrid farm)")
+    board = resolve_board(args.board or (tags or {}).get("board"))
     if args.elf and args.port:
         raise IlwpError("give --elf (QEMU) or --port (a real board), not both")
     if args.elf and not Path(args.elf).is_file():
         raise IlwpError(f"firmware not found: {args.elf}")
-    if not board.emulated and not args.port:
+    if not board.emulated and not args.port and tags is None:
         raise IlwpError(f"board {board.id} runs on hardware: flash it (ilwp-embed flash --board "
                         f"{board.id}) and give its serial port with --port")
+    if args.shards is not None and args.shards <= 0:
+        raise IlwpError(f"--shards must be positive, got {args.shards}")
+    if args.profile and (args.shards is not None or args.cluster is not None or args.reserve is not None):
+        raise IlwpError("--profile runs one QEMU under a plugin: not with --shards or --cluster")
+    if args.cluster is not None and args.port:
+        raise IlwpError("--cluster runs the shards in QEMU on the cluster's nodes: not with --port")
     if args.html:
         require_output_dir(args.html, "--html")  # not after the run: the results would be lost
     ds = load_data(args).take(args.limit)
@@ -60,17 +79,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         bar = tqdm(total=len(ds), desc=f"validate {board.id}", unit="img", leave=False)
         on_sample = lambda rec: bar.update(1)  # noqa: E731
-    result = pipeline.validate(board, model, ds, elf=args.elf or (fw.elf if fw else None), port=args.port,
-                               baud=args.baud, run_timeout_s=args.run_timeout, on_sample=on_sample,
-                               inputs_via=args.inputs_via, profile=args.profile, task=args.task,
-                               model_c=Path(fw.project_dir).parent / "generated" / "ilwp_model.c" if fw else None)
+    elf = args.elf or (fw.elf if fw else None)
+    if tags is not None:
+        result = pipeline.validate_on_farm(board, model, ds, tags, args.units if args.units is not None else 1, prio=args.prio or 0.0,
+                                           fw=fw if args.flash else None, baud=args.baud,
+                                           run_timeout_s=args.run_timeout, inputs_via=args.inputs_via,
+                                           task=args.task)
+    elif args.shards is not None or args.cluster is not None:
+        result = pipeline.validate_sharded(board, model, ds, args.shards, elf=elf, port=args.port,
+                                           cluster=args.cluster, baud=args.baud, run_timeout_s=args.run_timeout,
+                                           inputs_via=args.inputs_via, task=args.task)
+    else:
+        result = pipeline.validate(board, model, ds, elf=elf, port=args.port, baud=args.baud,
+                                   run_timeout_s=args.run_timeout, on_sample=on_sample,
+                                   inputs_via=args.inputs_via, profile=args.profile, task=args.task,
+                                   model_c=Path(fw.project_dir).parent / "generated" / "ilwp_model.c" if fw else None)
     if args.html:
         pipeline.write_report(result, model, fw, f"{model.path.name} on {board.id}", args.html)
     if args.json:
         print(json.dumps(result.summary(), indent=2))
     else:
         print(result.one_line())
-    return 0 if result.bit_exact else 1
+    return 0 if result.passed else 1  # a failed shard makes the run incomplete: not a pass
 
 
 def cmd_flash(args: argparse.Namespace) -> int:
@@ -125,7 +155,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="int8 .tflite or .ilwp (default: the bundled example)")
     add_data_args(p)
     p.add_argument("--limit", type=int, default=None, help="validate the first N samples only")
-    p.add_argument("--port", default=None, help="serial port of a flashed real board (e.g. /dev/ttyACM0)")
+    p.add_argument("--port", default=None, help="serial port of a flashed real board (e.g. /dev/ttyACM0, "
+                   "rfc2217://HOST:PORT, or labgrid:PLACE: an acquired place of a labgrid farm, $LG_COORDINATOR)")
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--elf", default=None, help="run this firmware in QEMU instead of building one")
     p.add_argument("--build-dir", default=None, help="where the firmware is built (default build/validate/BOARD)")
@@ -140,6 +171,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="QEMU: count per-PC executions with a TCG plugin and estimate cycles (low/nominal/high) "
                         "per inference and per layer from the core's timing table (slower)")
     p.add_argument("--html", default=None, help="also write an HTML report with plots to this path")
+    p.add_argument("--shards", type=int, default=None,
+                   help="split the dataset into N contiguous shards, each its own run, merged into one result "
+                        "(one after the other here; in parallel with --cluster)")
+    p.add_argument("--cluster", default=None, metavar="local[:N]|auto|ray://HOST:10001",
+                   help="run the shards as Ray tasks (extra 'cluster'): a local Ray with N CPUs, the running "
+                        "cluster (auto), or a Ray client address")
+    p.add_argument("--reserve", default=None, metavar="TAGS",
+                   help="a labgrid farm (extra 'farm', $LG_COORDINATOR): reserve places with these tags "
+                        "(e.g. board=nucleo-f746zg), one shard each; always cancelled, then released")
+    p.add_argument("--units", type=int, default=None, help="with --reserve: how many places (default 1)")
+    p.add_argument("--prio", type=float, default=None, help="with --reserve: the reservations' priority")
+    p.add_argument("--flash", action="store_true",
+                   help="with --reserve: build the firmware and flash every place (labgrid's OpenOCD driver)")
     _build_args(p)
     p.set_defaults(func=cmd_validate)
 
@@ -147,8 +191,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Build the inference firmware for a model and upload it with PlatformIO.")
     f.add_argument("--board", default=None)
     f.add_argument("--model", default=None)
-    f.add_argument("--upload-port", default=None,
-                   help="upload port: the ST-LINK drive (mbed protocol) or a serial port, as PlatformIO takes it")
+    f.add_argument("--upload-port", "--port", dest="upload_port", default=None,
+                   help="upload port: the ST-LINK drive (mbed protocol) or a serial port, as PlatformIO takes it; "
+                        "labgrid:PLACE: an acquired labgrid place, flashed with OpenOCD")
     f.add_argument("--build-dir", default=None)
     f.add_argument("--data-dir", default=None)
     _build_args(f)

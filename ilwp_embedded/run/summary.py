@@ -31,13 +31,21 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         "decode per run (median)": f"{result.decode_ticks_median:.0f} {lat.unit}",
         "input bytes received during runs (upload overlapped)": str(sum(r.rx_in_run for r in result.records)),
     }
+    if result.missing:
+        summary["INCOMPLETE: samples of failed shards"] = str(result.missing)
+    for row in result.shards:  # provenance: where each slice of the dataset ran
+        where = ", ".join(f"{k} {row[k]}" for k in ("node", "place", "serial") if row[k])
+        summary[f"shard {row['shard']} [{row['start']}, {row['stop']})"] = (
+            f"{where}; " + (f"FAILED: {row['error']}" if row["error"] else f"{row['bit_exact']} bit-exact")
+            + f"; {row['seconds']:.1f} s")
     labelled = all(r.label is not None for r in result.records)
     d = ReportData(title=title, summary=summary, latencies=[r.elapsed for r in result.records],
                    latency_unit=lat.unit, task=result.task,
                    labels=[r.label for r in result.records] if labelled else [],
                    predictions=[r.device_class for r in result.records] if result.task == "classify" else [],
                    class_names=list(result.class_names),
-                   errors=[r.error for r in result.records if r.error is not None])
+                   errors=[r.score_device[0] for r in result.records if r.score_device]
+                   if result.task == "reconstruct" else [])
     cyc = result.cycles
     if cyc and cyc.get("nominal") is not None:
         summary[f"cycles per inference, median ({cyc['model']})"] = (
