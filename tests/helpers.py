@@ -6,6 +6,7 @@
   codec               the C decoder built with host gcc and driven through ctypes
   kernels             the kernel_lib fixture (host-built kernels), tflm_outputs (the golden interpreter)
   single-op models    SPECS (one TFLite op each, built with TensorFlow), build_single_op
+  Keras models        convert_keras (the product's converter, calibrated on noise)
   host models         build_host_model / run_host_model: generated C on the host, through ctypes
   boards              no_network, core_dir, hello_build, needs_toolchain, needs_qemu
   inference firmware  resnet8, cifar, firmware (cached per process)
@@ -219,6 +220,19 @@ def convert(model, input_shapes, seed: int, rep_scales=None) -> bytes:
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
     return conv.convert()
+
+
+def convert_keras(keras_model, path: Path, seed: int = 0, n_cal: int = 16) -> Path:
+    """What `ilwp-embed convert` does, in this process (one TensorFlow import per test module): the
+    model saved as .keras beside `path`, converted to a full-int8 .tflite calibrated on normal noise."""
+    from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel
+
+    src = path.with_suffix(".keras")
+    keras_model.save(src)
+    converter, dims = load_keras_or_savedmodel(src)
+    cal = np.random.default_rng(seed).normal(0.0, 1.0, (n_cal, 1) + dims).astype(np.float32)
+    path.write_bytes(convert_to_int8(converter, lambda: ([c] for c in cal), str(src)))
+    return path
 
 
 def _act(name):
