@@ -69,22 +69,22 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, split: st
         if split not in ("test", "train"):
             raise IlwpError(f"{name} has splits test and train, not {split!r}")
         if name == "cifar10-jpeg":
-            f = _find(root, f"cifar10_jpeg/{split}.npz")
+            f = find_file(root, f"cifar10_jpeg/{split}.npz")
             if f is None:
                 raise IlwpError(_missing(name, root, f"cifar10_jpeg/{split}.npz") + " (the JPEG copy has no download)")
             return _load_jpeg_npz(f, f"cifar10-jpeg-{split}")
-        f = _find(root, f"cifar10_lossless/{split}.npz")
+        f = find_file(root, f"cifar10_lossless/{split}.npz")
         if f is not None:
             return _load_lossless_npz(f, f"cifar10-{split}")
         return _keras_fallback("cifar10", split, root)
     if name == "cifar10-raw200":
-        f = _find(root, "cifar10_raw200.npz")
+        f = find_file(root, "cifar10_raw200.npz")
         if f is None:
             raise IlwpError(_missing("cifar10-raw200", root, "cifar10_raw200.npz") + " (it has no public download)")
         with np.load(f, allow_pickle=False) as z:
             return Dataset("cifar10-raw200", z["x"], z["y"].astype(np.int64))
     if name == "mnist-test":
-        f = _find(root, "mnist_t10k.npz")
+        f = find_file(root, "mnist_t10k.npz")
         if f is not None:
             with np.load(f, allow_pickle=False) as z:
                 return Dataset("mnist-test", z["x"], z["y"].astype(np.int64))
@@ -92,7 +92,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, split: st
     raise IlwpError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
 
 
-def _find(root: Path | None, rel: str) -> Path | None:
+def find_file(root: Path | None, rel: str) -> Path | None:
+    """root/datasets/rel or root/rel, whichever exists (None when neither does or root is None)."""
     if root is None:
         return None
     for cand in (root / "datasets" / rel, root / rel):

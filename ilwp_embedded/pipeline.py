@@ -5,6 +5,7 @@
     model = load(path)                      # int8 .tflite (ILWP-coded here by encode(), lossless unless
                                             # `step`) or .ilwp
     fw = build(board, model, out_dir)       # decode-mode plan, generated C, offline PlatformIO build
+    export(board, model, out_dir, "cmake")  # or: the model as a C library folder for the user's firmware
     result = validate(board, model, ds, elf=fw.elf)   # on QEMU or a board, bit-exact vs the golden model
     write_report(result, model, fw, title, path)
 
@@ -14,9 +15,12 @@ command modules only parse arguments and print.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from ilwp_embedded.compress.container import unpack
 from ilwp_embedded.compress.decoder import decompress_to_tflite
@@ -25,7 +29,7 @@ from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.datasets import Dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import read_input_file
-from ilwp_embedded.golden import prepare_inputs
+from ilwp_embedded.golden import Golden, prepare_inputs
 from ilwp_embedded.ingest import load_graph, read_tflite
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ops.support import require_firmware_ops, require_int8
@@ -33,7 +37,8 @@ from ilwp_embedded.run.report import write_report as _write_html
 from ilwp_embedded.run.summary import report_data
 from ilwp_embedded.run.validate import ValidationResult, validate_model
 from ilwp_embedded.target.boards import Board
-from ilwp_embedded.target.firmware import FirmwareBuild, build_model_firmware
+from ilwp_embedded.target.export import ExportResult, check_export_dir, check_format, export_library
+from ilwp_embedded.target.firmware import FirmwareBuild, build_model_firmware, plan_model
 from ilwp_embedded.target.pio import run_pio
 
 
@@ -142,6 +147,38 @@ def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> No
     except IlwpError as e:  # run_pio words every failure as a build failure
         raise IlwpError(str(e).replace(f"firmware build failed for {board.id}",
                                        f"upload to {board.id} failed", 1)) from None
+
+
+def export(board: Board, model: Model, out_dir: Path, fmt: str, decode: str = "auto", kernels: str = "portable",
+           cmsis_nn_path=None, test_input: Path | None = None) -> ExportResult:
+    """The model as a library folder for the user's firmware (target/export.py): the decode plan for
+    `board`'s memories, the generated C, the kernels, build files for `fmt` and an example application
+    whose test input (`test_input`, an .npy of int8 model input; else seeded random values) comes with
+    the golden interpreter's output for it."""
+    check_format(fmt)
+    check_export_dir(out_dir)  # before any work
+    plan = plan_model(board, model.graph, model.coded, decode, kernels, cmsis_nn_path)
+    x, origin = _example_input(model.graph, test_input)
+    expected = Golden(model.graph).run(x)
+    return export_library(board, plan.gen, out_dir, fmt, x, expected, input_origin=origin,
+                          model_name=model.path.name, reason=plan.reason, cmsis_nn_path=cmsis_nn_path)
+
+
+def _example_input(graph: Graph, path: Path | None) -> tuple[np.ndarray, str]:
+    t = graph.tensors[graph.inputs[0]]
+    size = int(np.prod(t.shape))
+    if path is None:
+        return np.random.default_rng(0).integers(-128, 128, size).astype(np.int8), "seeded random values"
+    try:
+        x = np.load(io.BytesIO(read_input_file(path, "test input")), allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise IlwpError(f"cannot read test input {path}: not a .npy array ({e})") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive
+        raise IlwpError(f"test input {path} is not one .npy array")
+    if x.dtype != np.int8 or x.size != size:
+        raise IlwpError(f"test input {path} holds {x.size} {x.dtype} values; the model takes {size} int8 "
+                        f"(shape {tuple(t.shape)})")
+    return x.reshape(-1), Path(path).name
 
 
 def write_report(result: ValidationResult, model: Model, fw: FirmwareBuild | None, title: str, path: Path) -> None:

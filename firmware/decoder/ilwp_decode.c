@@ -8,6 +8,28 @@
 #define MULT_SHIFT 12
 #define MAX_STEP 127u
 
+#if defined(__GNUC__)
+#define ILWP_NOINLINE __attribute__((noinline))
+/* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
+#define ILWP_KEEP_BRANCH() __asm__ volatile("")
+#else
+#define ILWP_NOINLINE
+#define ILWP_KEEP_BRANCH() ((void)0)
+#endif
+/* Four symbols (slots) per loop test, unless the whole file is built for size (-Os). */
+#if defined(__OPTIMIZE_SIZE__)
+#define ILWP_UNROLL 0
+#else
+#define ILWP_UNROLL 1
+#endif
+/* Code run once per blob or tensor is compiled for size, the per-slot and per-symbol loops
+ * (fill_slots, rans_loop) for speed: runtime flash is budgeted (issue #15). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ILWP_SMALL __attribute__((optimize("Os")))
+#else
+#define ILWP_SMALL
+#endif
+
 typedef struct {
     const uint8_t *p;
     uint32_t pos, end;
@@ -68,7 +90,7 @@ uint32_t ilwp_crc32_update(uint32_t crc, const void *data, size_t n)
     return ~crc;
 }
 
-int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
+ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
 {
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
@@ -89,7 +111,7 @@ int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint32_t flags)
     return ILWP_OK;
 }
 
-int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
+ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
 {
     cursor c;
     uint32_t mf, side;
@@ -215,7 +237,7 @@ static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo
 /* Fills w->slot from the frequencies in w->freq: every slot of symbol s gets its output
  * byte, its offset from the symbol's first slot and f[s]. Intra lossy: the byte is the dequantised
  * weight; otherwise lo + s. The frequencies sum to 2^P, so exactly 2^P slots are written. */
-static void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
+static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
 {
     uint32_t s, e, f;
     uint32_t *q = w->slot;
@@ -228,7 +250,17 @@ static void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_i
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
         }
         e = ((uint32_t)v & 0xFFu) | (f << 19);
-        while (f--) {
+#if ILWP_UNROLL
+        for (; f >= 4u; f -= 4u) { /* four slots per step */
+            q[0] = e;
+            q[1] = e + (1u << 8);
+            q[2] = e + (2u << 8);
+            q[3] = e + (3u << 8);
+            q += 4;
+            e += 4u << 8;
+        }
+#endif
+        for (; f > 0u; f--) {
             *q++ = e;
             e += 1u << 8;
         }
@@ -243,11 +275,6 @@ static int32_t scale_pred(int32_t ref, uint32_t mult)
     return t > 127 ? 127 : (t < -127 ? -127 : t);
 }
 
-#if defined(__GNUC__)
-#define ILWP_NOINLINE __attribute__((noinline))
-#else
-#define ILWP_NOINLINE
-#endif
 
 /* The next 16-bit payload word (little endian); one halfword load where the target allows it. */
 static uint32_t rd16(const uint8_t *p)
@@ -263,36 +290,59 @@ static uint32_t rd16(const uint8_t *p)
 }
 
 /* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
- * one 16-bit refill, checked against the payload end. */
+ * one 16-bit refill. A symbol reads at most one word, so while the payload holds a word for every
+ * symbol left in a run, the run needs no end checks: runs of min(symbols, words) go unchecked, four
+ * symbols per loop test (ILWP_UNROLL); only a symbol decoded with no whole word left is checked. */
 static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end,
                                    const uint32_t *tab, uint32_t prec, uint8_t *out, const uint8_t *out_end)
 {
     const uint32_t mask = (1u << prec) - 1u;
-    const uint8_t *pay = *ppay, *const pay_last = pay_end - 1; /* a word starts before pay_last */
-    uint32_t x = *px, e;
-#define RANS_STEP()                                                  \
+    const uint8_t *pay = *ppay;
+    uint32_t x = *px, e, n, words;
+#define RANS_SYMBOL()                                                \
     do {                                                             \
         e = tab[x & mask];                                           \
         *out++ = (uint8_t)e;                                         \
         x = (e >> 19) * (x >> prec) + ((e >> 8) & 0x7FFu);           \
+    } while (0)
+#define RANS_STEP()                                                  \
+    do {                                                             \
+        RANS_SYMBOL();                                               \
         if (x < RANS_L) {                                            \
-            if (pay >= pay_last) return ILWP_ERR_TRUNCATED;          \
+            ILWP_KEEP_BRANCH();                                      \
             x = (x << 16) | rd16(pay);                               \
             pay += 2;                                                \
         }                                                            \
     } while (0)
-    if ((uint32_t)(out_end - out) & 1u) RANS_STEP();
-    while (out != out_end) { /* two symbols per loop test */
-        RANS_STEP();
-        RANS_STEP();
+    while (out != out_end) {
+        words = (uint32_t)(pay_end - pay) >> 1;
+        n = (uint32_t)(out_end - out);
+        if (words == 0u) { /* no word left: this symbol must not need one */
+            RANS_SYMBOL();
+            if (x < RANS_L) return ILWP_ERR_TRUNCATED;
+            continue;
+        }
+        n = n < words ? n : words;
+#if ILWP_UNROLL
+        for (; n & 3u; n--) RANS_STEP();
+        for (n >>= 2; n > 0u; n--) {
+            RANS_STEP();
+            RANS_STEP();
+            RANS_STEP();
+            RANS_STEP();
+        }
+#else
+        for (; n > 0u; n--) RANS_STEP();
+#endif
     }
 #undef RANS_STEP
+#undef RANS_SYMBOL
     *px = x;
     *ppay = pay;
     return ILWP_OK;
 }
 
-int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
+ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
                 int8_t *out, uint32_t out_len, ilwp_work *w)
 {
     const uint8_t *pay = r->blob + t->payload_off;
@@ -362,7 +412,7 @@ int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, u
     return ILWP_OK;
 }
 
-int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
+ILWP_SMALL int32_t ilwp_decode_all(const uint8_t *blob, uint32_t len, uint32_t flags, int8_t *out, uint32_t out_cap,
                         uint32_t *offsets, uint32_t *tensor_ids, uint32_t max_records, ilwp_work *w)
 {
     ilwp_reader r;

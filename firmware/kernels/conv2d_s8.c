@@ -3,8 +3,8 @@
 /* CONV_2D int8, per-channel requantization (mirrors TFLM reference_integer_ops::ConvPerChannel,
  * including grouped convolution). Output pixels are processed two at a time through an int16
  * im2col buffer holding (input + input_offset), 0 for taps in the padding (TFLM skips those);
- * each pass computes 2 pixels x 2 output channels so every load feeds two MACs. Output channels go
- * in chunks: the chunk's accumulators first, then one requantization loop (docs/kernels.md).
+ * each pass computes 2 pixels x 2 output channels so every load feeds two MACs, and requantizes those
+ * four values at once (docs/kernels.md).
  *
  * Buffer layouts (scratch = 2 * kp int16, k = filter_h * filter_w * filter_c, kp = k rounded up to
  * a multiple of 4):
@@ -23,8 +23,16 @@
 
 #if defined(__GNUC__)
 #define ILWP_ALIGNED4(ptr) __builtin_assume_aligned((ptr), 4)
+#define ILWP_NOINLINE __attribute__((noinline))
 #else
 #define ILWP_ALIGNED4(ptr) (ptr)
+#define ILWP_NOINLINE
+#endif
+/* Code outside the per-value loops is compiled for size (runtime flash is budgeted, issue #15). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define ILWP_SMALL __attribute__((optimize("Os")))
+#else
+#define ILWP_SMALL
 #endif
 
 int32_t ilwp_conv2d_s8_scratch_size(const ilwp_conv_params_t *p)
@@ -54,28 +62,35 @@ static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0,
 
 #if ILWP_USE_DSP
 
-/* n blocks of 4 input bytes (+ offset) into one pixel's pair slots; returns the next block's slots.
- * dst is 4-byte aligned (the scratch is), so the two words of a block are one STRD. */
-static int16_t *copy_blocks(int16_t *dst, const int8_t *src, int32_t n, uint32_t off2)
+/* rows x n blocks of 4 input bytes (+ offset) into one pixel's pair slots, the rows step bytes apart
+ * in src; returns the next block's slots. */
+static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
 {
-    uint32_t pair[2];
-    for (; n >= 2; n -= 2) {
-        const uint32_t x = ilwp_read_u32(src), y = ilwp_read_u32(src + 4);
-        pair[0] = ilwp_sxtab16(off2, x);
-        pair[1] = ilwp_sxtab16_ror8(off2, x);
-        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
-        pair[0] = ilwp_sxtab16(off2, y);
-        pair[1] = ilwp_sxtab16_ror8(off2, y);
-        memcpy(ILWP_ALIGNED4(dst + 8), pair, sizeof pair);
-        dst += 16;
-        src += 8;
-    }
-    if (n > 0) {
-        const uint32_t x = ilwp_read_u32(src);
-        pair[0] = ilwp_sxtab16(off2, x);
-        pair[1] = ilwp_sxtab16_ror8(off2, x);
-        memcpy(ILWP_ALIGNED4(dst), pair, sizeof pair);
-        dst += 8;
+    for (; rows > 0; --rows) {
+        const int8_t *in = src;
+        int32_t i;
+        for (i = n; i >= 4; i -= 4) { /* four blocks per step: their loads back to back */
+            const uint32_t x = ilwp_read_u32(in), y = ilwp_read_u32(in + 4);
+            const uint32_t z = ilwp_read_u32(in + 8), u = ilwp_read_u32(in + 12);
+            ilwp_write_u32(dst, ilwp_sxtab16(off2, x));
+            ilwp_write_u32(dst + 2, ilwp_sxtab16_ror8(off2, x));
+            ilwp_write_u32(dst + 8, ilwp_sxtab16(off2, y));
+            ilwp_write_u32(dst + 10, ilwp_sxtab16_ror8(off2, y));
+            ilwp_write_u32(dst + 16, ilwp_sxtab16(off2, z));
+            ilwp_write_u32(dst + 18, ilwp_sxtab16_ror8(off2, z));
+            ilwp_write_u32(dst + 24, ilwp_sxtab16(off2, u));
+            ilwp_write_u32(dst + 26, ilwp_sxtab16_ror8(off2, u));
+            dst += 32;
+            in += 16;
+        }
+        for (; i > 0; --i) {
+            const uint32_t x = ilwp_read_u32(in);
+            ilwp_write_u32(dst, ilwp_sxtab16(off2, x));
+            ilwp_write_u32(dst + 2, ilwp_sxtab16_ror8(off2, x));
+            dst += 8;
+            in += 4;
+        }
+        src += step;
     }
     return dst;
 }
@@ -93,61 +108,83 @@ static int16_t *zero_blocks(int16_t *dst, int32_t n)
 /* Column entries gathered as int8 before conversion when filter_c % 4 != 0 (a multiple of 4). */
 #define ILWP_GATHER 64
 
-static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
+/* What the column of every output pixel of a conv call shares. */
+typedef struct {
+    const ilwp_conv_params_t *p;
+    int32_t fc, cb, aligned, runs; /* runs: a window inside the input is filter_h contiguous runs */
+    int32_t iy_max, ix_max;        /* a window at (iy0, ix0) is inside for 0 <= iy0 <= iy_max, 0 <= ix0 <= ix_max */
+    int32_t row, step;             /* bytes of a window row, bytes from one window row to the next */
+    uint32_t off2;                 /* input_offset in both halves */
+    int8_t pad;                    /* the input value the offset turns into 0 */
+} im2col_t;
+
+static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p)
+{
+    g->p = p;
+    g->fc = p->filter_c;
+    g->cb = p->filter_c >> 2;
+    g->aligned = (p->filter_c & 3) == 0;
+    g->runs = p->dilation_w == 1 && p->filter_c == p->input_c &&
+              (g->aligned || p->filter_h * p->filter_w * p->filter_c <= ILWP_GATHER);
+    g->iy_max = p->input_h - 1 - (p->filter_h - 1) * p->dilation_h;
+    g->ix_max = p->input_w - p->filter_w;
+    g->row = p->filter_w * p->filter_c;
+    g->step = p->dilation_h * p->input_w * p->input_c;
+    g->off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
+    g->pad = (int8_t)(-p->input_offset);
+}
+
+/* Optimised for size (its whole-window path is a call of copy_rows); GCC would also turn the gathers
+ * into memcpy calls, which cost more than the few words they move. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("Os", "no-tree-loop-distribute-patterns")))
+#endif
+static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
-    const int32_t fc = p->filter_c, fw = p->filter_w, in_c = p->input_c, dil_w = p->dilation_w;
-    const int32_t oy = pix / p->output_w;
-    const int32_t ox = pix - oy * p->output_w;
+    const ilwp_conv_params_t *const p = g->p;
+    const int32_t fc = g->fc, fw = p->filter_w, in_c = p->input_c, dil_w = p->dilation_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
-    const int32_t k = p->filter_h * fw * fc, cb = fc >> 2, aligned = (fc & 3) == 0;
-    const uint32_t off2 = ((uint32_t)(uint16_t)p->input_offset << 16) | (uint32_t)(uint16_t)p->input_offset;
-    const int8_t pad = (int8_t)(-p->input_offset); /* the input value the offset turns into 0 */
     int16_t *dst = buf + 4 * s;
     int8_t tmp[ILWP_GATHER + 4];
     int32_t fy, fx, fx_s, fx_e, t = 0, c;
-    ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
-    if (aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
-        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h) {
+    if (g->runs && iy0 >= 0 && iy0 <= g->iy_max && ix0 >= 0 && ix0 <= g->ix_max) {
         /* The whole window is inside the input and a window row is one contiguous run. */
         const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        const int32_t step = p->dilation_h * p->input_w * in_c;
-        for (fy = 0; fy < p->filter_h; ++fy) {
-            dst = copy_blocks(dst, src, fw * cb, off2);
-            src += step;
+        if (g->aligned) {
+            (void)copy_rows(dst, src, p->filter_h, g->row >> 2, g->step, g->off2);
+            return;
         }
-        return;
-    }
-    if (!aligned && dil_w == 1 && fc == in_c && fx_s == 0 && fx_e == fw && iy0 >= 0 &&
-        iy0 + (p->filter_h - 1) * p->dilation_h < p->input_h && k <= ILWP_GATHER) {
-        /* A small window (e.g. 3x3x3) inside the input: its rows are contiguous runs; gather them,
-         * pad to whole blocks, convert once. */
-        const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        const int32_t row = fw * fc, step = p->dilation_h * p->input_w * in_c;
+        /* A small window (e.g. 3x3x3): gather the runs (word copies: this path is Cortex-M4 and up, or
+         * the host), pad to whole blocks, convert once. */
         for (fy = 0; fy < p->filter_h; ++fy) {
-            for (c = 0; c < row; ++c) {
+            for (c = 0; c + 4 <= g->row; c += 4) {
+                ilwp_write_u32(tmp + t + c, ilwp_read_u32(src + c));
+            }
+            for (; c < g->row; ++c) {
                 tmp[t + c] = src[c];
             }
-            t += row;
-            src += step;
+            t += g->row;
+            src += g->step;
         }
     } else {
+        ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
         for (fy = 0; fy < p->filter_h; ++fy) {
             const int32_t iy = iy0 + fy * p->dilation_h;
             for (fx = 0; fx < fw; ++fx) {
                 const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
                                         ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
-                if (aligned) {
+                if (g->aligned) {
                     /* A tap is whole blocks: straight into the pair slots. */
-                    dst = src != 0 ? copy_blocks(dst, src, cb, off2) : zero_blocks(dst, cb);
+                    dst = src != 0 ? copy_rows(dst, src, 1, g->cb, 0, g->off2) : zero_blocks(dst, g->cb);
                     continue;
                 }
                 /* Otherwise gather the entries as int8 and convert whole blocks. */
                 for (c = 0; c < fc; ++c) {
-                    tmp[t++] = src != 0 ? src[c] : pad;
+                    tmp[t++] = src != 0 ? src[c] : g->pad;
                     if (t == ILWP_GATHER) {
-                        dst = copy_blocks(dst, tmp, ILWP_GATHER / 4, off2);
+                        dst = copy_rows(dst, tmp, 1, ILWP_GATHER / 4, 0, g->off2);
                         t = 0;
                     }
                 }
@@ -156,44 +193,54 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     }
     if (t > 0) { /* the last block padded with entries that the offset turns into 0 */
         while (t & 3) {
-            tmp[t++] = pad;
+            tmp[t++] = g->pad;
         }
-        (void)copy_blocks(dst, tmp, t >> 2, off2);
+        (void)copy_rows(dst, tmp, 1, t >> 2, 0, g->off2);
     }
 }
 
-/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, DSP layout. overread: the filter goes on
- * for 3 bytes or more after row w1 (and w0), so the zero-padded last block may run as a whole block. */
-#if defined(__GNUC__)
-__attribute__((always_inline))
-#endif
-static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4],
-                           int32_t overread)
+/* Accumulators (from 0) of np channel pairs, DSP layout, nblk blocks each: the first pair's rows are
+ * w0 and w1, each later pair's the two rows after the previous pair's w1. acc gets 4 per pair:
+ * a.c0, b.c0, a.c1, b.c1 (pixels a and b of channel c at acc[2c], acc[2c + 1]). A row's zero-padded last block reads up to 3 bytes past it: the caller
+ * passes nblk = k / 4 (and adds the tail) where the filter ends there. */
+static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const int8_t *w1, int32_t k, int32_t np,
+                      int32_t *acc)
 {
-    int32_t nblk = overread ? (k + 3) >> 2 : k >> 2;
-    const int32_t tail = overread ? 0 : k & 3;
-    const int16_t *pc = buf;
-    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-    if (nblk > 0) {
+    if (np <= 0) {
+        return;
+    }
+    if (nblk <= 0) {
+        memset(acc, 0, (size_t)np * 4u * sizeof(int32_t));
+        return;
+    }
+    {
 #if ILWP_DSP_ASM
         /* 16 MACs per block: six single loads back to back (both pixels' pairs, then the two weight
          * words), so that on the Cortex-M4 they pipeline (2+1+1+1+1+1 cycles; an LDM of four costs 5
          * and cannot pipeline with the LDRs after it), 4 SXTB16, 8 SMLAD: 19 cycles. Eight blocks per
-         * pass; the pass count lives on the stack (all 14 registers hold data), a pass's first block
-         * is chosen by nblk % 8. */
+         * pass, every block 66 bytes (checked): a pair enters its first pass at block
+         * 8 - nblk % 8 with one BX to an address computed once. The loop over the pairs is in here too
+         * (its counters on the stack: all 14 registers hold data), the accumulators go out with one STM
+         * (fixed registers r6-r9, in memory order). */
+        register int32_t s00 __asm__("r6");
+        register int32_t s10 __asm__("r7");
+        register int32_t s01 __asm__("r8");
+        register int32_t s11 __asm__("r9");
         register uint32_t a02 __asm__("r2");
         register uint32_t a13 __asm__("r3");
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
-        uint32_t lo = (uint32_t)(nblk & 7), wa, wb;
-        uint32_t passes = (uint32_t)(nblk + 7) >> 3;
+        register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
+        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry, passes;
+        const uint32_t passes0 = (uint32_t)(nblk + 7) >> 3;
+        const int32_t back = 4 * nblk - k; /* a pair's w1 after its blocks, minus the next pair's w0 */
 #define ILWP_CONV_BLOCK                                          \
-        "ldr %[a13], [%[pc], #4]\n\t"                            \
-        "ldr %[b02], [%[pc], #8]\n\t"                            \
-        "ldr %[b13], [%[pc], #12]\n\t"                           \
-        "ldr %[a02], [%[pc]], #16\n\t"                           \
-        "ldr %[wa], [%[w0]], #4\n\t"                             \
-        "ldr %[wb], [%[w1]], #4\n\t"                             \
+        "ldr.n %[a13], [%[pc], #4]\n\t"                          \
+        "ldr.n %[b02], [%[pc], #8]\n\t"                          \
+        "ldr.n %[b13], [%[pc], #12]\n\t"                         \
+        "ldr.w %[a02], [%[pc]], #16\n\t"                         \
+        "ldr.w %[wa], [%[w0]], #4\n\t"                           \
+        "ldr.w %[wb], [%[w1]], #4\n\t"                           \
         "sxtb16 %[lo], %[wa]\n\t"                                \
         "sxtb16 %[wa], %[wa], ror #8\n\t"                        \
         "smlad %[s00], %[a02], %[lo], %[s00]\n\t"                \
@@ -207,20 +254,20 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
         "smlad %[s01], %[a13], %[wb], %[s01]\n\t"                \
         "smlad %[s11], %[b13], %[wb], %[s11]\n\t"
         __asm__ volatile(
-            "cmp %[lo], #4\n\t"
-            "beq 24f\n\t"
-            "bhi 9f\n\t"
-            "cmp %[lo], #2\n\t"
-            "beq 22f\n\t"
-            "bhi 23f\n\t"
-            "cmp %[lo], #1\n\t"
-            "beq 21f\n\t"
-            "b 28f\n"
-            "9:\n\t"
-            "cmp %[lo], #6\n\t"
-            "beq 26f\n\t"
-            "bhi 27f\n\t"
-            "b 25f\n"
+            "adr.w %[wa], 28f\n\t"
+            "add %[lo], %[lo], %[wa]\n\t"
+            "orr %[lo], %[lo], #1\n\t"
+            "str %[lo], %[entry]\n"
+            "1:\n\t"
+            "ldr %[lo], %[passes0]\n\t"
+            "str %[lo], %[passes]\n\t"
+            "ldr %[pc], %[buf]\n\t"
+            "mov %[s00], #0\n\t"
+            "mov %[s01], #0\n\t"
+            "mov %[s10], #0\n\t"
+            "mov %[s11], #0\n\t"
+            "ldr %[lo], %[entry]\n\t"
+            "bx %[lo]\n"
             "28:\n\t" ILWP_CONV_BLOCK
             "27:\n\t" ILWP_CONV_BLOCK
             "26:\n\t" ILWP_CONV_BLOCK
@@ -229,72 +276,105 @@ static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, cons
             "23:\n\t" ILWP_CONV_BLOCK
             "22:\n\t" ILWP_CONV_BLOCK
             "21:\n\t" ILWP_CONV_BLOCK
+            ".if (21b - 28b) - 7 * 66\n\t"
+            ".error \"conv block size is not 66 bytes\"\n\t"
+            ".endif\n\t"
             "ldr %[lo], %[passes]\n\t"
             "subs %[lo], %[lo], #1\n\t"
             "str %[lo], %[passes]\n\t"
             "bne 28b\n\t"
-            : [pc] "+r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "+r"(s00), [s01] "+r"(s01),
-              [s10] "+r"(s10), [s11] "+r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [passes] "+m"(passes)
-            :
+            "ldr %[lo], %[acc]\n\t"
+            "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
+            "str %[lo], %[acc]\n\t"
+            "ldr %[lo], %[back]\n\t"
+            "sub %[w0], %[w1], %[lo]\n\t"
+            "ldr %[lo], %[k]\n\t"
+            "add %[w1], %[w0], %[lo]\n\t"
+            "ldr %[lo], %[np]\n\t"
+            "subs %[lo], %[lo], #1\n\t"
+            "str %[lo], %[np]\n\t"
+            "bne 1b\n\t"
+            : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
+              [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [passes] "=m"(passes),
+              [entry] "=m"(entry), [acc] "+m"(acc), [np] "+m"(np)
+            : [passes0] "m"(passes0), [buf] "m"(buf), [back] "m"(back), [k] "m"(k)
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
+        (void)pc, (void)s00, (void)s01, (void)s10, (void)s11, (void)a02, (void)a13, (void)b02, (void)b13;
+        (void)wa, (void)wb, (void)entry, (void)passes;
 #else
-        const int16_t *const end = buf + 8 * nblk;
-        while (pc != end) {
-            uint32_t blk[4];
-            uint32_t a02, a13, b02, b13, r, lo, hi;
-            memcpy(blk, ILWP_ALIGNED4(pc), sizeof(blk)); /* scratch is 4-byte aligned: LDRD/LDM */
-            a02 = blk[0];
-            a13 = blk[1];
-            b02 = blk[2];
-            b13 = blk[3];
-            r = ilwp_read_u32(w0);
-            pc += 8;
-            w0 += 4;
-            lo = ilwp_sxtb16(r);
-            hi = ilwp_sxtb16_ror8(r);
-            s00 = ilwp_smlad(a02, lo, s00);
-            s10 = ilwp_smlad(b02, lo, s10);
-            s00 = ilwp_smlad(a13, hi, s00);
-            s10 = ilwp_smlad(b13, hi, s10);
-            r = ilwp_read_u32(w1);
-            w1 += 4;
-            lo = ilwp_sxtb16(r);
-            hi = ilwp_sxtb16_ror8(r);
-            s01 = ilwp_smlad(a02, lo, s01);
-            s11 = ilwp_smlad(b02, lo, s11);
-            s01 = ilwp_smlad(a13, hi, s01);
-            s11 = ilwp_smlad(b13, hi, s11);
+        for (; np > 0; --np) {
+            const int16_t *pc = buf;
+            const int16_t *const end = buf + 8 * nblk;
+            int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+            while (pc != end) {
+                uint32_t blk[4];
+                uint32_t a02, a13, b02, b13, r, lo, hi;
+                memcpy(blk, ILWP_ALIGNED4(pc), sizeof(blk)); /* scratch is 4-byte aligned: LDRD/LDM */
+                a02 = blk[0];
+                a13 = blk[1];
+                b02 = blk[2];
+                b13 = blk[3];
+                r = ilwp_read_u32(w0);
+                pc += 8;
+                w0 += 4;
+                lo = ilwp_sxtb16(r);
+                hi = ilwp_sxtb16_ror8(r);
+                s00 = ilwp_smlad(a02, lo, s00);
+                s10 = ilwp_smlad(b02, lo, s10);
+                s00 = ilwp_smlad(a13, hi, s00);
+                s10 = ilwp_smlad(b13, hi, s10);
+                r = ilwp_read_u32(w1);
+                w1 += 4;
+                lo = ilwp_sxtb16(r);
+                hi = ilwp_sxtb16_ror8(r);
+                s01 = ilwp_smlad(a02, lo, s01);
+                s11 = ilwp_smlad(b02, lo, s11);
+                s01 = ilwp_smlad(a13, hi, s01);
+                s11 = ilwp_smlad(b13, hi, s11);
+            }
+            acc[0] = s00;
+            acc[1] = s10;
+            acc[2] = s01;
+            acc[3] = s11;
+            acc += 4;
+            w0 = w1 - (4 * nblk - k);
+            w1 = w0 + k;
         }
 #endif
     }
-    acc[0] = s00;
-    acc[1] = s01;
-    acc[2] = s10;
-    acc[3] = s11;
-    if (tail > 0) { /* pixel a's entries 4j, 4j+1, 4j+2 sit at 0, 2, 1 of the padded block; b's at 4 + */
-        static const uint8_t slot[3] = {0u, 2u, 1u};
-        int32_t i;
-        for (i = 0; i < tail; ++i) {
-            const int32_t va = pc[slot[i]], vb = pc[4 + slot[i]], x0 = w0[i], x1 = w1[i];
-            acc[0] += va * x0;
-            acc[1] += va * x1;
-            acc[2] += vb * x0;
-            acc[3] += vb * x1;
-        }
+}
+
+/* The k % 4 tail of one pair whose rows end with the filter: pixel a's entries 4j, 4j+1, 4j+2 sit at
+ * 0, 2, 1 of the padded block, b's at 4 +. */
+static void tail_2x2(const int16_t *pc, int32_t tail, const int8_t *w0, const int8_t *w1, int32_t acc[4])
+{
+    static const uint8_t slot[3] = {0u, 2u, 1u};
+    int32_t i;
+    for (i = 0; i < tail; ++i) {
+        const int32_t va = pc[slot[i]], vb = pc[4 + slot[i]], x0 = w0[i], x1 = w1[i];
+        acc[0] += va * x0;
+        acc[1] += vb * x0;
+        acc[2] += va * x1;
+        acc[3] += vb * x1;
     }
 }
 
 #else /* portable */
 
-static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, int32_t pix, int32_t ch0,
+typedef struct {
+    const ilwp_conv_params_t *p;
+} im2col_t;
+
+static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p) { g->p = p; }
+
+static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t ch0,
                          int16_t *buf, int32_t s)
 {
+    const ilwp_conv_params_t *const p = g->p;
     const int32_t fc = p->filter_c;
     const int16_t off = (int16_t)p->input_offset;
-    const int32_t oy = pix / p->output_w;
-    const int32_t ox = pix - oy * p->output_w;
     const int32_t iy0 = oy * p->stride_h - p->pad_h;
     const int32_t ix0 = ox * p->stride_w - p->pad_w;
     int16_t *col = buf + s * p->filter_h * p->filter_w * fc;
@@ -321,45 +401,25 @@ static void im2col_pixel(const ilwp_conv_params_t *p, const int8_t *in_batch, in
     }
 }
 
-/* acc[0..3] += {a.w0, a.w1, b.w0, b.w1} over k terms, portable layout. */
-static inline void dot_2x2(const int16_t *buf, int32_t k, const int8_t *w0, const int8_t *w1, int32_t acc[4],
-                           int32_t overread)
+/* dot_pairs of the portable layout (nblk unused: k terms). */
+static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const int8_t *w1, int32_t k, int32_t np,
+                      int32_t *acc)
 {
-    (void)overread;
-    mac_2x2(buf, buf + k, w0, w1, k, acc);
-}
-
-#endif
-
-/* Output channels per chunk: the accumulators of a chunk (both pixels) wait on the stack, so the
- * dot-product loop and the requantization loop each keep their few values in registers. */
-#define ILWP_CONV_CHUNK 16
-
-static const int32_t zero_bias[ILWP_CONV_CHUNK];
-
-/* Accumulators of channels [0, n) of a chunk, both pixels: acc_a[i], acc_b[i]. left: bytes of the
- * filter from w on (a row's zero-padded last block may read 3 bytes past it: see dot_2x2). Out of line: the
- * dot product needs every register, and the loop's few values are reloaded once per channel pair. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void dot_chunk(const int16_t *scratch, int32_t k, const int8_t *w, const int32_t *bias, int32_t n,
-                      int32_t *acc_a, int32_t *acc_b, int32_t left)
-{
-    int32_t oc;
-    for (oc = 0; oc < n; oc += 2) {
-        const int32_t second = (oc + 1 < n); /* an odd last channel is paired with itself */
-        int32_t s[4];
-        s[0] = s[2] = bias[oc];
-        s[1] = s[3] = bias[oc + second];
-        dot_2x2(scratch, k, w, w + second * k, s, (oc + 1 + second) * k + 3 <= left);
-        acc_a[oc] = s[0];
-        acc_b[oc] = s[2];
-        acc_a[oc + second] = s[1];
-        acc_b[oc + second] = s[3];
-        w += 2 * k;
+    (void)nblk;
+    for (; np > 0; --np) {
+        int32_t s[4] = {0, 0, 0, 0};
+        mac_2x2(buf, buf + k, w0, w1, k, s);
+        acc[0] = s[0];
+        acc[1] = s[2];
+        acc[2] = s[1];
+        acc[3] = s[3];
+        acc += 4;
+        w0 = w1 + k;
+        w1 = w0 + k;
     }
 }
+
+#endif
 
 /* TFLM's requantization for the channels the one-multiply form does not cover. */
 #if defined(__GNUC__)
@@ -370,47 +430,122 @@ static int32_t requant_generic(int32_t acc, int32_t mult, int32_t shift)
     return ilwp_requantize(acc, mult, shift);
 }
 
-/* Requantize a chunk's accumulators into out_a[0..n) and out_b[0..n). Channels with a right shift
- * of 2 or more take the one-multiply form; full: the clamp is [-128, 127] (SSAT). */
-static void requant_chunk(const int32_t *acc_a, const int32_t *acc_b, int32_t n, const int32_t *mult,
-                          const int32_t *shift, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
-                          int32_t hi, int32_t full)
+/* What every chunk of a conv call shares. */
+typedef struct {
+    int32_t k;
+    const int8_t *w_end; /* end of the filter */
+    const int32_t *mult, *shift, *bias;
+    int32_t out_off, lo, hi;
+    int32_t fast; /* the clamp is [-128, 127] and every shift in [-31, -2] */
+} conv_run_t;
+
+/* Output channels per chunk: their accumulators (both pixels) wait on the stack. */
+#define ILWP_CONV_CHUNK 16
+
+/* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
+ * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take the one-multiply form and SSAT
+ * in assembly; everything else, the textbook form (ilwp_requantize) and the clamp. */
+ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
+                                     const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
+                                     int32_t hi, int32_t fast)
 {
     int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t m = mult[i], sh = shift[i];
-        int32_t va, vb;
-        if (sh <= -2 && sh >= -31) {
-            const uint32_t round = 1u << (-sh - 2);
-            const int32_t s = -sh - 1;
-            va = ilwp_requantize_rshift_pre(acc_a[i], m, round, s);
-            vb = ilwp_requantize_rshift_pre(acc_b[i], m, round, s);
-        } else {
-            va = requant_generic(acc_a[i], m, sh);
-            vb = requant_generic(acc_b[i], m, sh);
-        }
-        va += out_off;
-        vb += out_off;
-        out_a[i] = (int8_t)(full ? ilwp_sat_s8(va) : ilwp_clamp_i32(va, lo, hi));
-        out_b[i] = (int8_t)(full ? ilwp_sat_s8(vb) : ilwp_clamp_i32(vb, lo, hi));
+#if ILWP_DSP_ASM
+    if (fast && bias != 0) {
+        /* fast: the clamp is [-128, 127] and every shift in [-31, -2]. The loop below as assembly:
+         * compiled, it spilled its 14 values to the stack (about 50 cycles a channel, here 35). */
+        const int32_t *const end = acc + 2 * n;
+        uint32_t m, sh, b, va, vb, l, h;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr %[m], [%[mult]], #4\n\t"
+            "ldr %[sh], [%[shift]], #4\n\t"
+            "ldr %[b], [%[bias]], #4\n\t"
+            "ldrd %[va], %[vb], [%[acc]], #8\n\t"
+            "add %[va], %[va], %[b]\n\t"
+            "add %[vb], %[vb], %[b]\n\t"
+            "mvn %[sh], %[sh]\n\t"             /* s = -shift - 1 */
+            "mov %[b], #1\n\t"
+            "sub %[l], %[sh], #1\n\t"
+            "lsl %[b], %[b], %[l]\n\t"         /* round = 2^(s - 1) */
+            "and %[l], %[va], #0x80000000\n\t" /* ilwp_requantize_rshift_pre, SSAT */
+            "orr %[l], %[l], #0x40000000\n\t"
+            "add %[h], %[b], %[va], asr #31\n\t"
+            "smlal %[l], %[h], %[va], %[m]\n\t"
+            "asr %[h], %[h], %[sh]\n\t"
+            "add %[h], %[h], %[off]\n\t"
+            "ssat %[h], #8, %[h]\n\t"
+            "strb %[h], [%[oa]], #1\n\t"
+            "and %[l], %[vb], #0x80000000\n\t"
+            "orr %[l], %[l], #0x40000000\n\t"
+            "add %[h], %[b], %[vb], asr #31\n\t"
+            "smlal %[l], %[h], %[vb], %[m]\n\t"
+            "asr %[h], %[h], %[sh]\n\t"
+            "add %[h], %[h], %[off]\n\t"
+            "ssat %[h], #8, %[h]\n\t"
+            "strb %[h], [%[ob]], #1\n\t"
+            "ldr %[l], %[end]\n\t"
+            "cmp %[acc], %[l]\n\t"
+            "bne 1b\n\t"
+            : [acc] "+r"(acc), [mult] "+r"(mult), [shift] "+r"(shift), [bias] "+r"(bias), [oa] "+r"(out_a),
+              [ob] "+r"(out_b), [m] "=&r"(m), [sh] "=&r"(sh), [b] "=&r"(b), [va] "=&r"(va), [vb] "=&r"(vb),
+              [l] "=&r"(l), [h] "=&r"(h)
+            : [off] "r"(out_off), [end] "m"(end)
+            : "cc", "memory");
+        return;
+    }
+#else
+    (void)fast;
+#endif
+    for (i = 0; i < 2 * n; ++i) {
+        const int32_t v = requant_generic(acc[i] + (bias != 0 ? bias[i >> 1] : 0), mult[i >> 1], shift[i >> 1]);
+        ((i & 1) ? out_b : out_a)[i >> 1] = (int8_t)ilwp_clamp_i32(v + out_off, lo, hi);
     }
 }
 
-int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                       const int32_t *bias, int8_t *output, int16_t *scratch)
+/* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK; w: channel c0's filter row):
+ * the accumulators of the chunk's channel pairs (an odd last channel paired with itself), then one
+ * requantization loop, bias added there. */
+ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
+                       int8_t *out_a, int8_t *out_b)
 {
-    int32_t b, pix, g, c0;
+    const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi;
+    const int32_t *const mult = r->mult, *const shift = r->shift, *const bias = r->bias;
+    int32_t acc[2 * ILWP_CONV_CHUNK + 2]; /* per pair: a.c0, b.c0, a.c1, b.c1 */
+#if ILWP_USE_DSP
+    /* Where the chunk's last row ends the filter, a zero-padded last block must not read past it:
+     * pairs from np_fast on run one by one, whole blocks only, and add their k % 4 tail. */
+    const int32_t exact = (k & 3) != 0 && w + n * k + 3 > r->w_end;
+    const int32_t np_fast = !exact ? n >> 1 : (k < 3 ? 0 : (n - 1) >> 1);
+#else
+    const int32_t exact = 0, np_fast = n >> 1;
+#endif
+    int32_t j;
+    dot_pairs(scratch, (k + 3) >> 2, w, w + k, k, np_fast, acc);
+    for (j = np_fast; j < (n + 1) >> 1; ++j) {
+        const int8_t *const w0 = w + 2 * j * k, *const w1 = 2 * j + 1 < n ? w0 + k : w0;
+        const int32_t nblk = exact ? k >> 2 : (k + 3) >> 2;
+        dot_pairs(scratch, nblk, w0, w1, k, 1, acc + 4 * j);
+#if ILWP_USE_DSP
+        if (exact) {
+            tail_2x2(scratch + 8 * nblk, k & 3, w0 + 4 * nblk, w1 + 4 * nblk, acc + 4 * j);
+        }
+#endif
+    }
+    requant_run(acc, n, mult + c0, shift + c0, bias != 0 ? bias + c0 : bias, out_a + c0, out_b + c0, out_off, lo, hi,
+                r->fast);
+}
+
+ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                  const int32_t *bias, int8_t *output, int16_t *scratch)
+{
+    int32_t b, pix, g, c;
     int32_t groups, oc_per_group;
     const int32_t k = p->filter_h * p->filter_w * p->filter_c;
     const int32_t npix = p->output_h * p->output_w;
     const int32_t out_c = p->output_c;
-    const int32_t out_off = p->output_offset;
-    const int32_t lo = p->act_min, hi = p->act_max;
-    const int32_t full = (lo == -128 && hi == 127);
-    const int32_t *const mult = p->multiplier;
-    const int32_t *const shift = p->shift;
-    int32_t acc_a[ILWP_CONV_CHUNK], acc_b[ILWP_CONV_CHUNK];
-    int8_t sink[ILWP_CONV_CHUNK]; /* pixel b's outputs when there is no pixel b */
+    conv_run_t r;
+    im2col_t geo;
 
     if (p->filter_c <= 0 || p->input_c % p->filter_c != 0 || k <= 0) {
         return ILWP_ERR_ARG;
@@ -420,27 +555,42 @@ int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const i
         return ILWP_ERR_ARG;
     }
     oc_per_group = p->output_c / groups;
+    r.k = k;
+    r.w_end = filter + out_c * k;
+    r.mult = p->multiplier;
+    r.shift = p->shift;
+    r.bias = bias;
+    r.out_off = p->output_offset;
+    r.lo = p->act_min;
+    r.hi = p->act_max;
+    r.fast = (r.lo == -128 && r.hi == 127);
+    for (c = 0; c < out_c; ++c) {
+        r.fast &= (p->shift[c] <= -2 && p->shift[c] >= -31);
+    }
+    im2col_init(&geo, p);
 
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_batch = input + b * p->input_h * p->input_w * p->input_c;
         int8_t *out_batch = output + b * npix * p->output_c;
+        int32_t oy = 0, ox = 0; /* pixel pix */
         for (pix = 0; pix < npix; pix += 2) {
             const int32_t two = (pix + 1 < npix);
+            const int32_t ox_b = ox + 1 < p->output_w ? ox + 1 : 0, oy_b = ox + 1 < p->output_w ? oy : oy + 1;
             int8_t *out_a = out_batch + pix * out_c;
-            int8_t *out_b = out_a + out_c;
+            /* A lone last pixel is computed twice: its copy writes the same values to the same place. */
+            int8_t *out_b = two ? out_a + out_c : out_a;
             for (g = 0; g < groups; ++g) {
-                const int32_t oc_end = (g + 1) * oc_per_group;
-                im2col_pixel(p, in_batch, pix, g * p->filter_c, scratch, 0);
-                /* A lone last pixel is computed twice (its copy's results are dropped). */
-                im2col_pixel(p, in_batch, two ? pix + 1 : pix, g * p->filter_c, scratch, 1);
-                for (c0 = g * oc_per_group; c0 < oc_end; c0 += ILWP_CONV_CHUNK) {
-                    const int32_t n = (oc_end - c0 < ILWP_CONV_CHUNK) ? oc_end - c0 : ILWP_CONV_CHUNK;
-                    int8_t *const ob = two ? out_b + c0 : sink;
-                    dot_chunk(scratch, k, filter + c0 * k, bias != 0 ? bias + c0 : zero_bias, n, acc_a, acc_b,
-                              (out_c - c0) * k);
-                    requant_chunk(acc_a, acc_b, n, mult + c0, shift + c0, out_a + c0, ob, out_off, lo, hi, full);
+                const int32_t c0 = g * oc_per_group;
+                im2col_pixel(&geo, in_batch, oy, ox, g * p->filter_c, scratch, 0);
+                im2col_pixel(&geo, in_batch, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch, 1);
+                for (c = c0; c < c0 + oc_per_group; c += ILWP_CONV_CHUNK) {
+                    const int32_t left = c0 + oc_per_group - c;
+                    conv_chunk(scratch, &r, filter + c * k, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK,
+                               out_a, out_b);
                 }
             }
+            ox = ox_b + 1 < p->output_w ? ox_b + 1 : 0;
+            oy = ox_b + 1 < p->output_w ? oy_b : oy_b + 1;
         }
     }
     return ILWP_OK;

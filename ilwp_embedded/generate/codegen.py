@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
 from ilwp_embedded.generate.plan import place, plan_memory
@@ -26,6 +27,11 @@ from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
 from ilwp_embedded.ops.registry import CallSite, lookup
 from ilwp_embedded.resources import templates_dir
 
+
+# The version of the API in ilwp_model.h (major, minor): major when a declaration changes
+# incompatibly, minor when one is added. docs/integration.md documents this version.
+C_API_VERSION = (1, 0)
+MAX_RANK = 6  # ilwp_model_tensor_info.dims: TFLite's largest tensor rank
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
@@ -101,6 +107,25 @@ class Generated:
     layer_kernels: tuple[str, ...] = ()
     cmsis_features: frozenset[str] = frozenset()
     step_ops: tuple[str, ...] = ()  # the operator of each step
+    ram_bytes: int = 0  # every static buffer of the model (ILWP_MODEL_RAM_BYTES)
+
+
+def _c_float(v: float) -> str:
+    """A C float literal (without its `f`) that reads back as the same float32."""
+    text = str(np.float32(v))  # the shortest text that reads back as this float32
+    return text if any(c in text for c in ".e") else text + ".0"
+
+
+def _io_info(t) -> dict:
+    """The model input's or output's ilwp_model_tensor_info: shape, scale and zero point."""
+    if len(t.shape) > MAX_RANK:
+        raise IlwpError(f"tensor {t.name!r} has rank {len(t.shape)}; the C API takes at most {MAX_RANK}")
+    q = t.quant
+    scale = float(q.scale[0]) if q is not None and len(q.scale) else 0.0
+    zp = int(q.zero_point[0]) if q is not None and len(q.zero_point) else 0
+    dims = [int(d) for d in t.shape]
+    return {"bytes": int(np.prod(t.shape)), "rank": len(dims), "dims": dims,
+            "dims_padded": dims + [0] * (MAX_RANK - len(dims)), "scale": _c_float(scale), "zero_point": zp}
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -119,8 +144,8 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
         if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
             return api.fc_per_channel, "fc_per_channel"
         return True, None
-    if op == "ADD":
-        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op in ("ADD", "MUL"):
+        return not p.broadcast, None  # arm_elementwise_add_s8 / _mul_s8 do not broadcast
     if op == "SOFTMAX":
         return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
@@ -196,7 +221,6 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
-        x = ptr(op.inputs[0])
         st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
         for r in decoded_by_step.get(k, []):
             st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
@@ -215,7 +239,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
             structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
         # Constants are printed in the order first named: the bias before the other operands.
-        operands = op.inputs[:kernel.operands]
+        operands = kernel.call_inputs(op)
         names = {i: ptr(i) for i in operands[2:3]}
         names.update({i: ptr(i) for i in operands if i not in names})
         call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
@@ -237,7 +261,21 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     slots = weights.slot_bytes
     decoder_ram = 0 if weights.mode == "raw" else WORK_STRUCT_BYTES + (
         max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
+    elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
+    raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
+    # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
+    const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
+    wflash = len(weights.blob) if weights.mode != "raw" else sum(
+        a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
+    scratch_alloc = (scratch + 1) // 2 * 2  # int16_t ilwp_scratch[]
+    # every static buffer of ilwp_model.c (the template): arena, scratch, decoded weights, decoder
+    # tables and the 4-byte decode-tick counter
+    ram_total = plan.arena_bytes + scratch_alloc + weight_ram + decoder_ram + 4
     ctx = {
+        "api_version": C_API_VERSION, "max_rank": MAX_RANK,
+        "io_in": _io_info(inp), "io_out": _io_info(outp),
+        "scratch_alloc": scratch_alloc, "decoder_ram": decoder_ram, "ram_total": ram_total,
+        "weights_flash": wflash, "const_flash": const_flash,
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
         "arena_bytes": plan.arena_bytes, "scratch_bytes": scratch,
         "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
@@ -251,17 +289,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     }
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
-    elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
-    raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
-    # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
-    const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
-    wflash = len(weights.blob) if weights.mode != "raw" else sum(
-        a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
     return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
-                     tuple(op.op for op in graph.operators))
+                     tuple(op.op for op in graph.operators), ram_total)
 
 
 def _n_of(records, rec) -> int:

@@ -4,7 +4,8 @@
 
 Lifetimes come from the schedule (operators in graph order). Placement is greedy by size, largest
 first, at the lowest offset that overlaps no tensor alive at the same time (the strategy of TFLM's
-GreedyMemoryPlanner, so arenas are comparable). RESHAPE outputs alias their input: no copy, no bytes.
+GreedyMemoryPlanner, so arenas are comparable). RESHAPE, SQUEEZE and EXPAND_DIMS outputs alias their
+input: no copy, no bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.ops.registry import REGISTRY
+
+# Ops whose output is their input's bytes (RESHAPE, SQUEEZE, EXPAND_DIMS): one buffer for both.
+IN_PLACE_OPS = frozenset(k.name for k in REGISTRY.values() if k.in_place)
 
 ALIGN = 16  # every buffer starts 16-byte aligned (SIMD loads, int32 scratch)
 
@@ -57,7 +62,7 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     n_ops = len(graph.operators)
     alias = {i: i for i in activation_tensors(graph)}
     for op in graph.operators:
-        if op.op == "RESHAPE":
+        if op.op in IN_PLACE_OPS:
             src, dst = op.inputs[0], op.outputs[0]
             alias[dst] = alias[src]
     first: dict[int, int] = {}

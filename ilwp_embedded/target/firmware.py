@@ -18,7 +18,7 @@ from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import check_generated_for, cmsis_nn_api, kernel_sources
 from ilwp_embedded.generate.codegen import Generated, write_sources
-from ilwp_embedded.generate.decode_plan import MemoryBudget, plan_weights_explained
+from ilwp_embedded.generate.decode_plan import MemoryBudget, WeightPlan, plan_weights_explained
 from ilwp_embedded.ingest.graph import Graph
 
 @dataclass(frozen=True)
@@ -62,6 +62,16 @@ def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list
     return srcs, incs
 
 
+def plan_model(board: Board, graph: Graph, coded: Container | None, decode_mode: str = "auto",
+               kernels: str = "portable", cmsis_nn_path=None) -> WeightPlan:
+    """The generated model for `board`'s memories: the decode-mode plan (generate/decode_plan.py) and its
+    C. `coded` None or decode_mode "raw": raw int8 weights."""
+    runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
+    api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
+    return plan_weights_explained(budget(board), graph, None if decode_mode == "raw" else coded, decode_mode,
+                                  kernels, api)
+
+
 def build_model_firmware(board: Board, graph: Graph, coded: Container | None, out_dir: Path,
                          decode_mode: str = "auto", defines: dict | None = None, kernels: str = "portable",
                          cmsis_nn_path=None) -> FirmwareBuild:
@@ -71,10 +81,8 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
     `graph` must be the model the container decodes to (for lossy coding: the reconstructed one).
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
-    runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
+    plan = plan_model(board, graph, coded, decode_mode, kernels, cmsis_nn_path)
     api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
-    plan = plan_weights_explained(budget(board), graph, None if decode_mode == "raw" else coded, decode_mode,
-                                  kernels, api)
     gen, mode = plan.gen, plan.gen.decode_mode
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
                                    cmsis_nn_path=cmsis_nn_path)
