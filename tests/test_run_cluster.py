@@ -152,3 +152,22 @@ def test_cluster_refusals_are_one_line(head):
         p = run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
                     "--limit", "2", *elf, *args)
         assert_one_line_error(p, needle)
+
+
+def test_a_two_trial_tune_rate_sweep_rendered_by_the_report(head, tmp_path):
+    pytest.importorskip("ray.tune", reason="Ray Tune (the 'cluster' extra) is not installed")
+    from ilwp_embedded.golden import Golden
+    from ilwp_embedded.run.cluster import tune_steps
+    from ilwp_embedded.run.report import render_html
+    from ilwp_embedded.run.summary import sweep_report_data
+
+    g, _ = resnet8()
+    xs, ys = cifar(16)
+    rows = tune_steps(head[0], g, xs, ys, (1, 8), storage=str(tmp_path))
+    assert [r["step"] for r in rows] == [1, 8]
+    lossless, coarse = rows
+    golden = Golden(g).run_batch(xs).reshape(len(xs), -1).argmax(axis=1)
+    assert lossless["top1"] == float((golden == ys).mean())  # step 1 is lossless: the int8 model's top-1
+    assert 6.0 < lossless["bits_per_weight"] < 8.0 and coarse["bits_per_weight"] < lossless["bits_per_weight"] - 1
+    page = render_html(sweep_report_data(rows, "ResNet-8 rate sweep"))
+    assert "residual step 1" in page and "residual step 8" in page and f"{coarse['bits_per_weight']:.3f}" in page
