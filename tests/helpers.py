@@ -526,6 +526,35 @@ def firmware(board_id: str, variant: str = "test") -> BuildResult:
                                         timeout_s=300)
 
 
+@functools.cache
+def resnet8_single_run(n: int = 12):
+    """ResNet-8 on the first `n` CIFAR images in one QEMU (qemu-m4, the test firmware): the run that
+    sharded runs are compared with."""
+    from ilwp_embedded.run.validate import validate_model
+
+    g, _ = resnet8()
+    xs, ys = cifar(n)
+    return validate_model(resolve_board("qemu-m4"), g, xs, ys, elf=firmware("qemu-m4").elf)
+
+
+def assert_same_run(single, merged, tick: int | None = 40) -> None:
+    """`merged` (shards) equals `single` in everything but wall time and link counters; latencies
+    within `tick` (one SysTick tick on mps2: each shard's QEMU boots afresh), or not compared (None:
+    over serial, the receive interrupt's work for the next input lands in the timed runs as the
+    host's timing has it)."""
+    import dataclasses
+
+    a, b = single, merged
+    assert (a.count, a.bit_exact, a.mismatches, a.board, a.model_hash, a.decode_mode) == (
+        b.count, b.bit_exact, b.mismatches, b.board, b.model_hash, b.decode_mode)
+    assert (a.accuracy_device, a.accuracy_host) == (b.accuracy_device, b.accuracy_host)
+    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
+    assert [strip(r) for r in a.records] == [strip(r) for r in b.records]
+    if tick is not None:
+        assert max(abs(x.elapsed - y.elapsed) for x, y in zip(a.records, b.records)) <= tick
+        assert abs(a.latency.median - b.latency.median) <= tick and abs(a.latency.p95 - b.latency.p95) <= tick
+
+
 # ------------------------------------------------------------------------------- serial servers
 
 # Debian installs ser2net in /usr/sbin, which a non-root PATH may lack
