@@ -17,7 +17,9 @@ setup: $(STAMP) toolchain cmsis-nn
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,farm,cluster]'
+	@# pyserial and labgrid's pyserial-labgrid both install `serial`: the fork (3.5 + rfc2217 fixes) wins, always
+	$(PY) -m pip install -q --no-deps --force-reinstall pyserial-labgrid==3.5.0.2
 	touch $(STAMP)
 
 toolchain:

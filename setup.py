@@ -15,7 +15,7 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 # folder -> the files of it the package needs
 DATA = {
-    "templates": ("*.j2",),
+    "templates": ("**/*.j2",),
     "firmware": ("**/*.c", "**/*.h", "**/*.j2", "platform/**/*.py", "platform/**/*.json"),
     "boards": ("*.json",),
     "models": ("cifar_resnet20_int8.tflite",),

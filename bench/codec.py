@@ -35,6 +35,7 @@ from ilwp_embedded.cycles import plugin, timing  # noqa: E402
 from ilwp_embedded.cycles.profile import region_setup  # noqa: E402
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite  # noqa: E402
 from ilwp_embedded.target.boards import resolve_board  # noqa: E402
+from ilwp_embedded.target.pio import build_firmware  # noqa: E402
 from ilwp_embedded.target.qemu import run_to_exit  # noqa: E402
 
 DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -60,35 +61,56 @@ def kmeans16(w: np.ndarray) -> tuple[np.ndarray, int]:
     return shared, huffman_coded_bits(idx, 16)
 
 
+M4 = REPO / "bench" / "m4"
+
+
+def m4_run(program: str, work: Path, sources=(), include_dirs=(), profile: str | None = None) -> dict:
+    """Build bench/m4/<program> (+ sources) as qemu-m4 firmware, the product's way (PlatformIO, the
+    board's start-up and linker script), run it under -icount shift=0 and read its "label value" lines.
+    profile: a function whose call is timed by the cycle plugin; its Cortex-M4 estimate (QEMU plugin +
+    TRM table, `docs/cycles.md`) comes back as vals["cycles"] = {low, nominal, high}."""
+    board = resolve_board("qemu-m4")  # mps2-an386
+    build = build_firmware(board, [M4 / program, M4 / "bench_io.c", *sources], [M4, work, *include_dirs],
+                           out_dir=work / "pio")
+    extra = []
+    if profile:
+        setup = region_setup(build.elf, profile)
+        extra = plugin.plugin_args(work / "profile.bin", setup.start, setup.stop)
+    run = run_to_exit(board, build.elf, timeout_s=300, extra=extra)
+    if run.returncode != 0:
+        raise RuntimeError(f"{program} failed on QEMU ({run.returncode}): {run.output}")
+    vals: dict = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.output)}
+    if profile:
+        prof = plugin.read_profile(work / "profile.bin")
+        tot = prof.totals(prof.region_segments(0))
+        vals["cycles"] = timing.cycles_from_counts(timing.CORTEX_M4, timing.disassemble(build.elf), prof.pc,
+                                                   tot["exec"], tot["taken"], tot["jumped_in"], tot["mem"])
+    return vals
+
+
+def checksum(data: bytes) -> int:
+    """The checksum the bench programs print over what they computed (h = 31 h + byte, 32 bits)."""
+    h = 0
+    for b in data:
+        h = (h * 31 + b) & 0xFFFFFFFF
+    return h
+
+
 def m4_cost(blob: bytes, weights: int, work: Path, cycles: bool = False) -> dict:
     """Decode `blob` on QEMU's Cortex-M4 and read the SysTick-based instruction counts; cycles: also
-    the Cortex-M4 cycle estimate of ilwp_decode_all (QEMU plugin + TRM table, `docs/cycles.md`) as
-    cycles_decode = {low, nominal, high}."""
+    the Cortex-M4 cycle estimate of ilwp_decode_all as cycles_decode = {low, nominal, high}."""
     work.mkdir(parents=True, exist_ok=True)
     rows = ",\n".join(",".join(str(b) for b in blob[i:i + 32]) for i in range(0, len(blob), 32))
     (work / "blob.h").write_text(f"#define BLOB_WEIGHTS {weights}u\nstatic const unsigned char blob[{len(blob)}] = {{\n{rows}}};\n")
-    m4 = REPO / "bench" / "m4"
     dec = REPO / "firmware" / "decoder"
-    flags = ["-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99"]  # as the firmware builds
-    subprocess.run(["arm-none-eabi-gcc", *flags, "-ffreestanding", "-nostdlib", "-nostartfiles", "-T", str(m4 / "link.ld"),
-                    f"-I{work}", f"-I{dec}", str(m4 / "startup.c"), str(m4 / "bench_main.c"), str(dec / "ilwp_decode.c"),
-                    "-o", str(work / "bench.elf"), "-lgcc"], check=True)
-    elf, extra = work / "bench.elf", []
+    vals = m4_run("bench_main.c", work, [dec / "ilwp_decode.c"], [dec],
+                  profile="ilwp_decode_all" if cycles else None)
     if cycles:
-        setup = region_setup(elf, "ilwp_decode_all")  # the call of ilwp_decode_all in bench_main.c
-        extra = plugin.plugin_args(work / "profile.bin", setup.start, setup.stop)
-    run = run_to_exit(resolve_board("qemu-m4"), elf, timeout_s=300, extra=extra)  # mps2-an386, -icount shift=0
-    vals = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.output)}
-    if cycles and run.returncode == 0:
-        prof = plugin.read_profile(work / "profile.bin")
-        tot = prof.totals(prof.region_segments(0))
-        vals["cycles_decode"] = timing.cycles_from_counts(timing.CORTEX_M4, timing.disassemble(elf), prof.pc,
-                                                          tot["exec"], tot["taken"], tot["jumped_in"], tot["mem"])
-    if run.returncode != 0 or "instr_decode" not in vals:
-        raise RuntimeError(f"QEMU run failed ({run.returncode}): {run.output}")
-    h = 0  # the same checksum over the decoded weights as bench_main.c: proves the M4 decode is right
-    for b in b"".join(w.tobytes() for w in decode_blob(blob).values()):
-        h = (h * 31 + b) & 0xFFFFFFFF
+        vals["cycles_decode"] = vals.pop("cycles")
+    if "instr_decode" not in vals:
+        raise RuntimeError(f"no decoder counts from QEMU: {vals}")
+    # the same checksum over the decoded weights as bench_main.c: proves the M4 decode is right
+    h = checksum(b"".join(w.tobytes() for w in decode_blob(blob).values()))
     if vals["checksum"] != h:
         raise RuntimeError(f"M4 decode differs from the Python decoder (checksum {vals['checksum']} != {h})")
     return vals
@@ -177,7 +199,7 @@ def main() -> int:
           "into the project venv.")
     if m4rows:
         fp = decoder_footprint(tmp)
-        print("\nC decoder on Cortex-M4 (QEMU mps2-an386, -icount shift=0, SysTick 40 instructions/tick; "
+        print("\nC decoder on Cortex-M4 (qemu-m4: QEMU mps2-an386, -icount shift=0, SysTick 40 instructions/tick; "
               "decode_all without CRC, tables included; cycles: the TRM table over the QEMU plugin's counts, "
               "nominal, zero-wait memory):")
         print("| model | blob | weights | instructions | instructions/weight | CRC32 check, instructions/byte "

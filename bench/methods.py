@@ -9,7 +9,7 @@ top-1 on the CIFAR-10 JPEG test set, and the decode cost on a Cortex-M4, measure
 Rows: every method at its settings (post-training unless a setting says epochs=...), each
 quantized model coded by the ILWP container (bits/weight = coded bytes incl. header, tables, side
 info and CRC, skeleton excluded, over the weights). For tq also the transform-domain stream's rate
-(decoded on the device instead of on the host). M4 costs (QEMU mps2-an386, -icount shift=0):
+(decoded on the device instead of on the host). M4 costs (qemu-m4: QEMU mps2-an386, -icount shift=0):
 the container decoder's instructions per weight on each method's blob, and for tq the inverse
 transform's instructions per weight (bench/m4/itransform_main.c), checked against the host.
 """
@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from ilwp_embedded.train.methods import Options, compress, tq  # noqa: E402
 from ilwp_embedded.datasets import load_dataset  # noqa: E402
 from ilwp_embedded.golden import evaluate  # noqa: E402
 from ilwp_embedded.ingest import load_graph  # noqa: E402
+from codec import checksum, m4_cost, m4_run  # noqa: E402  (bench/codec.py: the bench/m4 programs)
 
 DEFAULT_SETTINGS = ("ilwp:step=1;ilwp:step=3;dqc:bits=3;dqc:bits=4;dqc:bits=5;dqc:bits=4,zero=0;"
                     "slq:bits=3;slq:bits=4;mlq:;tq:bits=1;tq:bits=2;tq:bits=3")
@@ -74,19 +73,9 @@ def itransform_cost(coded: dict, work: Path) -> dict:
            f"#define IT_WEIGHTS {off}u", f"#define IT_TENSORS {len(tensors)}u", *lines,
            f"static const it_tensor it_tensors[{len(tensors)}] = {{{','.join(tensors)}}};"]
     (work / "itransform.h").write_text("\n".join(hdr) + "\n")
-    m4 = REPO / "bench" / "m4"
-    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99", "-ffreestanding", "-nostdlib",
-                    "-nostartfiles", "-T", str(m4 / "link.ld"), f"-I{work}", str(m4 / "startup.c"),
-                    str(m4 / "itransform_main.c"), "-o", str(work / "it.elf"), "-lgcc"], check=True)
-    run = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-icount", "shift=0", "-semihosting-config",
-                          "enable=on,target=native", "-nographic", "-kernel", str(work / "it.elf")],
-                         capture_output=True, text=True, timeout=600)
-    vals = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)", run.stdout + run.stderr)}
-    h = 0
-    for byte in np.concatenate(expect).tobytes():
-        h = (h * 31 + byte) & 0xFFFFFFFF
-    if run.returncode != 0 or vals.get("checksum") != h:
-        raise RuntimeError(f"inverse transform on the M4 differs from the host ({run.stdout} {run.stderr})")
+    vals = m4_run("itransform_main.c", work)
+    if vals.get("checksum") != checksum(np.concatenate(expect).tobytes()):
+        raise RuntimeError(f"inverse transform on the M4 differs from the host ({vals})")
     return {"instr": vals["instr_inverse"], "per_weight": vals["instr_inverse"] / off}
 
 
@@ -98,8 +87,6 @@ def main() -> int:
     ap.add_argument("--no-m4", action="store_true")
     ap.add_argument("--json", default=None, help="also write the rows as JSON here")
     args = ap.parse_args()
-    from codec import m4_cost
-
     g = load_graph(args.model)
     test = load_dataset("cifar10", split="test").take(args.limit)
     base = evaluate(g, test)

@@ -65,7 +65,7 @@ class HostRunner:
         calls: dict[str, int] = {}
         for op, kernel, p in zip(g.operators, self.kernels, self.params):
             out = np.zeros(g.tensor(op.outputs[0]).shape, dtype=np.int8)
-            ins = tuple(bufs[i] if i >= 0 else None for i in op.inputs[:kernel.operands])
+            ins = tuple(bufs[i] if i >= 0 else None for i in kernel.call_inputs(op))
             rc = kernel.host(HostCall(self.lib, p, ins, out, calls.get(op.op, 0)))
             calls[op.op] = calls.get(op.op, 0) + 1
             if rc != 0:

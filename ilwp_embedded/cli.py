@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "ilwp_embedded.commands.finetune",
     "ilwp_embedded.commands.boards",
     "ilwp_embedded.commands.build",
+    "ilwp_embedded.commands.export",
     "ilwp_embedded.commands.cmsis_nn",
     "ilwp_embedded.commands.demo",
     "ilwp_embedded.commands.run",

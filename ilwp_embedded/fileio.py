@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 from ilwp_embedded.errors import IlwpError
 
@@ -43,6 +45,40 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def atomic_write_tree(path: str | os.PathLike, files: Mapping[str, str | bytes | Path]) -> Path:
+    """Write a new folder `path` (absent or empty) atomically: `files` (relative path -> text, bytes, or
+    a file to copy) go into a temporary folder beside it, renamed into place at the end; a failure
+    leaves nothing behind."""
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise IlwpError(f"output directory does not exist: {parent}")
+    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
+        raise IlwpError(f"output {out} exists and is not an empty directory")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:
+        raise IlwpError(f"cannot write into {parent}: {e.strerror}") from None
+    try:
+        for rel, what in files.items():
+            dst = tmp / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(what, Path):
+                shutil.copyfile(what, dst)
+            else:
+                dst.write_bytes(what.encode("utf-8") if isinstance(what, str) else what)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the user's usual mode
+        if out.is_dir():
+            out.rmdir()  # empty (checked above): the rename needs the name free
+        os.rename(tmp, out)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):  # e.g. another process wrote `path` meanwhile, a full disk
+            raise IlwpError(f"cannot write {out}: {e.strerror or e}") from None
+        raise
+    return out
 
 
 def _umask() -> int:

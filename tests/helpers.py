@@ -6,9 +6,11 @@
   codec               the C decoder built with host gcc and driven through ctypes
   kernels             the kernel_lib fixture (host-built kernels), tflm_outputs (the golden interpreter)
   single-op models    SPECS (one TFLite op each, built with TensorFlow), build_single_op
+  Keras models        convert_keras (the product's converter, calibrated on noise)
   host models         build_host_model / run_host_model: generated C on the host, through ctypes
   boards              no_network, core_dir, hello_build, needs_toolchain, needs_qemu
   inference firmware  resnet8, cifar, firmware (cached per process)
+  serial servers      needs_ser2net, ser2net_rfc2217: a tty or pty served as rfc2217:// by ser2net
   cycle profiling     run_profiled, symbol: hand-written assembly under the cycle-profile plugin
 """
 
@@ -18,8 +20,10 @@ import ctypes
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -39,7 +43,7 @@ from ilwp_embedded.target.boards import load_boards, resolve_board
 from ilwp_embedded.target.firmware import build_inference_firmware
 from ilwp_embedded.target.pio import BuildResult, build_firmware, hello_sources
 from ilwp_embedded.target.pio_core import prepare_core
-from ilwp_embedded.target.qemu import run_to_exit
+from ilwp_embedded.target.qemu import end_process, free_port, run_to_exit
 
 REPO = Path(__file__).resolve().parents[1]
 # The project's own copyright line (SPDX); any other line with "Copyright" is a third-party notice.
@@ -218,6 +222,19 @@ def convert(model, input_shapes, seed: int, rep_scales=None) -> bytes:
     return conv.convert()
 
 
+def convert_keras(keras_model, path: Path, seed: int = 0, n_cal: int = 16) -> Path:
+    """What `ilwp-embed convert` does, in this process (one TensorFlow import per test module): the
+    model saved as .keras beside `path`, converted to a full-int8 .tflite calibrated on normal noise."""
+    from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel
+
+    src = path.with_suffix(".keras")
+    keras_model.save(src)
+    converter, dims = load_keras_or_savedmodel(src)
+    cal = np.random.default_rng(seed).normal(0.0, 1.0, (n_cal, 1) + dims).astype(np.float32)
+    path.write_bytes(convert_to_int8(converter, lambda: ([c] for c in cal), str(src)))
+    return path
+
+
 def _act(name):
     import keras
     if name == "relu6":
@@ -249,12 +266,12 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Dense(spec["units"], bias_initializer="random_normal")(inp)
     elif kind == "gap":
         y = keras.layers.GlobalAveragePooling2D(keepdims=spec.get("keepdims", False))(inp)
-    elif kind == "add":
+    elif kind in ("add", "mul"):
         other = tuple(spec.get("shape2", spec["shape"]))
         shapes.append(other)
         inp2 = keras.Input(shape=other, batch_size=1)
         inputs.append(inp2)
-        y = keras.ops.add(inp, inp2)
+        y = (keras.ops.add if kind == "add" else keras.ops.multiply)(inp, inp2)
     elif kind == "avgpool":
         y = keras.layers.AveragePooling2D(spec["k"], strides=spec.get("s"), padding=spec["pad"])(inp)
     elif kind == "maxpool":
@@ -266,6 +283,11 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
     elif kind == "pad":
         y = keras.layers.ZeroPadding2D(spec["pads"])(inp)
         y = keras.layers.Conv2D(4, 1)(y)
+    elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
+        y = keras.layers.Activation(kind)(inp)
+    elif kind == "tconv":
+        y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
+                                         use_bias=spec.get("bias", True), bias_initializer="random_normal")(inp)
     elif kind == "concat":
         other = tuple(spec["shape2"])
         shapes.append(other)
@@ -355,12 +377,23 @@ SPECS = (
         dict(kind="pad", shape=(5, 4, 3), pads=((1, 2), (0, 1)), seed=25),
         dict(kind="concat", shape=(4, 4, 3), shape2=(4, 4, 2), axis=-1, seed=26),
         dict(kind="concat", shape=(4, 4, 3), shape2=(2, 4, 3), axis=1, seed=27),
+        dict(kind="sigmoid", shape=(6, 7), seed=31, rep_scales=[3.0]),
+        dict(kind="tanh", shape=(5, 5, 3), seed=32, rep_scales=[0.5]),
+        dict(kind="hard_swish", shape=(6, 6, 4), seed=33, rep_scales=[4.0]),
+        dict(kind="relu", shape=(4, 6, 5), seed=41, rep_scales=[2.0]),
+        dict(kind="mul", shape=(5, 4, 3), seed=34, rep_scales=[1.0, 3.0]),
+        dict(kind="mul", shape=(4, 4, 6), shape2=(1, 1, 6), act="relu", seed=35),
+        dict(kind="mul", shape=(3, 5, 2), shape2=(3, 1, 2), seed=36, rep_scales=[0.2, 6.0]),
+        dict(kind="tconv", shape=(4, 5, 3), filters=4, k=3, s=2, pad="same", seed=37),
+        dict(kind="tconv", shape=(3, 3, 2), filters=3, k=(2, 3), s=(2, 1), pad="valid", act="relu", seed=38),
+        dict(kind="tconv", shape=(5, 4, 4), filters=2, k=3, s=1, pad="same", bias=False, seed=39),
     ]
 )
 
 EXPECTED_OP = {"conv": "CONV_2D", "dwconv": "DEPTHWISE_CONV_2D", "dense": "FULLY_CONNECTED", "add": "ADD",
                "avgpool": "AVERAGE_POOL_2D", "maxpool": "MAX_POOL_2D", "softmax": "SOFTMAX", "mean": "MEAN",
-               "gap": "MEAN", "pad": "PAD", "concat": "CONCATENATION"}
+               "gap": "MEAN", "pad": "PAD", "concat": "CONCATENATION", "sigmoid": "LOGISTIC", "tanh": "TANH",
+               "hard_swish": "HARD_SWISH", "relu": "RELU", "mul": "MUL", "tconv": "TRANSPOSE_CONV"}
 
 
 def spec_id(spec: dict) -> str:
@@ -384,7 +417,8 @@ def single_op_model(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
 def build_host_model(gen, out: Path, extra_sources=(), include=()) -> ctypes.CDLL:
     write_sources(gen, out)
     so = out / "model.so"
-    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}", f"-I{out}",
+    cmd = ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", f"-I{REPO / 'firmware' / 'kernels'}",
+           f"-I{REPO / 'firmware' / 'include'}", f"-I{out}",
            *[f"-I{i}" for i in include], "-o", str(so), str(out / "ilwp_model.c"),
            *map(str, sorted((REPO / 'firmware' / 'kernels').glob("*.c"))), *map(str, extra_sources)]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -490,6 +524,83 @@ def firmware(board_id: str, variant: str = "test") -> BuildResult:
         return build_inference_firmware(board_id, resnet8()[1], _run_out_root() / f"{board_id}-{variant}",
                                         defines=defines, test_commands=True, core_dir=core_dir(),
                                         timeout_s=300)
+
+
+@functools.cache
+def resnet8_single_run(n: int = 12):
+    """ResNet-8 on the first `n` CIFAR images in one QEMU (qemu-m4, the test firmware): the run that
+    sharded runs are compared with."""
+    from ilwp_embedded.run.validate import validate_model
+
+    g, _ = resnet8()
+    xs, ys = cifar(n)
+    return validate_model(resolve_board("qemu-m4"), g, xs, ys, elf=firmware("qemu-m4").elf)
+
+
+def assert_same_run(single, merged, tick: int | None = 40) -> None:
+    """`merged` (shards) equals `single` in everything but wall time and link counters; latencies
+    within `tick` (one SysTick tick on mps2: each shard's QEMU boots afresh), or not compared (None:
+    over serial, the receive interrupt's work for the next input lands in the timed runs as the
+    host's timing has it)."""
+    import dataclasses
+
+    a, b = single, merged
+    assert (a.count, a.bit_exact, a.mismatches, a.board, a.model_hash, a.decode_mode) == (
+        b.count, b.bit_exact, b.mismatches, b.board, b.model_hash, b.decode_mode)
+    assert (a.accuracy_device, a.accuracy_host) == (b.accuracy_device, b.accuracy_host)
+    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
+    assert [strip(r) for r in a.records] == [strip(r) for r in b.records]
+    if tick is not None:
+        assert max(abs(x.elapsed - y.elapsed) for x, y in zip(a.records, b.records)) <= tick
+        assert abs(a.latency.median - b.latency.median) <= tick and abs(a.latency.p95 - b.latency.p95) <= tick
+
+
+# ------------------------------------------------------------------------------- serial servers
+
+# Debian installs ser2net in /usr/sbin, which a non-root PATH may lack
+SER2NET = shutil.which("ser2net", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+needs_ser2net = pytest.mark.skipif(SER2NET is None, reason="ser2net not installed (scripts/install-toolchain.sh installs it)")
+# The configuration docs/serial-protocol.md gives users ("ser2net and RFC 2217")
+SER2NET_YAML = """connection: &ilwp
+  accepter: telnet(rfc2217),tcp,127.0.0.1,{port}
+  connector: serialdev,{device},115200n81,local
+  options:
+    kickolduser: true
+"""
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@contextmanager
+def ser2net_rfc2217(device: str, workdir: Path, timeout_s: float = 10.0) -> Iterator[str]:
+    """ser2net serving `device` as telnet(rfc2217) on a free loopback port, configured by a YAML
+    file in `workdir`: yields the rfc2217:// URL; ser2net is stopped by its PID on exit."""
+    assert SER2NET is not None
+    port = free_port()
+    conf = workdir / "ser2net.yaml"
+    conf.write_text(SER2NET_YAML.format(port=port, device=device))
+    log = (workdir / "ser2net.log").open("wb")
+    # -n: stay in the foreground; -u: no UUCP lock files (/var/lock may not be writable)
+    proc = subprocess.Popen([SER2NET, "-n", "-u", "-c", str(conf), "-P", str(workdir / "ser2net.pid")],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _listening(port):  # probing by bind: a connection would open the device
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ser2net did not listen on {port}: "
+                                   f"{(workdir / 'ser2net.log').read_text(errors='replace')[-500:]}")
+            time.sleep(0.02)
+        yield f"rfc2217://127.0.0.1:{port}"
+    finally:
+        end_process(proc, grace_s=3.0)
+        log.close()
 
 
 # ------------------------------------------------------------------------- cycle-profile probes

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import KWS_INT8, REPO, RESNET8_FLOAT, RESNET8_INT8, assert_one_line_error, run_cli
+from conftest import KWS_INT8, REPO, RESNET8_FLOAT, RESNET8_H5, RESNET8_INT8, assert_one_line_error, run_cli
 
 from ilwp_embedded.ingest import load_graph, write_tflite
 
@@ -57,12 +57,12 @@ def test_float_model_where_int8_is_needed():
 def test_unsupported_op_is_marked_and_refused(tmp_path):
     g = load_graph(KWS_INT8)
     soft = next(o for o in g.operators if o.op == "SOFTMAX")
-    soft.op, soft.raw_options, soft.raw_options_type = "LOGISTIC", None, 0
-    p = tmp_path / "logistic.tflite"
+    soft.op, soft.raw_options, soft.raw_options_type = "ELU", None, 0
+    p = tmp_path / "elu.tflite"
     p.write_bytes(write_tflite(g))
     out = run_cli("inspect", p)
-    assert out.returncode == 0 and "UNSUPPORTED: op LOGISTIC" in out.stdout
-    assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "LOGISTIC")
+    assert out.returncode == 0 and "UNSUPPORTED: op ELU" in out.stdout
+    assert_one_line_error(run_cli("demo", "--model", p, "--limit", "1"), "ELU")
 
 
 def test_every_unsupported_op_is_named_before_any_work(tmp_path):
@@ -70,9 +70,9 @@ def test_every_unsupported_op_is_named_before_any_work(tmp_path):
     line, before compressing or generating anything (the build folder is never made)."""
     g = load_graph(KWS_INT8)
     conv = next(o for o in g.operators if o.op == "CONV_2D")
-    conv.op, conv.raw_options, conv.raw_options_type = "TRANSPOSE_CONV", None, 0
+    conv.op, conv.raw_options, conv.raw_options_type = "FLOOR", None, 0
     dw = next(o for o in g.operators if o.op == "DEPTHWISE_CONV_2D")
-    dw.op, dw.raw_options, dw.raw_options_type = "LOGISTIC", None, 0
+    dw.op, dw.raw_options, dw.raw_options_type = "ELU", None, 0
     soft = next(o for o in g.operators if o.op == "SOFTMAX")
     t = g.tensors[soft.outputs[0]]
     t.quant = dataclasses.replace(t.quant, scale=np.full_like(t.quant.scale, 1.0 / 128))  # kernel: 1/256
@@ -80,8 +80,8 @@ def test_every_unsupported_op_is_named_before_any_work(tmp_path):
     p.write_bytes(write_tflite(g))
     out = tmp_path / "fw"
     proc = run_cli("build", "--board", "qemu-m4", "--model", p, "--out", out)
-    assert_one_line_error(proc, "3 operator(s) unsupported", "LOGISTIC, SOFTMAX, TRANSPOSE_CONV",
-                          f"#{conv.index} TRANSPOSE_CONV", f"#{dw.index} LOGISTIC", "scale 1/256")
+    assert_one_line_error(proc, "3 operator(s) unsupported", "ELU, FLOOR, SOFTMAX",
+                          f"#{conv.index} FLOOR", f"#{dw.index} ELU", "scale 1/256")
     assert not out.exists()
 
 
@@ -98,6 +98,20 @@ def test_outputs_and_dataset_checked_before_any_work(tmp_path):
     assert_one_line_error(run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset",
                                   f"npz:{tmp_path / 'm.npz'}", "--build-dir", tmp_path / "fw"), "shape")
     assert not (tmp_path / "fw").exists() and not missing.parent.exists()
+
+
+def test_convert_and_finetune_check_the_output_folder_first(tmp_path):
+    """Converting calibrates and fine-tuning trains for minutes: a missing output folder is refused
+    before either starts."""
+    missing = tmp_path / "no" / "such"
+    # inputs that would fail later (no such dataset, not a Keras file): the output folder is named first
+    assert_one_line_error(run_cli("convert", RESNET8_H5, "--dataset", f"npz:{tmp_path / 'none.npz'}", "-o", missing / "m.tflite"),
+                          "output directory does not exist", str(missing))
+    keras_file = tmp_path / "m.keras"
+    keras_file.write_bytes(b"never read")
+    assert_one_line_error(run_cli("finetune", keras_file, "--inter-layer-loss", "0", "-o", missing / "m.tflite"),
+                          "output directory does not exist", str(missing))
+    assert not missing.parent.exists()
 
 
 def test_compress_refuses_a_hybrid_model_that_build_would_refuse(tmp_path):
@@ -125,8 +139,16 @@ def test_unknown_dataset_and_bad_limit():
 def test_dataset_shape_mismatch(tmp_path):
     np.savez(tmp_path / "m.npz", x=np.zeros((3, 28, 28), np.uint8), y=np.zeros(3, np.int64))
     assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'm.npz'}"), "shape")
-    np.savez(tmp_path / "nolabels.npz", x=np.zeros((3, 28, 28), np.uint8))
-    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'nolabels.npz'}"), "'y'")
+    np.savez(tmp_path / "noinputs.npz", y=np.zeros(3, np.int64))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'noinputs.npz'}"), "'x'")
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))  # inputs without labels: shape checked too
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--inputs", tmp_path / "x.npy"), "shape")
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--inputs", tmp_path / "none.npy"), "not found")
+    np.savez(tmp_path / "t.npz", x=np.zeros((3, 32, 32, 3), np.uint8), y=np.zeros((3, 4)))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 't.npz'}", "--task",
+                                  "reconstruct"), "reconstruct needs an output of the input's shape")
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 't.npz'}"),
+                          "regression targets have 4 values a sample, the model's output 10")
 
 
 def test_missing_data_dir_and_no_download(tmp_path):

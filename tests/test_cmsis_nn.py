@@ -23,7 +23,7 @@ from conftest import KWS_INT8, RESNET8_INT8
 from helpers import model_inputs, run_host_model
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, check_generated_for,
+from ilwp_embedded.generate.backends import (CMSIS_GLUE_DIR, PORTABLE_DIR, STATUS_DIR, check_generated_for,
                                              cmsis_nn_scratch_bytes, find_cmsis_nn, kernel_sources)
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, cmsis_nn_api
 from ilwp_embedded.ops import quant as Q
@@ -54,7 +54,7 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror"]  # our glue, the portable k
 
 def test_portable_sources_are_the_kernel_directory():
     sources, include = kernel_sources("portable")
-    assert sources == sorted(PORTABLE_DIR.glob("*.c")) and include == [PORTABLE_DIR]
+    assert sources == sorted(PORTABLE_DIR.glob("*.c")) and include == [PORTABLE_DIR, STATUS_DIR]
 
 
 @pytest.mark.parametrize("make", ["missing", "empty_dir", "not_a_dir"])
@@ -428,7 +428,7 @@ def test_cmsis_model_on_qemu_cortex_m4_is_bit_exact(tmp_path, path):
 def _single_input_specs():
     """The single-op models of test_kernels_ops that the generated (one-input) model can hold."""
     from helpers import SPECS, spec_id
-    specs = [s for s in SPECS if s["kind"] not in ("add", "concat")]  # two inputs: ADD is in ResNet-8
+    specs = [s for s in SPECS if s["kind"] not in ("add", "mul", "concat")]  # two inputs: ADD is in ResNet-8
     return specs, [spec_id(s) for s in specs]
 
 
@@ -454,31 +454,34 @@ def test_cmsis_single_op_bit_exact(tmp_path, host_cmsis, spec):
         np.testing.assert_array_equal(run_host_model(lib, gen, x), tflm_outputs(model, [x])[0].reshape(-1))
 
 
-_ADD_SPECS = [s for s in __import__("helpers").SPECS if s["kind"] == "add"]
+_BINARY_SPECS = [s for s in __import__("helpers").SPECS if s["kind"] in ("add", "mul")]
 
 
-@pytest.mark.parametrize("spec", _ADD_SPECS, ids=[s["seed"] for s in _ADD_SPECS])
-def test_cmsis_add_bit_exact(tmp_path, host_cmsis, spec):
-    """Two-input ADD (arm_elementwise_add_s8; broadcast: the portable kernel) op by op through HostRunner,
-    which is safe here: ADD takes no scratch."""
+@pytest.mark.parametrize("spec", _BINARY_SPECS, ids=[f"{s['kind']}-{s['seed']}" for s in _BINARY_SPECS])
+def test_cmsis_add_mul_bit_exact(tmp_path, host_cmsis, spec):
+    """Two-input ADD and MUL (arm_elementwise_add_s8 / _mul_s8; broadcast: the portable kernel) op by op
+    through HostRunner, which is safe here: neither takes scratch."""
     from helpers import single_op_model, tflm_outputs
 
     from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite
 
     objs, include = host_cmsis
-    # HostRunner calls ilwp_add_s8: a shim routes it to the glue (the portable add_s8.o left out).
+    # HostRunner calls ilwp_add_s8 / ilwp_mul_s8: a shim routes them to the glue (the portable add_s8.o and
+    # mul_s8.o left out; the broadcasting kernels are separate files and stay).
     shim = tmp_path / "shim.c"
     shim.write_text('#include "ilwp_kernels_cmsis.h"\n'
                     "int32_t ilwp_add_s8_scratch_size(void) { return ilwp_cmsis_add_s8_scratch_size(); }\n"
                     "int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *a, const int8_t *b, int8_t *o,"
-                    " int32_t n, int32_t *s) { return ilwp_cmsis_add_s8(p, a, b, o, n, s); }\n")
+                    " int32_t n, int32_t *s) { return ilwp_cmsis_add_s8(p, a, b, o, n, s); }\n"
+                    "int32_t ilwp_mul_s8(const ilwp_mul_params_t *p, const int8_t *a, const int8_t *b, int8_t *o,"
+                    " int32_t n) { return ilwp_cmsis_mul_s8(p, a, b, o, n); }\n")
     so = tmp_path / "libcmsis.so"
     subprocess.run(["gcc", *STRICT, "-O2", "-shared", "-fPIC", *[f"-I{d}" for d in include], "-o", str(so), str(shim),
-                    *(str(o) for o in objs if o.name.split("_", 1)[1] != "add_s8.o")], check=True)
+                    *(str(o) for o in objs if o.name.split("_", 1)[1] not in ("add_s8.o", "mul_s8.o"))], check=True)
     model, _ = single_op_model(spec)
-    graph = read_tflite(model, "add")
-    assert "ADD" in [op.op for op in graph.operators]
+    graph = read_tflite(model, spec["kind"])
+    assert spec["kind"].upper() in [op.op for op in graph.operators]
     runner = HostRunner(graph, so)
     rng = np.random.default_rng(spec["seed"])
     for _ in range(4):

@@ -77,6 +77,28 @@ def test_lossy_cli_emits_the_model_decompress_rebuilds(run, tmp_path):
     assert not np.array_equal(g_emit, golden_outputs(RESNET.read_bytes()))  # it is lossy
 
 
+def test_lossy_step_that_costs_accuracy_warns(run, tmp_path):
+    """A large step loses points on the model's default sample (cifar10-raw200): one warning line
+    naming the drop; lossless weights are exact, so neither a measurement nor a warning."""
+    rc, out, err = run("compress", RESNET, "-o", tmp_path / "s.ilwp", "--step", "24")
+    assert rc == 0, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("warning:")]
+    assert len(lines) == 1 and "top-1 points on 200 images of cifar10-raw200" in lines[0], err
+    assert float(lines[0].split(" cost ")[1].split()[0]) > 1.0
+    rc, out, err = run("compress", RESNET, "-o", tmp_path / "l.ilwp", "--lossless")
+    assert rc == 0 and "warning" not in err, err
+    # the threshold is the user's: a drop within it passes quietly
+    rc, out, err = run("compress", RESNET, "-o", tmp_path / "s.ilwp", "--step", "24", "--warn-drop", "100")
+    assert rc == 0 and "warning" not in err, err
+
+
+def test_accuracy_check_dataset_shape_refused_before_coding(run, tmp_path):
+    np.savez(tmp_path / "m.npz", x=np.zeros((4, 28, 28), np.uint8), y=np.zeros(4, np.int64))
+    out = tmp_path / "s.ilwp"
+    rc, _, err = run("compress", RESNET, "-o", out, "--step", "8", "--dataset", f"npz:{tmp_path / 'm.npz'}")
+    assert rc == 2 and err.startswith("error: ") and "shape" in err and not out.exists(), err
+
+
 @pytest.mark.parametrize("case", ["missing", "not_tflite", "float_model", "bad_step", "corrupt_ilwp",
                                   "truncated_ilwp", "ilwp_as_model", "missing_outdir", "old_version"])
 def test_bad_input_exit_2_one_line(run, tmp_path, case, good_blob):
@@ -124,3 +146,18 @@ def test_cli_process_has_no_traceback(tmp_path):
     p = subprocess.run([sys.executable, "-c", code, "decompress", str(bad), "-o", str(tmp_path / "o.tflite")],
                        capture_output=True, text=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin"})
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+
+
+def test_inspect_prints_the_size_line_compress_printed(run, monkeypatch, tmp_path):
+    """One formatter (compress/blobinfo.py) for both commands: the same numbers, the same words."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("ilwp_embedded.commands.compress", "ilwp_embedded.commands.ingest"))
+    blob = tmp_path / "m.ilwp"
+    rc, out, err = run("compress", RESNET, "-o", blob, "--step", "3")
+    assert rc == 0, err
+    rc, shown, err = run("inspect", blob)
+    assert rc == 0, err
+    first, *tensors = shown.splitlines()
+    assert first == out.splitlines()[0] + ", lossy"
+    records = json.loads(run("inspect", blob, "--json")[1])["tensors"]
+    assert len(tensors) == len(records) > 0
+    assert all(line.split()[:2] == [str(t["tensor"]), t["name"][:40]] for line, t in zip(tensors, records))

@@ -34,7 +34,7 @@ def test_generated_sources_cross_compile_for_cortex_m4(tmp_path):
     gen = generate(load_graph(RESNET8_INT8))
     write_sources(gen, tmp_path)
     subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-                    "-std=c99", "-Wall", "-Wextra", "-Werror", "-Os", f"-I{KERNELS}", "-c",
+                    "-std=c99", "-Wall", "-Wextra", "-Werror", "-Os", f"-I{KERNELS}", f"-I{REPO / 'firmware' / 'include'}", "-c",
                     str(tmp_path / "ilwp_model.c"), "-o", str(tmp_path / "m.o")], check=True)
     # The arena against independent references: an op's activations (its inputs and output) are
     # live together (a reshape may share one buffer), so the arena holds the largest such set; and

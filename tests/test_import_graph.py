@@ -6,7 +6,7 @@ stages it builds on (and their own), and no set of modules imports itself round 
 
     shared -> ingest -> ops ----------> generate -> target -> run -> pipeline -> cli
                  \\-> compress ------/                        /
-                 \\-> reference (datasets, golden) -> train --/-----------------/
+                 \\-> reference (datasets, golden, metrics) -> train --/-----------------/
 
 `docs/architecture.md` draws the same picture; a new module goes in the stage of its folder.
 """
@@ -24,7 +24,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ingest": (("ingest",), ("shared",)),
     "ops": (("ops",), ("ingest",)),
     "compress": (("compress",), ("ingest",)),
-    "reference": (("datasets", "golden"), ("ingest",)),
+    "reference": (("datasets", "golden", "metrics"), ("ingest",)),
     "train": (("train", "zoo"), ("compress", "reference")),
     "generate": (("generate",), ("ops", "compress")),
     "target": (("target", "cycles"), ("generate",)),
@@ -176,6 +176,23 @@ def test_the_package_never_imports_the_tools_beside_it():
     assert bad == []
 
 
+def _private_imports(name: str, path: Path) -> list[str]:
+    """`from ilwp_embedded.<other package>... import _name`: a private name taken across packages."""
+    top = name.split(".")[0]
+    bad = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("ilwp_embedded."):
+            other = _local(node.module).split(".")[0]
+            bad += [f"{name}: {node.module}.{a.name}" for a in node.names
+                    if other != top and a.name.startswith("_") and not a.name.startswith("__")]
+    return bad
+
+
+def test_no_private_name_crosses_a_package():
+    """What a package offers the others is public: a `_name` is free to change inside its package."""
+    assert [b for m, p in _modules().items() for b in _private_imports(m, p)] == []
+
+
 def test_the_checker_sees_a_backward_import(tmp_path):
     """The parser resolves the import forms the package uses (so the tests above can fail)."""
     mods = {"__init__": tmp_path / "__init__.py", "ingest": tmp_path / "ingest" / "__init__.py", "ingest.graph": tmp_path / "ingest" / "graph.py",
@@ -189,3 +206,7 @@ def test_the_checker_sees_a_backward_import(tmp_path):
     assert _stage_of("generate.codegen") not in _below(_stage_of("ingest.x"))
     assert _cycles({"ingest": {"zoo"}, "zoo": {"golden"}, "golden": {"ingest"}, "run": {"ingest"}}) == [
         ["golden", "ingest", "zoo"]]
+    q = tmp_path / "train" / "y.py"
+    q.parent.mkdir()
+    q.write_text("from ilwp_embedded.datasets import _find, find_file\nfrom ilwp_embedded.train.common import _x\n")
+    assert _private_imports("train.y", q) == ["train.y: ilwp_embedded.datasets._find"]

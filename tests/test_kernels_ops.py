@@ -35,6 +35,23 @@ def test_single_op_bit_exact(spec, kernel_lib):
             np.testing.assert_array_equal(m.reshape(g.shape), g)
 
 
+@pytest.mark.parametrize("kind", ["sigmoid", "tanh", "hard_swish", "relu"])
+@pytest.mark.parametrize("gain", [0.3, 5.0])
+def test_lut_ops_every_int8_input(kind, gain, kernel_lib):
+    """LOGISTIC, TANH, HARD_SWISH, RELU run through a table built on the host: all 256 inputs, at a small and a
+    large input scale, equal TFLM's arithmetic."""
+    from devtools.host_runner import HostRunner
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    model, _ = single_op_model(dict(kind=kind, shape=(256,), seed=40, rep_scales=[gain]))
+    graph = read_tflite(model)
+    assert [op.op for op in graph.operators] == [EXPECTED_OP[kind]]
+    x = np.arange(-128, 128, dtype=np.int8).reshape(1, 256)
+    gold = tflm_outputs(model, [x])[0]
+    assert len(np.unique(gold)) > 12  # the scale spans the curve, not one saturated value
+    np.testing.assert_array_equal(HostRunner(graph, kernel_lib).run(x)[0].reshape(gold.shape), gold)
+
+
 @pytest.mark.parametrize("kind", ["conv", "dense"])
 def test_omitted_bias(kind, kernel_lib):
     """Bias input -1 (optional in TFLite): the kernels take a NULL bias. (DEPTHWISE_CONV_2D is left

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The model-class sweep: small Keras models covering every op the firmware supports, alone and in
 combination (dense only, conv free, 1 channel, odd sizes, large kernels, strides and paddings,
-depthwise multiplier > 1, broadcast ADD, a dense autoencoder, a MobileNet-style block), each
-converted with the product's convert, compressed and built for qemu-m4 as `build` does, and run
-bit-exact against the golden interpreter on random inputs, one QEMU boot per model."""
+depthwise multiplier > 1, broadcast ADD, a dense autoencoder, a MobileNet-style block, a MobileNetV3-small
+block with squeeze-excitation, Conv1D audio models, a convolutional autoencoder), each converted with the
+product's convert, compressed and built for qemu-m4 as `build` does, and run bit-exact against the
+golden interpreter on random inputs, one QEMU boot per model."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import core_dir, needs_qemu, needs_toolchain, no_network
+from helpers import convert_keras, core_dir, needs_qemu, needs_toolchain, no_network
 
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.ingest import load_graph
@@ -36,6 +37,25 @@ def _models(keras):
             x = L.ReLU(6.0)(L.DepthwiseConv2D(3, strides=stride, padding="same")(x))
             x = L.ReLU(6.0)(L.Conv2D(16, 1)(x))
         return L.Softmax()(L.Dense(4)(L.GlobalAveragePooling2D()(x)))
+
+    def mobilenet_v3_block(x):  # MobileNetV3-small: hard-swish, depthwise, squeeze-excitation, residual
+        x = L.Activation("hard_swish")(L.Conv2D(8, 3, strides=2, padding="same")(x))
+        y = L.Activation("hard_swish")(L.DepthwiseConv2D(3, padding="same")(x))
+        s = L.Conv2D(4, 1, activation="relu")(L.GlobalAveragePooling2D(keepdims=True)(y))
+        s = L.Conv2D(8, 1, activation="hard_sigmoid")(s)  # relu6(x + 3) / 6: CONV_2D, then MUL by 1/6
+        x = L.Add()([x, L.Conv2D(8, 1)(L.Multiply()([y, s]))])  # MUL broadcasts the 1x1x8 gate
+        return L.Softmax()(L.Dense(4)(L.GlobalAveragePooling2D()(x)))
+
+    def conv1d_audio(x):  # keyword-spotting style: Conv1D over time, tanh, a sigmoid (multi-label) head
+        x = L.Conv1D(8, 5, strides=2, padding="same", activation="relu")(x)
+        x = L.Conv1D(8, 3, padding="same", activation="tanh")(x)
+        return L.Dense(3, activation="sigmoid")(L.GlobalAveragePooling1D()(x))
+
+    def conv_autoencoder(x):  # Conv2DTranspose decoder (RELU after it: the converter does not fuse it)
+        x = L.Conv2D(4, 3, strides=2, padding="same", activation="relu")(x)
+        x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
+        x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
+        return L.Conv2DTranspose(1, 3, strides=2, padding="same")(x)
 
     return {
         # one op each (ADD and CONCATENATION of a tensor with itself: the firmware takes one input)
@@ -69,25 +89,20 @@ def _models(keras):
         "branches": model((8, 8, 2), lambda x: L.Dense(3)(L.Flatten()(L.MaxPooling2D()(L.Concatenate()([
             L.Add()([L.Conv2D(3, 3, padding="same")(x), L.Conv2D(3, 1)(x)]), L.Conv2D(2, 1)(x)]))))),
         "mobilenet_block": model((24, 24, 3), mobilenet_block),
+        "mobilenet_v3_block": model((16, 16, 3), mobilenet_v3_block),
+        "conv1d_audio": model((40, 4), conv1d_audio),
+        "conv1d_open_batch": model((40, 4), conv1d_audio),  # converted by TFLite itself: EXPAND_DIMS
+        "conv_autoencoder": model((16, 16, 1), conv_autoencoder),
     }
 
 
 SWEEP = ["conv", "depthwise", "dense", "add", "avgpool", "maxpool", "reshape", "softmax", "mean", "pad", "concat",
          "dense_mlp", "dense_autoencoder", "conv_free", "one_channel", "large_kernels_odd", "strides_paddings",
-         "depth_multiplier", "broadcast_add", "branches", "mobilenet_block"]
-
-
-def _convert(keras_model, path: Path) -> Path:
-    """What `ilwp-embed convert` does, in this process (one TensorFlow import for the sweep)."""
-    from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel
-
-    src = path.with_suffix(".keras")
-    keras_model.save(src)
-    converter, dims = load_keras_or_savedmodel(src)
-    rng = np.random.default_rng(0)
-    cal = rng.normal(0.0, 1.0, (16, 1) + dims).astype(np.float32)
-    path.write_bytes(convert_to_int8(converter, lambda: ([c] for c in cal), str(src)))
-    return path
+         "depth_multiplier", "broadcast_add", "branches", "mobilenet_block", "mobilenet_v3_block", "conv1d_audio",
+         "conv1d_open_batch", "conv_autoencoder"]
+# Converted as a user who calls the TFLite converter on the Keras model (batch left open) gets it: Keras
+# 3's Conv1D then becomes EXPAND_DIMS / CONV_2D / RESHAPE (`convert` fixes the batch: RESHAPE only).
+TFLITE_CONVERTED = {"conv1d_open_batch"}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +112,6 @@ def sweep(tmp_path_factory):
     import keras
 
     from ilwp_embedded import pipeline
-    from ilwp_embedded.target.firmware import build_model_firmware
 
     from ilwp_embedded.tfquiet import import_keras
 
@@ -107,27 +121,29 @@ def sweep(tmp_path_factory):
     models = _models(keras)
     loaded = {}
     for name in SWEEP:
-        tfl = _convert(models[name], root / f"{name}.tflite")
-        m = pipeline.load(tfl)  # the checks and compression of `build`
-        loaded[name] = (m.graph, m.coded)
+        if name in TFLITE_CONVERTED:
+            from helpers import convert
+            tfl = root / f"{name}.tflite"
+            tfl.write_bytes(convert(models[name], [models[name].input_shape[1:]], 0))
+        else:
+            tfl = convert_keras(models[name], root / f"{name}.tflite")
+        loaded[name] = pipeline.load(tfl)  # the checks and compression of `build`
     board = resolve_board("qemu-m4")
     core_dir()
 
     def build(name):
-        graph, cont = loaded[name]
         with no_network():
-            return name, build_model_firmware(board, graph, cont, root / f"fw-{name}")
+            return name, pipeline.build(board, loaded[name], root / f"fw-{name}")
 
     with ThreadPoolExecutor(2) as ex:
         built = dict(ex.map(build, SWEEP))
-    return {name: (loaded[name][0], built[name]) for name in SWEEP}
+    return {name: (loaded[name].graph, built[name]) for name in SWEEP}
 
 
 def test_sweep_covers_every_firmware_op(sweep):
     ops = {name: {op.op for op in g.operators} for name, (g, _) in sweep.items()}
-    # PADV2, SQUEEZE and EXPAND_DIMS are not what Keras writes for these layers: tests/test_ops_registry.py
-    # runs them
-    assert set(REGISTRY) - set().union(*ops.values()) == {"PADV2", "SQUEEZE", "EXPAND_DIMS"}
+    # PADV2 and SQUEEZE are not what Keras writes for these layers: tests/test_ops_registry.py runs them
+    assert set(REGISTRY) - set().union(*ops.values()) == {"PADV2", "SQUEEZE"}
     for name in SWEEP[:11]:  # the single-op models hold that op alone
         assert len(ops[name]) == 1, (name, ops[name])
     assert ops["dense_autoencoder"] == ops["dense"] == {"FULLY_CONNECTED"}
@@ -135,6 +151,13 @@ def test_sweep_covers_every_firmware_op(sweep):
     g = sweep["broadcast_add"][0]
     add = next(op for op in g.operators if op.op == "ADD")
     assert g.tensors[add.inputs[0]].shape != g.tensors[add.inputs[1]].shape  # really broadcast
+    assert {"HARD_SWISH", "MUL", "MEAN", "DEPTHWISE_CONV_2D", "ADD"} <= ops["mobilenet_v3_block"]
+    g = sweep["mobilenet_v3_block"][0]
+    assert any(g.tensors[op.inputs[0]].shape != g.tensors[op.inputs[1]].shape  # the gate broadcasts
+               for op in g.operators if op.op == "MUL")
+    assert {"CONV_2D", "RESHAPE", "TANH", "LOGISTIC"} <= ops["conv1d_audio"]
+    assert {"EXPAND_DIMS", "CONV_2D"} <= ops["conv1d_open_batch"]
+    assert {"TRANSPOSE_CONV", "RELU"} <= ops["conv_autoencoder"]
     g = sweep["depth_multiplier"][0]
     dw = [op for op in g.operators if op.op == "DEPTHWISE_CONV_2D"]
     assert [g.tensors[op.outputs[0]].shape[-1] // g.tensors[op.inputs[0]].shape[-1] for op in dw] == [3, 2]

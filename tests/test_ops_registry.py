@@ -94,5 +94,28 @@ def test_ops_the_generator_runs_are_supported_and_run_on_the_host(name, kernel_l
 
 
 def test_an_unregistered_op_is_refused_by_name():
-    g = _graph("TANH", (1, 4), (1, 4))
-    assert "TANH" in unsupported_reason(g, g.operators[0])
+    g = _graph("ELU", (1, 4), (1, 4))
+    assert "ELU" in unsupported_reason(g, g.operators[0])
+
+
+def test_transpose_conv_weights_are_counted_coded_and_called_in_order():
+    """TRANSPOSE_CONV's inputs are (output shape, filter, input, bias): `inspect` counts the filter, the
+    codec codes it, and the C call takes input, filter, bias (the shape tensor is not emitted)."""
+    from helpers import single_op_model
+
+    from ilwp_embedded.generate.codegen import generate
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+    from ilwp_embedded.ops.inspect import summarize
+
+    g = read_tflite(single_op_model(dict(kind="tconv", shape=(4, 5, 3), filters=4, k=3, s=2, pad="same",
+                                         seed=37))[0])
+    op = next(o for o in g.operators if o.op == "TRANSPOSE_CONV")
+    w = g.tensors[op.inputs[1]]
+    s = summarize(g)
+    layer = next(l for l in s["layers"] if l["op"] == "TRANSPOSE_CONV")
+    assert layer["weight_bytes"] == w.nbytes == 4 * 3 * 3 * 3 and s["weight_bytes"] == w.nbytes
+    assert [t.index for _, t in g.coded_weights()] == [w.index]
+    k = lookup(op)
+    assert k.call_inputs(op) == (op.inputs[2], op.inputs[1], op.inputs[3])
+    c = generate(g).files["ilwp_model.c"]
+    assert "ilwp_transpose_conv_s8(&p" in c and f"c{op.inputs[0]}" not in c

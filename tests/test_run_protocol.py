@@ -1,13 +1,16 @@
 # SPDX-FileCopyrightText: 2026 The ilwp-embed authors
 # SPDX-License-Identifier: Apache-2.0
 """The serial protocol's framing, CRCs and resynchronisation: the firmware's C code (compiled for
-the host with a byte-stream shim) and the host's Python code agree, frame for frame."""
+the host with a byte-stream shim) and the host's Python code agree, frame for frame; the C parser
+fuzzed under ASan/UBSan (bench/fuzz_protocol.sh)."""
 
 from __future__ import annotations
 
 import ctypes as C
+import os
 import struct
 import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -188,3 +191,28 @@ def test_hello_payload_round_trip():
         parse_hello(bytes([1]) + p[1:])
     with pytest.raises(IlwpError, match="malformed"):
         parse_hello(p[:20])
+
+
+def _fuzz(iterations: int, protocol_c=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHON=sys.executable, **({"PROTOCOL_C": str(protocol_c)} if protocol_c else {}))
+    return subprocess.run(["bash", str(REPO / "bench" / "fuzz_protocol.sh"), "0", "1", str(iterations)],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_bounded_fuzz_run_of_the_device_parser_asan_ubsan():
+    """bench/fuzz_protocol.sh for a fixed count of mutated frame streams (no time limit): no
+    sanitizer report, no failed check, every receive result reached."""
+    run = _fuzz(10000)
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    assert "iterations 10000" in run.stdout and "round trips 1250" in run.stdout, run.stdout
+
+
+def test_the_fuzz_run_finds_a_planted_bug(tmp_path):
+    """The same run over a copy of protocol.c whose length check lets 8 bytes too many in."""
+    src = (RUNTIME / "protocol.c").read_text()
+    check = "if (f->len > ILWP_PROTO_MAX_PAYLOAD) {"
+    assert src.count(check) == 1
+    mutant = tmp_path / "protocol.c"
+    mutant.write_text(src.replace(check, "if (f->len > ILWP_PROTO_MAX_PAYLOAD + 8u) {"))
+    run = _fuzz(10000, mutant)
+    assert run.returncode != 0 and ("proto_fuzz: " in run.stderr or "AddressSanitizer" in run.stderr), run.stderr[-2000:]

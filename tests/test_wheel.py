@@ -75,3 +75,11 @@ def test_wheel_builds_and_validates_outside_the_repository(tmp_path):
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
     res = json.loads(r.stdout)
     assert res["bit_exact"] and res["count"] == 3 and res["model_hash"] == fw["model_hash"]
+
+    # 4. export the model as a library from the venv: the export templates, the kernels and the
+    #    offline PlatformIO platform (for the example) come from the wheel too
+    r = _run([cli, "export", "--board", "qemu-m4", "-o", work / "lib", "--format", "platformio", "--json"], work, env)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    files = json.loads(r.stdout)["files"]
+    assert {"library.json", "include/ilwp_model.h", "src/ilwp_model.c", "examples/platformio/src/main.c",
+            "examples/platformio/platform/ilwp-cortexm/builder/main.py"} <= set(files)

@@ -19,20 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuzz_common.h"
 #include "ilwp_decode.h"
 
 #define MAX_RECORDS 64u
 #define N_CODES 16
-
-static uint64_t rng_state;
-static uint32_t rnd(void)
-{
-    /* xorshift64*: deterministic for a given seed */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
-}
 
 static long counts[N_CODES];
 
@@ -80,7 +71,7 @@ static void fix_lengths(uint8_t *b, uint32_t len)
 static uint8_t *mutate(const uint8_t *src, uint32_t len, uint32_t *out_len)
 {
     static const uint8_t interesting[] = {0x00, 0x01, 0x7F, 0x80, 0xFF, 0x0F, 0x10, 0x40};
-    uint32_t cap = len + 64u, n = len, m, k, i, pos, cnt;
+    uint32_t cap = len + 64u, n = len, m, k, pos;
     uint8_t *b = (uint8_t *)malloc(cap), *res;
     memcpy(b, src, len);
     m = 1u + rnd() % 4u;
@@ -91,19 +82,8 @@ static uint8_t *mutate(const uint8_t *src, uint32_t len, uint32_t *out_len)
         case 1: b[pos] = (uint8_t)rnd(); break;
         case 2: b[pos] = interesting[rnd() % sizeof interesting]; break;
         case 3: n = pos + (n - pos) * (rnd() % 2u); break; /* truncate (or keep) */
-        case 4: /* delete a short range */
-            cnt = 1u + rnd() % 8u;
-            if (cnt > n - pos) cnt = n - pos;
-            memmove(b + pos, b + pos + cnt, n - pos - cnt);
-            n -= cnt;
-            break;
-        case 5: /* insert random bytes */
-            cnt = 1u + rnd() % 8u;
-            if (n + cnt > cap) break;
-            memmove(b + pos + cnt, b + pos, n - pos);
-            for (i = 0; i < cnt; i++) b[pos + i] = (uint8_t)rnd();
-            n += cnt;
-            break;
+        case 4: n = (uint32_t)lose_bytes(b, n, pos, 1u + rnd() % 8u); break; /* delete a short range */
+        case 5: n = (uint32_t)insert_random(b, n, cap, pos, 1u + rnd() % 8u); break;
         case 6: /* varint-like field edit: a maximal or large varint */
             b[pos] = 0xFF;
             if (pos + 1u < n) b[pos + 1u] = (uint8_t)(rnd() | 0x80u);
@@ -135,22 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static uint8_t *load(const char *path, uint32_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    long n;
-    uint8_t *b;
-    if (!f) { perror(path); exit(2); }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = (uint8_t *)malloc((size_t)n);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) { perror(path); exit(2); }
-    fclose(f);
-    *len = (uint32_t)n;
-    return b;
-}
-
 int main(int argc, char **argv)
 {
     uint8_t *seeds[16];
@@ -160,7 +124,7 @@ int main(int argc, char **argv)
     if (argc < 5) { fprintf(stderr, "usage: %s ITERATIONS SECONDS SEED seed.ilwp...\n", argv[0]); return 2; }
     iters = (uint32_t)strtoul(argv[1], 0, 10);
     seconds = atof(argv[2]);
-    rng_state = strtoull(argv[3], 0, 10) * 2654435761ULL + 88172645463325252ULL;
+    rnd_seed(argv[3]);
     n_seeds = (uint32_t)(argc - 4) > 16u ? 16u : (uint32_t)(argc - 4);
     for (i = 0; i < n_seeds; i++) {
         uint32_t offsets[MAX_RECORDS + 1], ids[MAX_RECORDS];
@@ -170,7 +134,9 @@ int main(int argc, char **argv)
         int32_t rc;
         w.slot = slots;
         w.slot_log2 = ILWP_MAX_PRECISION;
-        seeds[i] = load(argv[4 + i], &lens[i]);
+        size_t n;
+        seeds[i] = load(argv[4 + i], &n);
+        lens[i] = (uint32_t)n;
         rc = ilwp_decode_all(seeds[i], lens[i], 0, out, 1u << 22, offsets, ids, MAX_RECORDS, &w);
         free(out);
         if (rc <= 0) { fprintf(stderr, "seed %s does not decode (rc %d)\n", argv[4 + i], (int)rc); return 1; }

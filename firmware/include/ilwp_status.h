@@ -2,7 +2,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ilwp_status: the one status type of ilwp-embed's C (kernels, weight decoder, CMSIS-NN glue,
  * generated model), as arm_cmsis_nn_status is CMSIS-NN's. 0 is success, ILWP_END a normal end;
- * every error is negative and has one meaning. Functions return it as int / int32_t.
+ * every error is negative and has one meaning. Internal functions return it as int / int32_t; the
+ * generated model's API (ilwp_model.h: ilwp_model_init, ilwp_model_run) returns ilwp_status itself.
  *
  * The decoder's codes (-1 .. -9) reach the host as ilwp_model_init()'s status (HELLO); a kernel
  * failure in ilwp_model_run() is reported as ILWP_MODEL_ERR_KERNEL - step.

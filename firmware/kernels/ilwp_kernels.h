@@ -156,6 +156,47 @@ int32_t ilwp_pad_s8(const ilwp_pad_params_t *p, const int8_t *input, int8_t *out
 int32_t ilwp_concatenation_s8(const int8_t *const *inputs, const int32_t *copy_sizes, int32_t num_inputs,
                               int32_t outer_size, int8_t *output);
 
+/* LOGISTIC, TANH, HARD_SWISH, RELU: output[i] = table[input[i] + 128], the table computed on the host from
+ * TFLM's integer arithmetic for the op's quantization (ilwp_embedded/ops/quant.py). */
+typedef struct {
+    int32_t size;                         /* elements */
+    int8_t table[256];
+} ilwp_lut_params_t;
+
+int32_t ilwp_lut_s8(const ilwp_lut_params_t *p, const int8_t *input, int8_t *output);
+
+/* MUL: requant((x1 + input1_offset) * (x2 + input2_offset)) with multiplier of s1 * s2 / s_out. */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift; /* shift > 0: left */
+    int32_t act_min, act_max;
+} ilwp_mul_params_t;
+
+int32_t ilwp_mul_s8(const ilwp_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
+                    int32_t size);
+/* Broadcasting form on 4-D output shapes; strides in elements, 0 on a broadcast dimension. */
+int32_t ilwp_mul_broadcast_s8(const ilwp_mul_params_t *p, const int32_t out_shape[4],
+                              const int8_t *input1, const int32_t in1_strides[4],
+                              const int8_t *input2, const int32_t in2_strides[4], int8_t *output);
+
+/* TRANSPOSE_CONV (per-channel quantized). Filter [output_c][filter_h][filter_w][input_c]; padding
+ * from the output size as TFLM computes it. bias may be NULL. */
+typedef struct {
+    int32_t batches;
+    int32_t input_h, input_w, input_c;
+    int32_t filter_h, filter_w;
+    int32_t output_h, output_w, output_c;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+    const int32_t *multiplier;            /* [output_c] */
+    const int32_t *shift;                 /* [output_c] */
+} ilwp_transpose_conv_params_t;
+
+int32_t ilwp_transpose_conv_s8(const ilwp_transpose_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                               const int32_t *bias, int8_t *output);
+
 /* RESHAPE: a byte copy (nothing when input == output). */
 int32_t ilwp_reshape_s8(const int8_t *input, int8_t *output, int32_t size);
 

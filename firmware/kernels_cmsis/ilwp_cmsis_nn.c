@@ -12,6 +12,7 @@
  *     arm_depthwise_conv_3x3_s8 / arm_depthwise_conv_s8_opt / arm_depthwise_conv_s8
  *   ilwp_cmsis_fully_connected_s8  -> arm_fully_connected_s8 (per tensor, zero filter offset)
  *   ilwp_cmsis_add_s8              -> arm_elementwise_add_s8
+ *   ilwp_cmsis_mul_s8              -> arm_elementwise_mul_s8
  *   ilwp_cmsis_avg_pool2d_s8       -> arm_avgpool_s8 (+ arm_avgpool_s8_get_buffer_size)
  *   ilwp_cmsis_max_pool2d_s8       -> arm_max_pool_s8
  *   ilwp_cmsis_softmax_s8          -> arm_softmax_s8
@@ -20,7 +21,7 @@
  * file that matches the given copy. The generator calls the portable kernel (firmware/kernels/) for
  * every layer the given CMSIS-NN lacks or computes wrongly (grouped conv before it handled groups,
  * per-channel FC before v7.0.0, FC with a filter zero point), and for MEAN, PAD, CONCATENATION,
- * RESHAPE and broadcasting ADD; each function is in its own section, so only what the model calls is
+ * RESHAPE, broadcasting ADD and MUL, LOGISTIC, TANH, HARD_SWISH and TRANSPOSE_CONV; each function is in its own section, so only what the model calls is
  * linked.
  *
  * Conventions shared by both sides: input_offset = -input zero point, output_offset = +output
@@ -135,155 +136,157 @@ int32_t ilwp_cmsis_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, c
 
 /* ------------------------------------------------------------------------------- DEPTHWISE_CONV_2D */
 
-/* The CMSIS-NN arguments of a depthwise layer; ILWP_ERR_ARG on NULL pointers. */
+/* The CMSIS-NN arguments of one depthwise call (every variant passes the same ones). */
+typedef struct {
+    cmsis_nn_dw_conv_params dp;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims in, flt, bias, out;
+    cmsis_nn_context ctx; /* no work buffer until a variant asks for one */
+} ilwp_dw_call;
+
+/* c <- the arguments of a depthwise layer; ILWP_ERR_ARG on NULL pointers. */
 static int32_t ilwp_dw_cmsis(const ilwp_dw_conv_params_t *p, const void *input, const void *filter, const void *output,
-                             cmsis_nn_dw_conv_params *dp, cmsis_nn_per_channel_quant_params *q, cmsis_nn_dims *in,
-                             cmsis_nn_dims *flt, cmsis_nn_dims *bias, cmsis_nn_dims *out)
+                             ilwp_dw_call *c)
 {
     if (p == NULL || input == NULL || filter == NULL || output == NULL) {
         return ILWP_ERR_ARG;
     }
-    dp->input_offset = p->input_offset;
-    dp->output_offset = p->output_offset;
-    dp->ch_mult = p->depth_multiplier;
-    dp->stride.h = p->stride_h;
-    dp->stride.w = p->stride_w;
-    dp->padding.h = p->pad_h;
-    dp->padding.w = p->pad_w;
-    dp->dilation.h = p->dilation_h;
-    dp->dilation.w = p->dilation_w;
-    dp->activation.min = p->act_min;
-    dp->activation.max = p->act_max;
-    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
-    ilwp_cmsis_dims(flt, 1, p->filter_h, p->filter_w, p->output_c);
-    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_c);
-    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->output_c);
-    q->multiplier = (int32_t *)(uintptr_t)p->multiplier;
-    q->shift = (int32_t *)(uintptr_t)p->shift;
-    return ILWP_OK;
+    c->dp.input_offset = p->input_offset;
+    c->dp.output_offset = p->output_offset;
+    c->dp.ch_mult = p->depth_multiplier;
+    c->dp.stride.h = p->stride_h;
+    c->dp.stride.w = p->stride_w;
+    c->dp.padding.h = p->pad_h;
+    c->dp.padding.w = p->pad_w;
+    c->dp.dilation.h = p->dilation_h;
+    c->dp.dilation.w = p->dilation_w;
+    c->dp.activation.min = p->act_min;
+    c->dp.activation.max = p->act_max;
+    ilwp_cmsis_dims(&c->in, p->batches, p->input_h, p->input_w, p->input_c);
+    ilwp_cmsis_dims(&c->flt, 1, p->filter_h, p->filter_w, p->output_c);
+    ilwp_cmsis_dims(&c->bias, 1, 1, 1, p->output_c);
+    ilwp_cmsis_dims(&c->out, p->batches, p->output_h, p->output_w, p->output_c);
+    c->q.multiplier = (int32_t *)(uintptr_t)p->multiplier;
+    c->q.shift = (int32_t *)(uintptr_t)p->shift;
+    return ilwp_cmsis_ctx(&c->ctx, 0);
+}
+
+/* The layer as the 3x3 / opt kernels need it: depth multiplier 1, batch 1, undilated. */
+static int ilwp_dw_simple(const ilwp_dw_conv_params_t *p)
+{
+    return p->depth_multiplier == 1 && p->batches == 1 && p->dilation_h == 1 && p->dilation_w == 1;
 }
 
 /* CMSIS-NN's wrapper: it picks 3x3 / opt / general at run time (all three are linked). */
 int32_t ilwp_cmsis_depthwise_conv2d_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
                                        const int32_t *bias, int8_t *output)
 {
-    cmsis_nn_dw_conv_params dp;
-    cmsis_nn_per_channel_quant_params q;
-    cmsis_nn_dims in, flt, bd, out;
-    cmsis_nn_context ctx;
-    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    ilwp_dw_call c;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &c);
     if (rc == ILWP_OK) {
-        rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in, &flt, &out));
+        rc = ilwp_cmsis_ctx(&c.ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(&c.dp, &c.in, &c.flt, &c.out));
     }
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    return ilwp_cmsis_status(arm_depthwise_conv_wrapper_s8(&c.ctx, &c.dp, &c.q, &c.in, input, &c.flt, filter, &c.bias,
+                                                           bias, &c.out, output));
+}
+
+/* The wrapper's choice made by the generator (codegen._cmsis_dw_kernel), so that only the kernel the
+ * layer uses is linked. 3x3: the simple case, a 3x3 filter, padding <= 1. */
+int32_t ilwp_cmsis_depthwise_conv2d_3x3_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    ilwp_dw_call c;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &c);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (!ilwp_dw_simple(p) || p->filter_h != 3 || p->filter_w != 3 || p->pad_h > 1 || p->pad_w > 1) {
+        return ILWP_ERR_ARG;
+    }
+    return ilwp_cmsis_status(
+        arm_depthwise_conv_3x3_s8(&c.ctx, &c.dp, &c.q, &c.in, input, &c.flt, filter, &c.bias, bias, &c.out, output));
+}
+
+/* opt: the simple case (work buffer on DSP builds). */
+int32_t ilwp_cmsis_depthwise_conv2d_opt_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
+{
+    ilwp_dw_call c;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &c);
+    if (rc != ILWP_OK) {
+        return rc;
+    }
+    if (!ilwp_dw_simple(p)) {
+        return ILWP_ERR_ARG;
+    }
+    rc = ilwp_cmsis_ctx(&c.ctx, arm_depthwise_conv_s8_opt_get_buffer_size(&c.in, &c.flt));
     if (rc != ILWP_OK) {
         return rc;
     }
     return ilwp_cmsis_status(
-        arm_depthwise_conv_wrapper_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
-}
-
-/* The wrapper's choice made by the generator (codegen._cmsis_dw_kernel), so that only the kernel the
- * layer uses is linked. 3x3: depth multiplier 1, batch 1, undilated, 3x3 filter, padding <= 1. */
-int32_t ilwp_cmsis_depthwise_conv2d_3x3_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                           const int32_t *bias, int8_t *output)
-{
-    cmsis_nn_dw_conv_params dp;
-    cmsis_nn_per_channel_quant_params q;
-    cmsis_nn_dims in, flt, bd, out;
-    cmsis_nn_context ctx;
-    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
-    if (rc != ILWP_OK) {
-        return rc;
-    }
-    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1 || p->filter_h != 3 ||
-        p->filter_w != 3 || p->pad_h > 1 || p->pad_w > 1) {
-        return ILWP_ERR_ARG;
-    }
-    ctx.buf = NULL;
-    ctx.size = 0;
-    return ilwp_cmsis_status(arm_depthwise_conv_3x3_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
-}
-
-/* opt: depth multiplier 1, batch 1, undilated (work buffer on DSP builds). */
-int32_t ilwp_cmsis_depthwise_conv2d_opt_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
-                                           const int32_t *bias, int8_t *output)
-{
-    cmsis_nn_dw_conv_params dp;
-    cmsis_nn_per_channel_quant_params q;
-    cmsis_nn_dims in, flt, bd, out;
-    cmsis_nn_context ctx;
-    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
-    if (rc != ILWP_OK) {
-        return rc;
-    }
-    if (p->depth_multiplier != 1 || p->batches != 1 || p->dilation_h != 1 || p->dilation_w != 1) {
-        return ILWP_ERR_ARG;
-    }
-    rc = ilwp_cmsis_ctx(&ctx, arm_depthwise_conv_s8_opt_get_buffer_size(&in, &flt));
-    if (rc != ILWP_OK) {
-        return rc;
-    }
-    return ilwp_cmsis_status(arm_depthwise_conv_s8_opt(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+        arm_depthwise_conv_s8_opt(&c.ctx, &c.dp, &c.q, &c.in, input, &c.flt, filter, &c.bias, bias, &c.out, output));
 }
 
 /* general: any depth multiplier, batch and dilation (no work buffer). */
 int32_t ilwp_cmsis_depthwise_conv2d_any_s8(const ilwp_dw_conv_params_t *p, const int8_t *input, const int8_t *filter,
                                            const int32_t *bias, int8_t *output)
 {
-    cmsis_nn_dw_conv_params dp;
-    cmsis_nn_per_channel_quant_params q;
-    cmsis_nn_dims in, flt, bd, out;
-    cmsis_nn_context ctx;
-    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &dp, &q, &in, &flt, &bd, &out);
+    ilwp_dw_call c;
+    int32_t rc = ilwp_dw_cmsis(p, input, filter, output, &c);
     if (rc != ILWP_OK) {
         return rc;
     }
-    ctx.buf = NULL;
-    ctx.size = 0;
-    return ilwp_cmsis_status(arm_depthwise_conv_s8(&ctx, &dp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+    return ilwp_cmsis_status(
+        arm_depthwise_conv_s8(&c.ctx, &c.dp, &c.q, &c.in, input, &c.flt, filter, &c.bias, bias, &c.out, output));
 }
 
 /* --------------------------------------------------------------------------------- FULLY_CONNECTED */
 
-void ilwp_cmsis_fc_setup(const ilwp_fc_params_t *p, cmsis_nn_fc_params *fp, cmsis_nn_dims *in, cmsis_nn_dims *flt,
-                         cmsis_nn_dims *bias, cmsis_nn_dims *out)
+int32_t ilwp_cmsis_fc_prepare(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, const int8_t *output, int per_channel, ilwp_cmsis_fc_call *c)
 {
-    fp->input_offset = p->input_offset;
-    fp->filter_offset = p->filter_offset;
-    fp->output_offset = p->output_offset;
-    fp->activation.min = p->act_min;
-    fp->activation.max = p->act_max;
-    ilwp_cmsis_dims(in, p->batches, 1, 1, p->input_depth);
-    ilwp_cmsis_dims(flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
-    ilwp_cmsis_dims(bias, 1, 1, 1, p->output_depth);
-    ilwp_cmsis_dims(out, p->batches, 1, 1, p->output_depth);
+    int32_t rc;
+    /* CMSIS-NN's FC kernels take a zero filter offset only (V.12.5.1's per-tensor one ignores it;
+     * the per-channel one requires it, as TFLM does) */
+    if (p == NULL || input == NULL || filter == NULL || output == NULL || !p->per_channel != !per_channel ||
+        p->filter_offset != 0) {
+        return ILWP_ERR_ARG;
+    }
+    c->fp.input_offset = p->input_offset;
+    c->fp.filter_offset = p->filter_offset;
+    c->fp.output_offset = p->output_offset;
+    c->fp.activation.min = p->act_min;
+    c->fp.activation.max = p->act_max;
+    ilwp_cmsis_dims(&c->in, p->batches, 1, 1, p->input_depth);
+    ilwp_cmsis_dims(&c->flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
+    ilwp_cmsis_dims(&c->bias, 1, 1, 1, p->output_depth);
+    ilwp_cmsis_dims(&c->out, p->batches, 1, 1, p->output_depth);
+    rc = ilwp_cmsis_ctx(&c->ctx, arm_fully_connected_s8_get_buffer_size(&c->flt));
+    if (rc == ILWP_OK && c->ctx.buf != NULL) {
+        ilwp_cmsis_kernel_sums((int32_t *)c->ctx.buf, p, filter, bias); /* Helium (MVE) builds only */
+    }
+    return rc;
 }
 
-/* Per-tensor FC. The generator calls it only with a zero filter offset (CMSIS-NN V.12.5.1 ignores the
- * filter offset); per-channel FC is ilwp_cmsis_fully_connected_per_channel_s8 (its own file, compiled
- * only for CMSIS-NN versions that have arm_fully_connected_per_channel_s8). */
+/* Per-tensor FC. The generator calls it only with a zero filter offset; per-channel FC is
+ * ilwp_cmsis_fully_connected_per_channel_s8 (its own file, compiled only for CMSIS-NN versions that
+ * have arm_fully_connected_per_channel_s8). */
 int32_t ilwp_cmsis_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
                                       const int32_t *bias, int8_t *output)
 {
-    cmsis_nn_fc_params fp;
+    ilwp_cmsis_fc_call c;
     cmsis_nn_per_tensor_quant_params q;
-    cmsis_nn_dims in, flt, bd, out;
-    cmsis_nn_context ctx;
-    int32_t rc;
-    if (p == NULL || input == NULL || filter == NULL || output == NULL || p->per_channel || p->filter_offset != 0) {
-        return ILWP_ERR_ARG;
-    }
-    ilwp_cmsis_fc_setup(p, &fp, &in, &flt, &bd, &out);
-    rc = ilwp_cmsis_ctx(&ctx, arm_fully_connected_s8_get_buffer_size(&flt));
+    int32_t rc = ilwp_cmsis_fc_prepare(p, input, filter, bias, output, 0, &c);
     if (rc != ILWP_OK) {
         return rc;
     }
-    if (ctx.buf != NULL) {
-        ilwp_cmsis_kernel_sums((int32_t *)ctx.buf, p, filter, bias); /* Helium (MVE) builds only */
-    }
     q.multiplier = p->multiplier[0];
     q.shift = p->shift[0];
-    return ilwp_cmsis_status(arm_fully_connected_s8(&ctx, &fp, &q, &in, input, &flt, filter, &bd, bias, &out, output));
+    return ilwp_cmsis_status(
+        arm_fully_connected_s8(&c.ctx, &c.fp, &q, &c.in, input, &c.flt, filter, &c.bias, bias, &c.out, output));
 }
 
 /* ----------------------------------------------------------------------------------------------- ADD */
@@ -308,51 +311,67 @@ int32_t ilwp_cmsis_add_s8(const ilwp_add_params_t *p, const int8_t *input1, cons
                                                     p->act_max, size));
 }
 
+/* ----------------------------------------------------------------------------------------------- MUL */
+
+int32_t ilwp_cmsis_mul_s8(const ilwp_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
+                          int32_t size)
+{
+    if (p == NULL || input1 == NULL || input2 == NULL || output == NULL || size < 0) {
+        return ILWP_ERR_ARG;
+    }
+    return ilwp_cmsis_status(arm_elementwise_mul_s8(input1, input2, p->input1_offset, p->input2_offset, output,
+                                                    p->output_offset, p->output_multiplier, p->output_shift,
+                                                    p->act_min, p->act_max, size));
+}
+
 /* ------------------------------------------------------------------------------------------- POOLING */
 
-static void ilwp_pool_cmsis(const ilwp_pool_params_t *p, cmsis_nn_pool_params *pp, cmsis_nn_dims *in,
-                            cmsis_nn_dims *flt, cmsis_nn_dims *out)
+/* The CMSIS-NN arguments of one pooling call (no work buffer until the caller asks for one). */
+typedef struct {
+    cmsis_nn_pool_params pp;
+    cmsis_nn_dims in, flt, out;
+    cmsis_nn_context ctx;
+} ilwp_pool_call;
+
+/* c <- the arguments of a pooling layer; ILWP_ERR_ARG on NULL pointers. */
+static int32_t ilwp_pool_cmsis(const ilwp_pool_params_t *p, const void *input, const void *output, ilwp_pool_call *c)
 {
-    pp->stride.h = p->stride_h;
-    pp->stride.w = p->stride_w;
-    pp->padding.h = p->pad_h;
-    pp->padding.w = p->pad_w;
-    pp->activation.min = p->act_min;
-    pp->activation.max = p->act_max;
-    ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->channels);
-    ilwp_cmsis_dims(flt, 1, p->filter_h, p->filter_w, 1);
-    ilwp_cmsis_dims(out, p->batches, p->output_h, p->output_w, p->channels);
+    if (p == NULL || input == NULL || output == NULL) {
+        return ILWP_ERR_ARG;
+    }
+    c->pp.stride.h = p->stride_h;
+    c->pp.stride.w = p->stride_w;
+    c->pp.padding.h = p->pad_h;
+    c->pp.padding.w = p->pad_w;
+    c->pp.activation.min = p->act_min;
+    c->pp.activation.max = p->act_max;
+    ilwp_cmsis_dims(&c->in, p->batches, p->input_h, p->input_w, p->channels);
+    ilwp_cmsis_dims(&c->flt, 1, p->filter_h, p->filter_w, 1);
+    ilwp_cmsis_dims(&c->out, p->batches, p->output_h, p->output_w, p->channels);
+    return ilwp_cmsis_ctx(&c->ctx, 0);
 }
 
 int32_t ilwp_cmsis_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
 {
-    cmsis_nn_pool_params pp;
-    cmsis_nn_dims in, flt, out;
-    cmsis_nn_context ctx;
-    int32_t rc;
-    if (p == NULL || input == NULL || output == NULL) {
-        return ILWP_ERR_ARG;
+    ilwp_pool_call c;
+    int32_t rc = ilwp_pool_cmsis(p, input, output, &c);
+    if (rc == ILWP_OK) {
+        rc = ilwp_cmsis_ctx(&c.ctx, arm_avgpool_s8_get_buffer_size(p->output_w, p->channels));
     }
-    ilwp_pool_cmsis(p, &pp, &in, &flt, &out);
-    rc = ilwp_cmsis_ctx(&ctx, arm_avgpool_s8_get_buffer_size(p->output_w, p->channels));
     if (rc != ILWP_OK) {
         return rc;
     }
-    return ilwp_cmsis_status(arm_avgpool_s8(&ctx, &pp, &in, input, &flt, &out, output));
+    return ilwp_cmsis_status(arm_avgpool_s8(&c.ctx, &c.pp, &c.in, input, &c.flt, &c.out, output));
 }
 
 int32_t ilwp_cmsis_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
 {
-    cmsis_nn_pool_params pp;
-    cmsis_nn_dims in, flt, out;
-    cmsis_nn_context ctx;
-    if (p == NULL || input == NULL || output == NULL) {
-        return ILWP_ERR_ARG;
+    ilwp_pool_call c;
+    int32_t rc = ilwp_pool_cmsis(p, input, output, &c);
+    if (rc != ILWP_OK) {
+        return rc;
     }
-    ilwp_pool_cmsis(p, &pp, &in, &flt, &out);
-    ctx.buf = NULL;
-    ctx.size = 0;
-    return ilwp_cmsis_status(arm_max_pool_s8(&ctx, &pp, &in, input, &flt, &out, output));
+    return ilwp_cmsis_status(arm_max_pool_s8(&c.ctx, &c.pp, &c.in, input, &c.flt, &c.out, output));
 }
 
 /* ------------------------------------------------------------------------------------------- SOFTMAX */

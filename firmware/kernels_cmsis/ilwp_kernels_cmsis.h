@@ -57,6 +57,9 @@ int32_t ilwp_cmsis_fully_connected_per_channel_s8(const ilwp_fc_params_t *p, con
 int32_t ilwp_cmsis_add_s8_scratch_size(void);
 int32_t ilwp_cmsis_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
                           int32_t size, int32_t *scratch);
+/* Same shapes only (broadcasting MUL runs on the portable ilwp_mul_broadcast_s8). */
+int32_t ilwp_cmsis_mul_s8(const ilwp_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output,
+                          int32_t size);
 int32_t ilwp_cmsis_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output);
 int32_t ilwp_cmsis_max_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output);
 int32_t ilwp_cmsis_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output);

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from ilwp_embedded.compress.blobinfo import size_line
 from ilwp_embedded.compress.decoder import decompress_to_tflite
 from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.commands.compress_method import add_arguments as add_method_arguments
@@ -14,6 +16,7 @@ from ilwp_embedded.commands.compress_method import check_ilwp_args, run_method
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import atomic_write_bytes, read_input_file, require_output_dir
 from ilwp_embedded.ingest.tflite_io import read_tflite, write_tflite
+from ilwp_embedded.train.stepcheck import SAMPLE, WARN_POINTS
 
 
 def register(subparsers) -> None:
@@ -33,8 +36,15 @@ def register(subparsers) -> None:
                         "validation split stays within POINTS (needs --dataset)")
     p.add_argument("--dataset", default=None,
                    help="validation data for --accuracy-budget: cifar10 (its held-back training "
-                        "split, never the test set) or npz:PATH; training data (cifar10) when a "
-                        "--method retrains (--epochs)")
+                        "split, never the test set) or npz:PATH; with --step/--steps-json, the data "
+                        "the accuracy check measures on (any dataset name, see --warn-drop); "
+                        "training data (cifar10) when a --method retrains (--epochs)")
+    p.add_argument("--warn-drop", type=float, default=WARN_POINTS, metavar="POINTS",
+                   help=f"lossy --step/--steps-json: measure top-1 of the coded model against the original "
+                        f"on at most {SAMPLE} images of --dataset (default for 32x32x3 models: cifar10-raw200 "
+                        f"when it is in the data directory) and print a warning when it drops by more than "
+                        f"POINTS (default {WARN_POINTS:g})")
+    p.add_argument("--no-accuracy-check", action="store_true", help="skip that check")
     p.add_argument("--golden-check", type=int, default=500, metavar="N",
                    help="confirm the chosen model with the golden interpreter on N validation images")
     p.add_argument("--finetune-epochs", type=float, default=0.0, metavar="E",
@@ -81,11 +91,20 @@ def run_compress(args: argparse.Namespace) -> int:
             args.search_iterations, args.intra_only, args.golden_check, getattr(args, "train_limit", None)))
         res = search.result
     else:
-        if args.dataset is not None:
-            raise IlwpError("--dataset is only used with --accuracy-budget")
+        lossy = args.step is not None or args.steps_json is not None
+        if args.dataset is not None and not lossy:
+            raise IlwpError("--dataset is used with --accuracy-budget, --step or --steps-json (lossless "
+                            "weights are exact: there is no accuracy to check)")
         if args.steps_json is not None:
             step = _read_steps(args.steps_json, graph)
+        sample = None
+        if lossy and not args.no_accuracy_check:
+            from ilwp_embedded.train.stepcheck import check_sample
+
+            sample = check_sample(graph, args.dataset, args.data_dir)  # its shape, before the coding
         res = encode_graph(graph, step, inter=not args.intra_only)
+        if sample is not None:
+            _warn_on_drop(graph, res.graph, sample, args.warn_drop)
     atomic_write_bytes(args.output, res.blob)
     if args.emit_tflite:
         atomic_write_bytes(args.emit_tflite, write_tflite(res.graph))
@@ -97,15 +116,23 @@ def run_compress(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(f"{args.output}: {summary['weights']} weights, {summary['int8_bytes']} B int8 -> "
-              f"{summary['coded_bytes']} B coded ({summary['bits_per_weight']:.3f} bits/weight, "
-              f"order-0 bound {summary['entropy_bound_bits'] / 8:.0f} B), skeleton {summary['skeleton_bytes']} B")
+        print(f"{args.output}: {size_line(summary)}")
         if search is not None:
             s = summary["search"]
             print(f"  accuracy budget {s['budget_points']} points on {s['validation']}: top-1 "
                   f"{s['baseline_accuracy']:.4f} -> {s['accuracy']:.4f} (fast evaluator); golden "
                   f"interpreter on {s['golden_count']} images: {s['golden_baseline']:.4f} -> {s['golden_accuracy']:.4f}")
     return 0
+
+
+def _warn_on_drop(graph, coded, sample, points: float) -> None:
+    from ilwp_embedded.train.stepcheck import accuracy_drop
+
+    d = accuracy_drop(graph, coded, sample)
+    if d.points > points:
+        print(f"warning: the lossy weights cost {d.points:.1f} top-1 points on {d.count} images of {d.name} "
+              f"({100 * d.original:.1f}% -> {100 * d.coded:.1f}%, more than --warn-drop {points:g}); "
+              f"a smaller --step or --accuracy-budget keeps it", file=sys.stderr)
 
 
 def _read_steps(path: str, graph) -> dict[int, int]:

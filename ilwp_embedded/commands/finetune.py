@@ -34,7 +34,7 @@ def cmd_finetune(args) -> int:
     from ilwp_embedded.datasets import load_dataset
     from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel, pixels_to_float
     from ilwp_embedded.ingest.tflite_io import read_tflite
-    from ilwp_embedded.fileio import atomic_write_bytes
+    from ilwp_embedded.fileio import atomic_write_bytes, require_output_dir
     from ilwp_embedded.zoo.finetune import finetune
 
     if args.dataset != "cifar10":
@@ -44,7 +44,7 @@ def cmd_finetune(args) -> int:
     src = Path(args.model)
     if src.suffix != ".keras" or not src.is_file():
         raise IlwpError(f"{src}: finetune takes a float Keras .keras model (e.g. from scripts/train_zoo.py)")
-    out = Path(args.output)
+    out = require_output_dir(args.output)  # before the training, which takes minutes
     keras_out = out.with_suffix(".keras")
     res = finetune(src, keras_out, args.inter_layer_loss, args.epochs, args.domain, args.norm, lr=args.lr,
                    seed=args.seed, data_dir=args.data_dir, log=lambda m: print(m, flush=True))

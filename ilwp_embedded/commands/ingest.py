@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ilwp_embedded.errors import IlwpError
-from ilwp_embedded.fileio import atomic_write_bytes
+from ilwp_embedded.fileio import atomic_write_bytes, require_output_dir
 
 
 def register(sub) -> None:
@@ -38,19 +38,16 @@ def cmd_inspect(args) -> int:
     from ilwp_embedded.ops.inspect import format_summary, summarize
 
     if str(args.model).endswith(".ilwp"):
-        from ilwp_embedded.compress.blobinfo import blob_summary
+        from ilwp_embedded.compress.blobinfo import blob_summary, size_line, tensor_line
         from ilwp_embedded.fileio import read_input_file
 
         b = blob_summary(read_input_file(args.model, ".ilwp file"), args.model)
         if args.json:
             print(json.dumps(b, indent=1))
         else:
-            print(f"{args.model}: {b['weights']} weights, {b['coded_bytes']} B coded "
-                  f"({b['bits_per_weight']:.3f} bits/weight; order-0 bound {b['entropy_bound_bits'] / 8:.0f} B), "
-                  f"skeleton {b['skeleton_bytes']} B, {'lossy' if b['lossy'] else 'lossless'}")
+            print(f"{args.model}: {size_line(b)}, {'lossy' if b['lossy'] else 'lossless'}")
             for t in b["tensors"]:
-                ref = f" <- {t['ref_tensor']}" if t["ref_tensor"] is not None else ""
-                print(f"  {t['tensor']:4d} {t['name'][:40]:40s} {t['mode']}{ref} step {t['step']} {t['bits'] // 8} B")
+                print(tensor_line(t))
         return 0
     s = summarize(load_graph(args.model))
     print(json.dumps(s) if args.json else format_summary(s, args.model))
@@ -64,6 +61,7 @@ def cmd_convert(args) -> int:
 
     if args.samples <= 0:
         raise IlwpError(f"--samples must be positive, got {args.samples}")
+    require_output_dir(args.output)  # before loading and calibrating
     src = Path(args.model)
     ds = _calibration_set(args.dataset, args.data_dir, args.split)
     converter, shape = load_keras_or_savedmodel(src)

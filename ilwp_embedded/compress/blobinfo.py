@@ -1,6 +1,7 @@
 # SPDX-FileCopyrightText: 2026 The ilwp-embed authors
 # SPDX-License-Identifier: Apache-2.0
-"""Size fields of an .ilwp file, the same as `compress --json` prints (for `inspect X.ilwp`)."""
+"""Size fields of an .ilwp file, the same as `compress --json` prints (for `inspect X.ilwp`), and
+the text lines both commands print from them."""
 
 from __future__ import annotations
 
@@ -73,3 +74,16 @@ def total_fields(coded_bytes: int, weights: int, graph) -> dict:
     side = side_constants(graph)
     total = coded_bytes + side["bias_bytes"] + side["requant_bytes"]
     return {**side, "total_bytes": total, "total_bits_per_weight": 8 * total / weights if weights else 0.0}
+
+
+def size_line(s: dict) -> str:
+    """The sizes of a `compress --json` or `blob_summary` dict in one line (`compress`, `inspect`)."""
+    return (f"{s['weights']} weights, {s['int8_bytes']} B int8 -> {s['coded_bytes']} B coded "
+            f"({s['bits_per_weight']:.3f} bits/weight, order-0 bound {s['entropy_bound_bits'] / 8:.0f} B), "
+            f"skeleton {s['skeleton_bytes']} B")
+
+
+def tensor_line(t: dict) -> str:
+    """One entry of `blob_summary(...)["tensors"]`: id, name, mode (<- its reference), step, bytes."""
+    ref = f" <- {t['ref_tensor']}" if t["ref_tensor"] is not None else ""
+    return f"  {t['tensor']:4d} {t['name'][:40]:40s} {t['mode']}{ref} step {t['step']} {t['bits'] // 8} B"

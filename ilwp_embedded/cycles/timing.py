@@ -115,6 +115,20 @@ def _reglist(ops: str) -> list[int]:
     return out
 
 
+def _multiple_base(ops: str, stack: bool, addr: set[int], writes: set[int]) -> None:
+    """The address register of LDM/STM (into addr; into writes too with `!`); PUSH/POP (stack) use SP."""
+    if stack:
+        addr.add(13)
+        writes.add(13)
+        return
+    first = ops.split(",")[0]
+    b = _reg(first.rstrip("!"))
+    if b is not None:
+        addr.add(b)
+        if "!" in first:
+            writes.add(b)
+
+
 def _base(mn: str) -> tuple[str, bool]:
     mn = mn.lower()
     for suf in (".w", ".n"):
@@ -178,27 +192,11 @@ def classify(pc: int, size: int, mnemonic: str, operands: str) -> Insn:
         regs_n = len(lst)
         writes |= set(lst)
         writes_pc = 15 in lst
-        if base == "pop":
-            addr.add(13)
-            writes.add(13)
-        else:
-            b = _reg(ops.split(",")[0].rstrip("!"))
-            if b is not None:
-                addr.add(b)
-                if "!" in ops.split(",")[0]:
-                    writes.add(b)
+        _multiple_base(ops, base == "pop", addr, writes)
     elif base in STM:
         kind = "stm"
         regs_n = len(_reglist(ops))
-        if base == "push":
-            addr.add(13)
-            writes.add(13)
-        else:
-            b = _reg(ops.split(",")[0].rstrip("!"))
-            if b is not None:
-                addr.add(b)
-                if "!" in ops.split(",")[0]:
-                    writes.add(b)
+        _multiple_base(ops, base == "push", addr, writes)
     elif base in ("sdiv", "udiv"):
         kind = "div"
         if first is not None:

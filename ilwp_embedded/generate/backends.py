@@ -19,7 +19,9 @@ model returns ILWP_MODEL_ERR_KERNEL - step) rather than overrun a buffer that is
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Sequence
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.cmsis_nn import ENV_VAR, cmsis_nn_api, find_cmsis_nn, glue_sources
@@ -29,6 +31,7 @@ from ilwp_embedded.resources import firmware_dir
 FIRMWARE = firmware_dir()
 PORTABLE_DIR = FIRMWARE / "kernels"
 CMSIS_GLUE_DIR = FIRMWARE / "kernels_cmsis"
+STATUS_DIR = FIRMWARE / "include"  # ilwp_status.h: the generated ilwp_model.h includes it by name
 BACKENDS = ("portable", "cmsis-nn")
 
 # CMSIS-NN source folders the int8 glue needs (the float/f16 and Python-binding files are skipped).
@@ -44,14 +47,15 @@ def check_backend(backend: str) -> str:
 
 def kernel_sources(backend: str = "portable", cmsis_nn_path: str | os.PathLike | None = None
                    ) -> tuple[list[Path], list[Path]]:
-    """(C sources, include directories) that implement ilwp_kernels.h for `backend`.
+    """(C sources, include directories) that implement ilwp_kernels.h for `backend` (the directories
+    also hold ilwp_status.h, which the generated ilwp_model.h includes).
 
     cmsis-nn: the glue files for the API generation of the CMSIS-NN copy (cmsis_nn.cmsis_nn_api), the
     portable kernels (the generated model calls them for what CMSIS-NN lacks or computes wrongly; the
     linker drops those it does not call) and CMSIS-NN's int8 sources."""
     check_backend(backend)
     if backend == "portable":
-        return sorted(PORTABLE_DIR.glob("*.c")), [PORTABLE_DIR]
+        return sorted(PORTABLE_DIR.glob("*.c")), [PORTABLE_DIR, STATUS_DIR]
     api = cmsis_nn_api(cmsis_nn_path)
     root = api.root
     cmsis = sorted(p for d in CMSIS_DIRS for p in (root / "Source" / d).glob("*.c")
@@ -60,7 +64,54 @@ def kernel_sources(backend: str = "portable", cmsis_nn_path: str | os.PathLike |
         raise IlwpError(f"{root} is not a usable CMSIS-NN checkout: Source/ConvolutionFunctions/"
                         "arm_convolve_wrapper_s8.c is missing")
     sources = [*glue_sources(CMSIS_GLUE_DIR, api), *sorted(PORTABLE_DIR.glob("*.c")), *cmsis]
-    return sources, [CMSIS_GLUE_DIR, PORTABLE_DIR, root / "Include"]
+    return sources, [CMSIS_GLUE_DIR, PORTABLE_DIR, STATUS_DIR, root / "Include"]
+
+
+# A CMSIS-NN function definition: an unindented line naming arm_* before its parameter list.
+_DEFINITION = re.compile(r"^[A-Za-z_][\w \t*]*?\b(arm_\w+)\s*\(", re.M)
+_NAME = re.compile(r"\barm_\w+")
+
+
+def called_sources(roots: Sequence[Path], pool: Sequence[Path]) -> list[Path]:
+    """The files of `pool` that `roots` call, directly or through each other: a file is kept when it
+    defines an arm_* name that a kept file (or a root) mentions. Mentions in comments keep a file
+    too: a few files more than needed, never one less."""
+    defined: dict[str, set[Path]] = {}
+    for p in pool:
+        for name in _DEFINITION.findall(p.read_text(encoding="utf-8", errors="replace")):
+            defined.setdefault(name, set()).add(p)
+    keep: set[Path] = set()
+    todo = list(roots)
+    while todo:
+        text = todo.pop().read_text(encoding="utf-8", errors="replace")
+        for name in set(_NAME.findall(text)):
+            for p in defined.get(name, ()):
+                if p not in keep:
+                    keep.add(p)
+                    todo.append(p)
+    return sorted(keep)
+
+
+def kernel_files(backend: str = "portable", cmsis_nn_path: str | os.PathLike | None = None
+                 ) -> list[tuple[Path, str]]:
+    """The kernels of `backend` as a self-contained copy needs them: (file, path in one flat folder).
+    Every .c of kernel_sources() compiles from there with no include path: the headers sit beside
+    them (CMSIS-NN's Include/ tree too, so its "Internal/..." includes resolve). cmsis-nn: only the
+    CMSIS-NN sources the glue calls (called_sources)."""
+    sources, includes = kernel_sources(backend, cmsis_nn_path)
+    ours = [p for p in sources if p.parent in (PORTABLE_DIR, CMSIS_GLUE_DIR)]
+    files = [(p, p.name) for p in ours]
+    files += [(h, h.name) for d in (PORTABLE_DIR, CMSIS_GLUE_DIR) if d in includes for h in sorted(d.glob("*.h"))]
+    if backend == "cmsis-nn":
+        root = cmsis_nn_api(cmsis_nn_path).root
+        glue = [p for p in ours if p.parent == CMSIS_GLUE_DIR]
+        files += [(p, p.name) for p in called_sources(glue, [p for p in sources if p not in ours])]
+        files += [(h, h.relative_to(root / "Include").as_posix()) for h in sorted((root / "Include").rglob("*.h"))]
+    names = [n for _, n in files]
+    clash = sorted({n for n in names if names.count(n) > 1})
+    if clash:
+        raise IlwpError(f"kernel files share a name, they cannot sit in one folder: {', '.join(clash)}")
+    return files
 
 
 def check_generated_for(gen, cmsis_nn_path: str | os.PathLike | None = None) -> None:
@@ -116,4 +167,4 @@ def cmsis_nn_scratch_bytes(params) -> int:
 
 
 __all__ = ["BACKENDS", "ENV_VAR", "check_backend", "check_generated_for", "cmsis_nn_api", "find_cmsis_nn",
-           "kernel_sources", "cmsis_nn_scratch_bytes"]
+           "kernel_sources", "kernel_files", "called_sources", "cmsis_nn_scratch_bytes"]

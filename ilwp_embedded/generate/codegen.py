@@ -17,15 +17,21 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
-from ilwp_embedded.generate.plan import place, plan_memory
+from ilwp_embedded.generate.plan import MemoryPlan, place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import graph_hash
 from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
 from ilwp_embedded.ops.registry import CallSite, lookup
 from ilwp_embedded.resources import templates_dir
 
+
+# The version of the API in ilwp_model.h (major, minor): major when a declaration changes
+# incompatibly, minor when one is added. docs/integration.md documents this version.
+C_API_VERSION = (1, 0)
+MAX_RANK = 6  # ilwp_model_tensor_info.dims: TFLite's largest tensor rank
 
 CTYPES = {"int8": "int8_t", "int32": "int32_t", "int16": "int16_t", "uint8": "uint8_t", "int64": "int64_t"}
 
@@ -101,6 +107,26 @@ class Generated:
     layer_kernels: tuple[str, ...] = ()
     cmsis_features: frozenset[str] = frozenset()
     step_ops: tuple[str, ...] = ()  # the operator of each step
+    ram_bytes: int = 0  # every static buffer of the model (ILWP_MODEL_RAM_BYTES)
+    weights_in_arena: bool = False  # layer mode: decoded weights (and decoder tables) in idle arena bytes
+
+
+def _c_float(v: float) -> str:
+    """A C float literal (without its `f`) that reads back as the same float32."""
+    text = str(np.float32(v))  # the shortest text that reads back as this float32
+    return text if any(c in text for c in ".e") else text + ".0"
+
+
+def _io_info(t) -> dict:
+    """The model input's or output's ilwp_model_tensor_info: shape, scale and zero point."""
+    if len(t.shape) > MAX_RANK:
+        raise IlwpError(f"tensor {t.name!r} has rank {len(t.shape)}; the C API takes at most {MAX_RANK}")
+    q = t.quant
+    scale = float(q.scale[0]) if q is not None and len(q.scale) else 0.0
+    zp = int(q.zero_point[0]) if q is not None and len(q.zero_point) else 0
+    dims = [int(d) for d in t.shape]
+    return {"bytes": int(np.prod(t.shape)), "rank": len(dims), "dims": dims,
+            "dims_padded": dims + [0] * (MAX_RANK - len(dims)), "scale": _c_float(scale), "zero_point": zp}
 
 
 def _fmt_values(a: np.ndarray) -> list[str]:
@@ -119,8 +145,8 @@ def _cmsis_can(p, op: str, api: CmsisNNApi) -> tuple[bool, str | None]:
         if p.per_channel:  # arm_fully_connected_per_channel_s8: v7.0.0 on
             return api.fc_per_channel, "fc_per_channel"
         return True, None
-    if op == "ADD":
-        return not p.broadcast, None  # arm_elementwise_add_s8 does not broadcast
+    if op in ("ADD", "MUL"):
+        return not p.broadcast, None  # arm_elementwise_add_s8 / _mul_s8 do not broadcast
     if op == "SOFTMAX":
         return p.depth <= 256, None  # as TFLM's CMSIS-NN softmax (arm_softmax_s8's table range)
     return op in ("DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"), None
@@ -155,12 +181,14 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         weight_ram = off
         for r in weights.records:
             weight_ptr[r.tensor] = f"(ilwp_weights + {rec_offsets[r.record]})"
-    elif weights.mode == "layer":
-        wplan = _plan_layer_weights(graph, weights.records)
-        weight_ram = wplan["bytes"]
+    slot_at: dict[int, str] = {}  # layer mode: step -> where the decoder's slot table lies while it decodes
+    weights_in_arena = False
+    if weights.mode == "layer":
+        plan, rec_offsets, slot_at, weight_ram = _plan_layer_weights(graph, weights, plan)
+        weights_in_arena = weight_ram == 0
+        base = "ilwp_arena" if weights_in_arena else "ilwp_weights"
         for r in weights.records:
-            weight_ptr[r.tensor] = f"(ilwp_weights + {wplan['offset'][r.record]})"
-        rec_offsets = wplan["offset"]
+            weight_ptr[r.tensor] = f"({base} + {rec_offsets[r.record]})"
 
     const_names: dict[int, str] = {}
 
@@ -196,12 +224,12 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         p = kernel.params(graph, op)
         sname = f"p{k}"
         out = ptr(op.outputs[0])
-        x = ptr(op.inputs[0])
         st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
         for r in decoded_by_step.get(k, []):
             st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
-                              "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
-                              "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
+                              "dst": weight_ptr[r.tensor], "slot": slot_at.get(k, ""),
+                              "ref": weight_ptr[_tensor_of(weights.records, r.ref_record)]
+                              if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
         on_cmsis = False
         if cmsis:
@@ -215,7 +243,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
             arrays.extend(CArray(name, "int32_t", [str(v) for v in vals]) for name, vals in cs.arrays)
             structs.append({"ctype": cs.ctype, "name": sname, "init": list(cs.init)})
         # Constants are printed in the order first named: the bias before the other operands.
-        operands = op.inputs[:kernel.operands]
+        operands = kernel.call_inputs(op)
         names = {i: ptr(i) for i in operands[2:3]}
         names.update({i: ptr(i) for i in operands if i not in names})
         call = kernel.emit(p, CallSite(sname, tuple(names[i] for i in operands), out, cmsis=on_cmsis))
@@ -233,11 +261,26 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
     # The decoder's slot table: decode-once runs before any layer, so it overlays the arena; per-layer
-    # decoding runs between layers, so it gets its own RAM.
+    # decoding borrows the arena bytes idle at each decoding step when the weights share the arena,
+    # else it gets its own RAM.
     slots = weights.slot_bytes
     decoder_ram = 0 if weights.mode == "raw" else WORK_STRUCT_BYTES + (
-        max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
+        max(0, slots - plan.arena_bytes) if weights.mode == "once" else 0 if weights_in_arena else slots)
+    elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
+    raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
+    # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
+    const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
+    wflash = len(weights.blob) if weights.mode != "raw" else sum(
+        a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
+    scratch_alloc = (scratch + 1) // 2 * 2  # int16_t ilwp_scratch[]
+    # every static buffer of ilwp_model.c (the template): arena, scratch, decoded weights, decoder
+    # tables and the 4-byte decode-tick counter
+    ram_total = plan.arena_bytes + scratch_alloc + weight_ram + decoder_ram + 4
     ctx = {
+        "api_version": C_API_VERSION, "max_rank": MAX_RANK,
+        "io_in": _io_info(inp), "io_out": _io_info(outp),
+        "scratch_alloc": scratch_alloc, "decoder_ram": decoder_ram, "ram_total": ram_total,
+        "weights_flash": wflash, "const_flash": const_flash,
         "arrays": arrays, "structs": structs, "steps": steps, "plan": plan,
         "arena_bytes": plan.arena_bytes, "scratch_bytes": scratch,
         "input_offset": plan.offset(graph.inputs[0]), "output_offset": plan.offset(graph.outputs[0]),
@@ -247,21 +290,19 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         "n_ops": len(graph.operators), "kernels": kernels, "cmsis_nn_version": api.version if cmsis else "",
         "n_portable": layer_kernels.count("portable"),
         "arena_alloc": max(plan.arena_bytes, slots),
-        "table_log2": weights.table_log2,
+        "table_log2": weights.table_log2, "weights_in_arena": weights_in_arena,
     }
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
-    elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
-    raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
-    # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
-    const_flash = sum(a.count * elem[a.ctype] for a in arrays if a.name not in raw_weights)
-    wflash = len(weights.blob) if weights.mode != "raw" else sum(
-        a.count * elem[a.ctype] for a in arrays if a.name in raw_weights)
     return Generated(files, plan.arena_bytes, weight_ram, scratch, wflash, const_flash, model_hash,
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
-                     tuple(op.op for op in graph.operators))
+                     tuple(op.op for op in graph.operators), ram_total, weights_in_arena)
+
+
+def _tensor_of(records, rec) -> int:
+    return next(r.tensor for r in records if r.record == rec)
 
 
 def _n_of(records, rec) -> int:
@@ -281,16 +322,29 @@ def _first_use(graph: Graph, records) -> dict[int, int]:
     return {r.record: steps[r.tensor] for r in records}
 
 
-def _plan_layer_weights(graph: Graph, records) -> dict:
-    """Weight buffers for per-layer decoding: each lives from its layer's step to the last step
-    that reads it, as weights or as another record's prediction reference."""
+def _plan_layer_weights(graph: Graph, weights: Weights, plan: MemoryPlan
+                        ) -> tuple[MemoryPlan, dict[int, int], dict[int, str], int]:
+    """Weight buffers for per-layer decoding: each lives from its layer's step to the last step that
+    reads it, as weights or as another record's prediction reference. They go where the arena is idle
+    at those steps (the large late layers of a CNN meet small activations), with the decoder's slot
+    table beside them at each decoding step, unless a buffer of their own costs less RAM.
+    Returns (memory plan, record -> offset, step -> slot table expression, separate weight RAM)."""
+    records = weights.records
     first = _first_use(graph, records)
     last = dict(first)
     for r in records:
         if r.ref_record is not None:
             last[r.ref_record] = max(last[r.ref_record], first[r.record])
-    buffers, total = place({r.record: (r.n_elems, first[r.record], last[r.record]) for r in records})
-    return {"bytes": total, "offset": {k: b.offset for k, b in buffers.items()}}
+    lives = {r.record: (r.n_elems, first[r.record], last[r.record]) for r in records}
+    buffers, total = place(lives)
+    steps = sorted(set(first.values()))
+    slot_key = {k: len(records) + n for n, k in enumerate(steps)}  # after the record keys
+    shared = plan_memory(graph, {**lives, **{slot_key[k]: (weights.slot_bytes, k, k) for k in steps}})
+    if shared.arena_bytes > plan.arena_bytes + total + weights.slot_bytes:
+        return plan, {k: b.offset for k, b in buffers.items()}, {}, total
+    off = {r.record: shared.buffers[-1 - r.record].offset for r in records}
+    slot = {k: f"(uint32_t *)(void *)(ilwp_arena + {shared.buffers[-1 - slot_key[k]].offset})" for k in steps}
+    return shared, off, slot, 0
 
 
 def write_sources(gen: Generated, out_dir: Path) -> list[Path]:

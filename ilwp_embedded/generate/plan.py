@@ -4,7 +4,9 @@
 
 Lifetimes come from the schedule (operators in graph order). Placement is greedy by size, largest
 first, at the lowest offset that overlaps no tensor alive at the same time (the strategy of TFLM's
-GreedyMemoryPlanner, so arenas are comparable). RESHAPE outputs alias their input: no copy, no bytes.
+GreedyMemoryPlanner, so arenas are comparable). RESHAPE, SQUEEZE and EXPAND_DIMS outputs alias their
+input: no copy, no bytes. Other buffers with a lifetime in steps (per-layer decoded weights) can
+share the arena: `extra`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.ops.registry import REGISTRY
+
+# Ops whose output is their input's bytes (RESHAPE, SQUEEZE, EXPAND_DIMS): one buffer for both.
+IN_PLACE_OPS = frozenset(k.name for k in REGISTRY.values() if k.in_place)
 
 ALIGN = 16  # every buffer starts 16-byte aligned (SIMD loads, int32 scratch)
 
@@ -53,11 +59,13 @@ def activation_tensors(graph: Graph) -> list[int]:
     return seen
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
+def plan_memory(graph: Graph, extra: dict[int, tuple[int, int, int]] | None = None) -> MemoryPlan:
+    """extra: {key >= 0: (bytes, first step, last step)} placed beside the activations, found in
+    `buffers` under the key -1 - key (tensor indices are >= 0)."""
     n_ops = len(graph.operators)
     alias = {i: i for i in activation_tensors(graph)}
     for op in graph.operators:
-        if op.op == "RESHAPE":
+        if op.op in IN_PLACE_OPS:
             src, dst = op.inputs[0], op.outputs[0]
             alias[dst] = alias[src]
     first: dict[int, int] = {}
@@ -78,6 +86,7 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     size = {r: _align(int(np.prod(graph.tensors[r].shape)) * np.dtype(graph.tensors[r].dtype).itemsize)
             for r in roots}
     lives = {r: (size[r], first.get(r, -1), last.get(r, first.get(r, -1))) for r in roots}
+    lives.update({-1 - k: v for k, v in (extra or {}).items()})
     buffers, total = place(lives)
     return MemoryPlan(arena_bytes=total, buffers=buffers, alias=alias)
 

@@ -70,7 +70,7 @@ class Graph:
         return self.tensors[i]
 
     def weight_tensors(self) -> list[tuple[Operator, Tensor]]:
-        """The (operator, weight) pairs of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, in order."""
+        """The (operator, weight) pairs of the WEIGHTED_OPS (input 1 of each), in order."""
         out = []
         for op in self.operators:
             if op.op in WEIGHTED_OPS and len(op.inputs) > 1 and op.inputs[1] >= 0:
@@ -103,4 +103,4 @@ class Graph:
         return replace(self, tensors=tensors)
 
 
-WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")  # input 1: the weights

@@ -23,9 +23,12 @@ C_STRUCT_NAMES = {
     Q.SoftmaxParams: "ilwp_softmax_params_t",
     Q.MeanParams: "ilwp_mean_params_t",
     Q.PadParams: "ilwp_pad_params_t",
+    Q.LutParams: "ilwp_lut_params_t",
+    Q.MulParams: "ilwp_mul_params_t",
+    Q.TransposeConvParams: "ilwp_transpose_conv_params_t",
 }
-# AddParams fields that say how to call the kernel and are not in ilwp_add_params_t.
-_ADD_CALL_ONLY = frozenset({"size", "broadcast", "out_shape", "in1_strides", "in2_strides"})
+# Fields that say how to call the kernel and are not in its C struct (ADD, MUL).
+_CALL_ONLY = frozenset(f.name for f in fields(Q.BinaryCall))
 
 _P32 = C.POINTER(C.c_int32)
 
@@ -38,7 +41,13 @@ def c_struct_name(params) -> str | None:
 def c_struct_fields(params) -> list[str]:
     """Field names that belong to the C struct, in its order."""
     return [f.name for f in fields(params)
-            if not (isinstance(params, Q.AddParams) and f.name in _ADD_CALL_ONLY)]
+            if not (isinstance(params, Q.BinaryCall) and f.name in _CALL_ONLY)]
+
+
+def _inline_int8(v) -> bool:
+    """An int8 ndarray field is an int8_t array inside the struct (a LUT op's table); other ndarray
+    fields are int32 arrays beside it, pointed to."""
+    return isinstance(v, np.ndarray) and v.dtype == np.int8
 
 
 @dataclass(frozen=True)
@@ -52,15 +61,17 @@ class CStruct:
 
 
 def c_struct(params, name: str) -> CStruct:
-    """The C constant of `params` named `name`; an ndarray field (per-channel multiplier, shift)
-    becomes its own int32 array `<name>_<field>`."""
+    """The C constant of `params` named `name`; an int32 ndarray field (per-channel multiplier, shift)
+    becomes its own int32 array `<name>_<field>`, an int8 one an array initializer in the struct."""
     ctype = c_struct_name(params)
     if ctype is None:
         raise ValueError(f"{type(params).__name__} has no C struct")
     init, arrays = [], []
     for f in c_struct_fields(params):
         v = getattr(params, f)
-        if isinstance(v, np.ndarray):
+        if _inline_int8(v):
+            init.append((f, "{" + ", ".join(str(int(x)) for x in v.reshape(-1)) + "}"))
+        elif isinstance(v, np.ndarray):
             arrays.append((f"{name}_{f}", tuple(int(x) for x in v.reshape(-1))))
             init.append((f, f"{name}_{f}"))
         elif isinstance(v, (tuple, list)):
@@ -76,7 +87,10 @@ def ctypes_struct(params) -> C.Structure:
     ctypes_fields, values, keep = [], {}, []
     for name in c_struct_fields(params):
         v = getattr(params, name)
-        if isinstance(v, np.ndarray):
+        if _inline_int8(v):
+            ctypes_fields.append((name, C.c_int8 * v.size))
+            values[name] = (C.c_int8 * v.size)(*[int(x) for x in v.reshape(-1)])
+        elif isinstance(v, np.ndarray):
             arr = np.ascontiguousarray(v, dtype=np.int32)
             keep.append(arr)
             ctypes_fields.append((name, _P32))

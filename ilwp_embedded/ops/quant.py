@@ -20,11 +20,12 @@ Arithmetic notes (what TFLM does, reproduced here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 
 from ilwp_embedded.ingest.graph import Graph, Operator, Tensor
+from ilwp_embedded.ops import fixedpoint as FP
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -227,7 +228,19 @@ class FullyConnectedParams:
 
 
 @dataclass
-class AddParams:
+class BinaryCall:
+    """How a two-input elementwise kernel (ADD, MUL) is called: not part of its C struct."""
+
+    _: KW_ONLY
+    size: int = 0
+    broadcast: bool = False
+    out_shape: tuple[int, int, int, int] = (1, 1, 1, 1)
+    in1_strides: tuple[int, int, int, int] = (0, 0, 0, 0)  # elements; 0 on a broadcast dimension
+    in2_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+@dataclass
+class AddParams(BinaryCall):
     input1_offset: int
     input2_offset: int
     output_offset: int
@@ -240,12 +253,6 @@ class AddParams:
     output_shift: int
     act_min: int
     act_max: int
-    # Not part of the C struct: how to call the kernel.
-    size: int = 0
-    broadcast: bool = False
-    out_shape: tuple[int, int, int, int] = (1, 1, 1, 1)
-    in1_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
-    in2_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 @dataclass
@@ -377,16 +384,8 @@ def add_params(graph: Graph, op: Operator) -> AddParams:
     m2, sh2 = quantize_multiplier(s2 / twice_max)
     mo, sho = quantize_multiplier(twice_max / ((1 << left_shift) * so))
     lo, hi = activation_range(op.options.get("fusedActivationFunction"), y)
-    p = AddParams(-_zp(a), -_zp(b), _zp(y), left_shift, m1, sh1, m2, sh2, mo, sho, lo, hi,
-                  size=math.prod(y.shape))
-    if tuple(a.shape) != tuple(b.shape):
-        out4 = _pad4(y.shape)
-        a4, b4 = _pad4(a.shape), _pad4(b.shape)
-        sa, sb = _strides4(a4), _strides4(b4)
-        p.broadcast = True
-        p.out_shape = tuple(out4)  # type: ignore[assignment]
-        p.in1_strides = tuple(0 if a4[d] == 1 and out4[d] != 1 else sa[d] for d in range(4))  # type: ignore[assignment]
-        p.in2_strides = tuple(0 if b4[d] == 1 and out4[d] != 1 else sb[d] for d in range(4))  # type: ignore[assignment]
+    p = AddParams(-_zp(a), -_zp(b), _zp(y), left_shift, m1, sh1, m2, sh2, mo, sho, lo, hi)
+    _broadcast_strides(graph, op, p)
     return p
 
 
@@ -475,3 +474,209 @@ def concat_params(graph: Graph, op: Operator) -> ConcatParams:
 
 def reshape_params(graph: Graph, op: Operator) -> ReshapeParams:
     return ReshapeParams(math.prod(graph.tensor(op.outputs[0]).shape))
+
+
+# ------------------------------------------------------------------------ table-driven elementwise ops
+# LOGISTIC, TANH and HARD_SWISH map each int8 input to an int8 output through integer arithmetic of the
+# input alone, so the host evaluates TFLM's arithmetic (ops/fixedpoint.py) on all 256 inputs and the
+# kernel (ilwp_lut_s8) looks the answer up: bit-exact by construction, and faster than the arithmetic.
+
+@dataclass
+class LutParams:
+    size: int                               # elements
+    table: np.ndarray = field(repr=False)   # int8 [256]: output for input i - 128
+
+
+def _frexp_multiplier(real: float, what: str) -> tuple[int, int]:
+    """TFLM's LOGISTIC/TANH Prepare: frexp, then round(q * 2^31) (no 2^31 -> 2^30 correction)."""
+    q, shift = math.frexp(real)
+    mult = _round_away(q * (1 << 31))
+    if mult >= 1 << 31 or shift < 0:
+        raise UnsupportedOp(f"{what}: input scale {real / (1 << 27):g} out of the kernel's range")
+    return mult, shift
+
+
+def _sigmoid_like_table(graph: Graph, op: Operator, fn, out_frac_shift: int, out_zp: int) -> np.ndarray:
+    """reference_integer_ops::Logistic / Tanh for int8: input in Q4.27, gemmlowp fn, output rounded
+    down to 8 bits."""
+    x = graph.tensor(op.inputs[0])
+    mult, shift = _frexp_multiplier(_scale(x) * float(1 << 27), f"{op.op} #{op.index}")
+    radius = math.floor(15.0 * float(1 << 27) / float(1 << shift))  # CalculateInputRadius(4, shift, 31)
+    zp = _zp(x)
+    table = np.zeros(256, np.int8)
+    for i in range(256):
+        v = i - 128 - zp
+        if v <= -radius:
+            r = INT8_MIN
+        elif v >= radius:
+            r = INT8_MAX
+        else:
+            q = fn(FP.multiply_by_quantized_multiplier(v, mult, shift), 4)
+            r = min(max(FP.rounding_divide_by_pot(q, out_frac_shift) + out_zp, INT8_MIN), INT8_MAX)
+        table[i] = r
+    return table
+
+
+def _elementwise_shapes(graph: Graph, op: Operator) -> int:
+    _check_int8(graph, op, [0, -1])
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if math.prod(x.shape) != math.prod(y.shape):
+        raise UnsupportedOp(f"{op.op} #{op.index}: input and output sizes differ")
+    return math.prod(y.shape)
+
+
+def logistic_params(graph: Graph, op: Operator) -> LutParams:
+    size = _elementwise_shapes(graph, op)
+    if _zp(graph.tensor(op.outputs[0])) != INT8_MIN:
+        raise UnsupportedOp(f"LOGISTIC #{op.index}: int8 output must have zero point -128")
+    return LutParams(size, _sigmoid_like_table(graph, op, FP.logistic_q, 31 - 8, INT8_MIN))
+
+
+def tanh_params(graph: Graph, op: Operator) -> LutParams:
+    return LutParams(_elementwise_shapes(graph, op), _sigmoid_like_table(graph, op, FP.tanh_q, 31 - 7, 0))
+
+
+def relu_params(graph: Graph, op: Operator) -> LutParams:
+    """TFLM ReluQuantized for int8 (CalculateReluOpData: a float32 scale ratio, then clamp at the output
+    zero point); Keras writes it after a TRANSPOSE_CONV, which does not fuse it."""
+    size = _elementwise_shapes(graph, op)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    mult, shift = quantize_multiplier(float(np.float32(_scale(x)) / np.float32(_scale(y))))
+    in_zp, out_zp = _zp(x), _zp(y)
+    lo = max(INT8_MIN, out_zp)
+    table = np.array([min(max(out_zp + FP.multiply_by_quantized_multiplier(i - 128 - in_zp, mult, shift), lo),
+                          INT8_MAX) for i in range(256)], np.int8)
+    return LutParams(size, table)
+
+
+def _int16_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier, then TFLM DownScaleInt32ToInt16Multiplier."""
+    m32, exponent = quantize_multiplier(real)
+    m16 = FP.INT16_MAX if m32 >= (1 << 31) - 1 - (1 << 15) else (m32 + (1 << 15)) >> 16
+    return m16, exponent
+
+
+def _sat_left_shift16(v: int, amount: int) -> int:
+    return min(max(v * (1 << amount), FP.INT16_MIN), FP.INT16_MAX)
+
+
+def hard_swish_params(graph: Graph, op: Operator) -> LutParams:
+    """reference_ops::HardSwish<int8_t> with TFLM's HardSwishPrepare constants (float32 scale ratios)."""
+    size = _elementwise_shapes(graph, op)
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    hires = np.float32(1.0 / 128.0) * np.float32(_scale(x))
+    out_m, out_e = _int16_multiplier(float(hires / np.float32(_scale(y))))
+    relu_m, relu_e = _int16_multiplier(float(hires / (np.float32(3.0) / np.float32(32768.0))))
+    if out_e > 0:
+        raise UnsupportedOp(f"HARD_SWISH #{op.index}: output scale too small for the int8 kernel")
+    in_zp, out_zp = _zp(x), _zp(y)
+    table = np.zeros(256, np.int8)
+    for i in range(256):
+        hi = FP.to_int16((i - 128 - in_zp) * (1 << 7))
+        pre_out = FP.srdhm16(hi, out_m)
+        r = hi
+        if relu_e > 0:
+            r = _sat_left_shift16(r, relu_e - 1)
+        r = FP.srdhm16(r, relu_m)
+        if relu_e > 0:
+            r = _sat_left_shift16(r, 1)
+        if relu_e < 0:
+            r = FP.rounding_divide_by_pot(r, -relu_e)
+        r = FP.to_int16((r + (1 << 15)) >> 1)
+        pre = FP.to_int16(FP.trunc_div(r * pre_out, 1 << 15))  # SaturatingDoublingHighMul (no rounding)
+        v = FP.to_int16(FP.rounding_divide_by_pot(pre, -out_e) + out_zp)
+        table[i] = min(max(v, INT8_MIN), INT8_MAX)
+    return LutParams(size, table)
+
+
+# ---------------------------------------------------------------------------------------------- MUL
+
+@dataclass
+class MulParams(BinaryCall):
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+def _broadcast_strides(graph: Graph, op: Operator, p: BinaryCall) -> None:
+    """Fill the BinaryCall fields: the size, and the broadcast strides when the two input shapes differ."""
+    a, b, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    p.size = math.prod(y.shape)
+    if tuple(a.shape) == tuple(b.shape):
+        return
+    out4 = _pad4(y.shape)
+    a4, b4 = _pad4(a.shape), _pad4(b.shape)
+    sa, sb = _strides4(a4), _strides4(b4)
+    p.broadcast = True
+    p.out_shape = tuple(out4)
+    p.in1_strides = tuple(0 if a4[d] == 1 and out4[d] != 1 else sa[d] for d in range(4))
+    p.in2_strides = tuple(0 if b4[d] == 1 and out4[d] != 1 else sb[d] for d in range(4))
+
+
+def mul_params(graph: Graph, op: Operator) -> MulParams:
+    """TFLM CalculateOpDataMul for int8: one multiplier of double(s1) * double(s2) / double(s_out)."""
+    _check_int8(graph, op, [0, 1, -1])
+    a, b, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    mult, shift = quantize_multiplier(_scale(a) * _scale(b) / _scale(y))
+    lo, hi = activation_range(op.options.get("fusedActivationFunction"), y)
+    p = MulParams(-_zp(a), -_zp(b), _zp(y), mult, shift, lo, hi)
+    _broadcast_strides(graph, op, p)
+    return p
+
+
+# ------------------------------------------------------------------------------------ TRANSPOSE_CONV
+
+@dataclass
+class TransposeConvParams:
+    batches: int
+    input_h: int
+    input_w: int
+    input_c: int
+    filter_h: int
+    filter_w: int
+    output_h: int
+    output_w: int
+    output_c: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    multiplier: np.ndarray = field(repr=False)  # int32 [output_c]
+    shift: np.ndarray = field(repr=False)
+
+
+# TRANSPOSE_CONV's inputs: the output shape, the filter [out_c][fh][fw][in_c], the data, the bias.
+TRANSPOSE_CONV_OPERANDS = (2, 1, 3)
+
+
+def transpose_conv_params(graph: Graph, op: Operator) -> TransposeConvParams:
+    """TFLM TransposeConvPrepare: padding from the output size (ComputePaddingHeightWidth on the output,
+    as TensorFlow's GetWindowedOutputSize), per-channel multipliers as conv, fused activation."""
+    if len(op.inputs) < 3:
+        raise UnsupportedOp(f"TRANSPOSE_CONV #{op.index}: expected output shape, filter and input")
+    _check_int8(graph, op, [1, 2, -1])
+    w, x, y = graph.tensor(op.inputs[1]), graph.tensor(op.inputs[2]), graph.tensor(op.outputs[0])
+    if len(op.inputs) > 3 and op.inputs[3] >= 0 and graph.tensor(op.inputs[3]).dtype != "int32":
+        raise UnsupportedOp(f"TRANSPOSE_CONV #{op.index}: bias is {graph.tensor(op.inputs[3]).dtype}, "
+                            "only int32 is supported")
+    o = op.options
+    n, ih, iw, ic = _nhwc(x.shape)
+    oc, fh, fw, fc = _nhwc(w.shape)
+    yn, oh, ow, yc = _nhwc(y.shape)
+    if fc != ic or yc != oc or yn != n:
+        raise UnsupportedOp(f"TRANSPOSE_CONV #{op.index}: filter {w.shape} does not match input {x.shape} "
+                            f"and output {y.shape}")
+    sh, sw = int(o.get("strideH", 1)), int(o.get("strideW", 1))
+    pad_h, pad_w, _, _ = padding_hw(o.get("padding", "VALID"), sh, sw, 1, 1, oh, ow, fh, fw)
+    mult, shift = _per_channel_multipliers(x, w, y, oc)
+    lo, hi = activation_range(o.get("fusedActivationFunction"), y)
+    return TransposeConvParams(n, ih, iw, ic, fh, fw, oh, ow, oc, sh, sw, pad_h, pad_w,
+                               -_zp(x), _zp(y), lo, hi, mult, shift)

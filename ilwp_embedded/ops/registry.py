@@ -12,6 +12,10 @@ One `OpKernel` per TFLite builtin op name carries every facet the stages need:
   weights        input 1 is a constant int8 weight tensor (what the codec codes)
   operands       how many of the op's inputs the C call takes (the rest, e.g. a RESHAPE's shape or a
                  MEAN's axes, live in the params); None: all of them
+  order          which op inputs the C call takes, in its order, where that is not the first `operands`
+                 (TRANSPOSE_CONV: input, filter, bias of inputs (shape, filter, input, bias))
+  in_place       the output is the input's bytes unchanged (RESHAPE, SQUEEZE, EXPAND_DIMS): the memory
+                 plan gives both one buffer, so the kernel copies nothing
   kernels        the C functions of firmware/kernels/ilwp_kernels.h it calls
 
 ops/support.py (what the firmware can run), generate/codegen.py, devtools/host_runner.py and the
@@ -87,6 +91,14 @@ class OpKernel:
     scratch_bytes: Callable[[Any], int]
     operands: int | None
     weights: bool = False
+    order: tuple[int, ...] | None = None
+    in_place: bool = False
+
+    def call_inputs(self, op: Operator) -> tuple[int, ...]:
+        """The op's tensor indices the C call takes, in its order (-1: an absent optional input)."""
+        if self.order is not None:
+            return tuple(op.inputs[i] if i < len(op.inputs) else -1 for i in self.order)
+        return tuple(op.inputs[:self.operands])
 
 
 def _p8(a: np.ndarray):
@@ -168,12 +180,28 @@ def _add_scratch(p: Q.AddParams) -> int:
     return ADD_TABLE_BYTES if not p.broadcast and p.size >= ADD_TABLE_MIN_ELEMS else 0
 
 
+def _broadcast_emit(name: str, p, s: CallSite) -> CCall:
+    """ilwp_<name>_broadcast_s8 (ADD, MUL): the 4-D output shape and input strides beside the params."""
+    n, x, y, out = s.params, s.input(0), s.input(1), s.output
+    arrays = ((f"{n}_shape", p.out_shape), (f"{n}_s1", p.in1_strides), (f"{n}_s2", p.in2_strides))
+    return CCall(f"ilwp_{name}_broadcast_s8(&{n}, {n}_shape, {x}, {n}_s1, {y}, {n}_s2, {out})",
+                 tuple((a, tuple(int(v) for v in vals)) for a, vals in arrays))
+
+
+def _broadcast_host(name: str, c: HostCall) -> int:
+    p = c.params
+
+    def arr(v):
+        return (C.c_int32 * 4)(*v)
+    return getattr(c.lib, f"ilwp_{name}_broadcast_s8")(C.byref(ctypes_struct(p)), arr(p.out_shape), _p8(c.inputs[0]),
+                                                       arr(p.in1_strides), _p8(c.inputs[1]), arr(p.in2_strides),
+                                                       _p8(c.output))
+
+
 def _add_emit(p: Q.AddParams, s: CallSite) -> CCall:
     n, x, y, out = s.params, s.input(0), s.input(1), s.output
     if p.broadcast:
-        arrays = ((f"{n}_shape", p.out_shape), (f"{n}_s1", p.in1_strides), (f"{n}_s2", p.in2_strides))
-        return CCall(f"ilwp_add_broadcast_s8(&{n}, {n}_shape, {x}, {n}_s1, {y}, {n}_s2, {out})",
-                     tuple((name, tuple(int(v) for v in vals)) for name, vals in arrays))
+        return _broadcast_emit("add", p, s)
     if not s.cmsis and _add_scratch(p):
         return CCall(f"ilwp_add_s8(&{n}, {x}, {y}, {out}, {p.size}, (int32_t *)(void *){s.scratch})")
     return CCall(f"{s.prefix}add_s8(&{n}, {x}, {y}, {out}, {p.size}, NULL)")
@@ -183,13 +211,23 @@ def _add_host(c: HostCall) -> int:
     p, L, st = c.params, c.lib, ctypes_struct(c.params)
     x, y = c.inputs[0], c.inputs[1]
     if p.broadcast:
-        def arr(v):
-            return (C.c_int32 * 4)(*v)
-        return L.ilwp_add_broadcast_s8(C.byref(st), arr(p.out_shape), _p8(x), arr(p.in1_strides),
-                                       _p8(y), arr(p.in2_strides), _p8(c.output))
+        return _broadcast_host("add", c)
     # Every other call uses the tables (scratch) and the rest the direct form, so both stay tested.
     scratch = np.zeros(L.ilwp_add_s8_scratch_size() // 4, np.int32) if c.nth % 2 == 0 else None
     return L.ilwp_add_s8(C.byref(st), _p8(x), _p8(y), _p8(c.output), C.c_int32(p.size), _p32(scratch))
+
+
+def _mul_emit(p: Q.MulParams, s: CallSite) -> CCall:
+    if p.broadcast:
+        return _broadcast_emit("mul", p, s)
+    return CCall(f"{s.prefix}mul_s8(&{s.params}, {s.input(0)}, {s.input(1)}, {s.output}, {p.size})")
+
+
+def _mul_host(c: HostCall) -> int:
+    if c.params.broadcast:
+        return _broadcast_host("mul", c)
+    return c.lib.ilwp_mul_s8(C.byref(ctypes_struct(c.params)), _p8(c.inputs[0]), _p8(c.inputs[1]), _p8(c.output),
+                             C.c_int32(c.params.size))
 
 
 # ----------------------------------------------------------------------------------- data movement
@@ -222,7 +260,8 @@ def _x_out_op(name: str, fn: str, params, cmsis: bool = False) -> OpKernel:
 
 
 def _reshape_op(name: str) -> OpKernel:
-    return OpKernel(name, ("ilwp_reshape_s8",), Q.reshape_params, _reshape_emit, _reshape_host, _none, operands=1)
+    return OpKernel(name, ("ilwp_reshape_s8",), Q.reshape_params, _reshape_emit, _reshape_host, _none, operands=1,
+                    in_place=True)
 
 
 REGISTRY: dict[str, OpKernel] = {k.name: k for k in (
@@ -234,8 +273,17 @@ REGISTRY: dict[str, OpKernel] = {k.name: k for k in (
     OpKernel("FULLY_CONNECTED", ("ilwp_fully_connected_s8",), Q.fully_connected_params,
              _fc_emit, _weighted_host("ilwp_fully_connected_s8"), _none,
              operands=3, weights=True),
+    OpKernel("TRANSPOSE_CONV", ("ilwp_transpose_conv_s8",), Q.transpose_conv_params,
+             lambda p, s: _weighted_call("transpose_conv_s8", p, s), _weighted_host("ilwp_transpose_conv_s8"),
+             _none, operands=3, weights=True, order=Q.TRANSPOSE_CONV_OPERANDS),
     OpKernel("ADD", ("ilwp_add_s8", "ilwp_add_broadcast_s8", "ilwp_add_s8_scratch_size"), Q.add_params,
              _add_emit, _add_host, _add_scratch, operands=2),
+    OpKernel("MUL", ("ilwp_mul_s8", "ilwp_mul_broadcast_s8"), Q.mul_params, _mul_emit, _mul_host, _none,
+             operands=2),
+    _x_out_op("LOGISTIC", "ilwp_lut_s8", Q.logistic_params),
+    _x_out_op("TANH", "ilwp_lut_s8", Q.tanh_params),
+    _x_out_op("HARD_SWISH", "ilwp_lut_s8", Q.hard_swish_params),
+    _x_out_op("RELU", "ilwp_lut_s8", Q.relu_params),
     _x_out_op("AVERAGE_POOL_2D", "ilwp_avg_pool2d_s8", Q.pool_params, cmsis=True),
     _x_out_op("MAX_POOL_2D", "ilwp_max_pool2d_s8", Q.pool_params, cmsis=True),
     _x_out_op("SOFTMAX", "ilwp_softmax_s8", Q.softmax_params, cmsis=True),

@@ -5,6 +5,8 @@
     open_link("qemu:qemu-m4", elf=path)   QEMU started here (-icount shift=0, TCP serial)
     open_link("/dev/ttyACM0")             a real board on a serial port (115200 8N1 by default)
     open_link("socket://127.0.0.1:4321")  anything pyserial opens (loop://, rfc2217://, ...)
+    open_link("rfc2217://host:port")      a port served by ser2net or a board farm (see RFC2217_OPTION)
+    open_link("labgrid:PLACE")            the serial console of an acquired labgrid place (run/farm.py)
 
 Every read has a timeout; a QEMU that exited (crash, semihosting exit) is reported at once with its
 exit status and the last bytes seen.
@@ -13,11 +15,14 @@ exit status and the last bytes seen.
 from __future__ import annotations
 
 import collections
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import serial
@@ -32,6 +37,11 @@ FAULT_EXIT_STATUS = 0xFA
 # 3.5 renegotiates an rfc2217:// port (ser2net, board farms) on every timeout assignment (~150 ms
 # each), so changing it per read made HELLO time out.  A read still returns as soon as a byte comes.
 POLL_S = 0.02
+# Added to every rfc2217:// URL: pyserial then does not wait for the server's answer to SET_CONTROL
+# (DTR, RTS, flow control).  ser2net cannot set modem lines on a pseudo-terminal (QEMU -serial pty,
+# TIOCMGET fails with ENOTTY) and sends no answer at all, so pyserial 3.5 gave up opening the port
+# after 3 s ("timeout while waiting for option 'control'").  Nothing here uses those lines.
+RFC2217_OPTION = "ign_set_control"
 
 
 class Link:
@@ -101,13 +111,68 @@ class SerialLink(Link):
     """A real board on a serial port, or any pyserial URL."""
 
     def __init__(self, url: str, baud: int = 115200):
+        opened = pyserial_url(url)
+        if opened != url:
+            _quiet_rfc2217_reader_threads()
         try:
-            port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
+            port = serial.serial_for_url(opened, baudrate=baud, timeout=POLL_S)
         except (serial.SerialException, OSError, ValueError) as e:
-            raise IlwpError(f"cannot open serial port {url}: {e}") from None
+            why = str(e).replace(opened, url)  # the URL as the user wrote it
+            if opened != url and "Could not open port" not in why:  # connected, then refused
+                said = _server_says(url)
+                if said:
+                    why = f"the server closed the connection: {said} ({why})"
+            raise IlwpError(f"cannot open serial port {url}: {why}") from None
         super().__init__(port)
         self.name = f"serial port {url}"
         self.banner_timeout_s = 0.5  # a real board booted long ago: ask it
+
+
+def _server_says(url: str, wait_s: float = 1.0) -> str:
+    """What a telnet server sends a new connection within wait_s, telnet commands removed: ser2net
+    closes at once, saying why ('Device open failure: ...', 'Port already in use'), when it cannot
+    give the client its serial device."""
+    where = urllib.parse.urlsplit(url)
+    data = b""
+    try:
+        with socket.create_connection((where.hostname, where.port), timeout=wait_s) as s:
+            deadline = time.monotonic() + wait_s
+            while len(data) < 400 and time.monotonic() < deadline:
+                chunk = s.recv(400)
+                if not chunk:
+                    break
+                data += chunk
+    except (OSError, ValueError):
+        pass
+    text = re.sub(rb"\xff\xfa.*?\xff\xf0|\xff[\xfb-\xfe].|\xff.", b"", data, flags=re.S)
+    return " ".join(text.decode("utf-8", "replace").split())[:200]  # one line
+
+
+_hook_installed = False
+
+
+def _quiet_rfc2217_reader_threads() -> None:
+    """pyserial's rfc2217 reader thread dies with an OSError traceback on stderr when the server
+    closes the connection; the port's own error (one line) tells the user, so drop the traceback."""
+    global _hook_installed
+    if _hook_installed:
+        return
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        name = args.thread.name if args.thread is not None else ""
+        if not (name.startswith("pySerial RFC 2217 reader thread") and issubclass(args.exc_type, OSError)):
+            previous(args)
+
+    threading.excepthook = hook
+    _hook_installed = True
+
+
+def pyserial_url(url: str) -> str:
+    """The URL pyserial opens for `url`: rfc2217:// with RFC2217_OPTION added, others unchanged."""
+    if not url.lower().startswith("rfc2217://") or RFC2217_OPTION in url:
+        return url
+    return url + ("&" if "?" in url else "?") + RFC2217_OPTION
 
 
 class QemuLink(Link):
@@ -227,4 +292,8 @@ def open_link(url: str, elf: Path | None = None, baud: int = 115200, proxy=None,
         if elf is None:
             raise IlwpError("a QEMU link needs the firmware ELF to run")
         return QemuLink(board, Path(elf), proxy=proxy, extra=qemu_extra)
+    if url.startswith("labgrid:"):  # a board farm's place: its serial console (run/farm.py)
+        from ilwp_embedded.run.farm import port_url
+
+        url = port_url(url)[0]
     return SerialLink(url, baud)

@@ -80,6 +80,7 @@ class Board:
     manifest: Path
     pio_platform: str | None = None  # registry platform on connected machines (ststm32)
     pio_board: str | None = None
+    openocd_config: str | None = None  # OpenOCD's config for the board (labgrid's OpenOCD driver flashes with it)
 
     @property
     def emulated(self) -> bool:
@@ -169,6 +170,7 @@ def parse_board(data: dict[str, Any], manifest: Path) -> Board:
         manifest=manifest,
         pio_platform=upload.get("pio_platform"),
         pio_board=upload.get("pio_board"),
+        openocd_config=upload.get("openocd"),
     )
 
 

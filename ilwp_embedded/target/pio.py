@@ -79,6 +79,19 @@ def pio_board_json(board: Board) -> dict:
     }
 
 
+def board_project_files(board: Board, stack_size: int = board_support.DEFAULT_STACK_SIZE) -> dict[str, Path | str]:
+    """The board's part of a PlatformIO project, path in the project -> the file to copy or the text
+    to write: its support code (src/board/), the board API headers and board_config.h (include/),
+    the linker script (<board>.ld) and the PlatformIO board manifest (boards/<board>.json)."""
+    files: dict[str, Path | str] = {f"src/board/{s.name}": s for s in board_support.support_sources(board)}
+    for d in board_support.support_include_dirs(board):
+        files.update({f"include/{h.name}": h for h in sorted(Path(d).glob("*.h"))})
+    files["include/board_config.h"] = board_support.render_board_config(board)
+    files[f"{board.id}.ld"] = board_support.render_linker_script(board, stack_size)
+    files[f"boards/{board.id}.json"] = json.dumps(pio_board_json(board), indent=2) + "\n"
+    return files
+
+
 def _flag(text: str) -> str:
     if any(c.isspace() for c in text) or '"' in text:
         raise IlwpError(f"paths and defines given to the build may not contain spaces or quotes: {text!r}")
@@ -150,17 +163,12 @@ def write_project(
 
     for s in sources:
         shutil.copy2(s, src / s.name)
-    for s in board_support.support_sources(board):
-        shutil.copy2(s, src / "board" / s.name)
-    for d in board_support.support_include_dirs(board):
-        for h in sorted(Path(d).glob("*.h")):
-            shutil.copy2(h, include / h.name)
-    atomic_write_text(include / "board_config.h", board_support.render_board_config(board))
-
+    for rel, what in board_project_files(board, stack_size).items():
+        if isinstance(what, Path):
+            shutil.copy2(what, out_dir / rel)
+        else:
+            _write_if_changed(out_dir / rel, what)
     ldscript = out_dir / f"{board.id}.ld"
-    _write_if_changed(ldscript, board_support.render_linker_script(board, stack_size))
-    _write_if_changed(out_dir / "boards" / f"{board.id}.json",
-                      json.dumps(pio_board_json(board), indent=2) + "\n")
 
     flags = [_flag(opt)] + [_flag(f"-I{Path(d).resolve()}") for d in include_dirs]
     flags += [_define_flag(k, v) for k, v in (defines or {}).items()]

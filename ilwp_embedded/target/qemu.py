@@ -6,10 +6,12 @@ The guest's console UART is a TCP server socket (`wait=on`: the guest starts onl
 host connects, so no byte of the boot banner is lost).  Under `-icount shift=0` each guest
 instruction is 1 ns of virtual time, which makes SysTick counts repeatable instruction counts.
 The firmware ends with semihosting SYS_EXIT_EXTENDED; its code is QEMU's exit status.
+`start_qemu_pty` puts the UART on a host pseudo-terminal instead, for serial servers (ser2net).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -17,7 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import IO, Sequence
 
 import serial
 
@@ -195,3 +197,58 @@ def start_qemu(board: Board, elf: Path, icount: bool = True, extra: Sequence[str
             lines = err.read().decode("utf-8", "replace").strip().splitlines()
             last_err = lines[-1] if lines else ""
     raise IlwpError(f"QEMU for {board.id} did not open its serial port: {last_err or 'timeout'}")
+
+
+# QEMU prints this on stdout for `-serial pty`
+_PTY_LINE = re.compile(rb"char device redirected to (/dev/\S+) \(label serial0\)")
+
+
+@dataclass
+class QemuPty:
+    """A running emulated board whose console UART is the host pseudo-terminal `path`.  What the
+    firmware writes while no one has the terminal open is dropped (its boot HELLO, usually): the
+    host asks for HELLO instead, as it does of a board that booted long ago."""
+
+    board: Board
+    process: subprocess.Popen
+    path: str
+    command: list[str]
+    log: IO[bytes]  # QEMU's output (a named temporary file, removed on close)
+
+    def stop(self) -> None:
+        """End QEMU (terminate, then kill); safe to call twice."""
+        end_process(self.process)
+        self.log.close()
+
+    def __enter__(self) -> "QemuPty":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_qemu_pty(board: Board, elf: Path, icount: bool = True, extra: Sequence[str] = (),
+                   start_timeout_s: float = START_TIMEOUT_S) -> QemuPty:
+    """Start `elf` on an emulated board, its UART on a new pseudo-terminal; the caller stops it."""
+    if shutil.which(QEMU) is None:
+        raise IlwpError(f"{QEMU} not found on PATH; run scripts/install-toolchain.sh")
+    if not Path(elf).is_file():
+        raise IlwpError(f"firmware not found: {elf}")
+    cmd = qemu_command(board, Path(elf), "pty", icount=icount, extra=extra)
+    # a file, never a pipe nobody reads; read through its name (a separate file offset)
+    log = tempfile.NamedTemporaryFile(prefix="ilwp-qemu-", suffix=".log")
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + start_timeout_s
+    text = b""
+    while time.monotonic() < deadline:
+        text = Path(log.name).read_bytes()
+        m = _PTY_LINE.search(text)
+        if m:
+            return QemuPty(board, process, m.group(1).decode(), cmd, log)
+        if process.poll() is not None:
+            break
+        time.sleep(0.02)
+    end_process(process)
+    log.close()
+    tail = text.decode("utf-8", "replace").strip().splitlines()
+    raise IlwpError(f"QEMU for {board.id} did not open a pseudo-terminal: {tail[-1] if tail else 'timeout'}")

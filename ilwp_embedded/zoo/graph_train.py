@@ -239,6 +239,63 @@ def float_top1(model: GraphModel, x_uint8: np.ndarray, y: np.ndarray, batch: int
     return float(np.mean(np.concatenate(preds) == y[:len(x_uint8)]))
 
 
+@dataclass
+class Training:
+    """What every training loop over a graph model starts from: the CIFAR-10 split, the step count,
+    Adam on a cosine schedule, the loss, and the teacher when distilling."""
+    xtr: np.ndarray
+    ytr: np.ndarray
+    xva: np.ndarray
+    yva: np.ndarray
+    per_epoch: int
+    total: int
+    opt: object
+    ce: object
+    teacher: GraphModel | None
+    distill: float
+
+    def task_loss(self, x, y, logits):
+        """Cross-entropy, mixed with the KL divergence to the teacher's predictions when distilling."""
+        import tensorflow as tf
+
+        loss = self.ce(y, logits)
+        if self.teacher is not None:
+            p_t = tf.nn.softmax(tf.stop_gradient(self.teacher(x)))
+            kl = tf.reduce_mean(tf.reduce_sum(p_t * (tf.math.log(p_t + 1e-8) - tf.nn.log_softmax(logits)), -1))
+            loss = (1.0 - self.distill) * loss + self.distill * kl
+        return loss
+
+    def batches(self, graph: Graph, batch: int, rng: np.random.Generator):
+        """`total` augmented training batches (as many epochs as that takes), as model inputs."""
+        import tensorflow as tf
+
+        done = 0
+        while True:
+            for xb, yb in augment_batches(self.xtr, self.ytr, batch, rng):
+                yield tf.constant(pixels_to_real(graph, xb)), tf.constant(yb)
+                done += 1
+                if done >= self.total:
+                    return
+
+
+def start_training(graph: Graph, *, epochs: float, lr: float, batch: int, data_dir=None,
+                   train_limit: int | None = None, distill: float = 0.0) -> Training:
+    """The data, schedule and loss of a run of `epochs` (fractional allowed) on `graph`; call it after
+    building the model (the teacher, the unquantised graph, is built here)."""
+    from ilwp_embedded.tfquiet import import_keras
+
+    teacher = GraphModel(graph) if distill > 0 else None
+    (xtr, ytr), (xva, yva) = train_val_split(data_dir)
+    if train_limit is not None:
+        xtr, ytr, xva, yva = xtr[:train_limit], ytr[:train_limit], xva[:train_limit], yva[:train_limit]
+    per_epoch = max(1, len(ytr) // batch)
+    total = max(1, int(round(epochs * per_epoch)))
+    keras = import_keras()
+    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, total))
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return Training(xtr, ytr, xva, yva, per_epoch, total, opt, ce, teacher, distill)
+
+
 def qat_finetune(graph: Graph, quantizers: dict[int, Quantizer] | None = None, *, epochs: float = 1.0,
                  lr: float = 1e-3, batch: int = 64, data_dir=None, train_limit: int | None = None,
                  seed: int = 0, log=print, extra_loss: Callable | None = None,
@@ -252,55 +309,38 @@ def qat_finetune(graph: Graph, quantizers: dict[int, Quantizer] | None = None, *
     distill in [0, 1] mixes in the KL divergence to the unquantised model's own predictions
     (knowledge distillation: the original int8 graph, emulated, as teacher), which recovers more
     per step than labels alone when only a fraction of an epoch is affordable."""
-    from ilwp_embedded.tfquiet import import_keras
-
     import tensorflow as tf
 
     tf.random.set_seed(seed)
     model = GraphModel(graph, quantizers)
-    teacher = GraphModel(graph) if distill > 0 else None
-    (xtr, ytr), (xva, yva) = train_val_split(data_dir)
-    if train_limit is not None:
-        xtr, ytr, xva, yva = xtr[:train_limit], ytr[:train_limit], xva[:train_limit], yva[:train_limit]
-    per_epoch = max(1, len(ytr) // batch)
-    total = max(1, int(round(epochs * per_epoch)))
-    keras = import_keras()
-    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, total))
+    tr = start_training(graph, epochs=epochs, lr=lr, batch=batch, data_dir=data_dir, train_limit=train_limit,
+                        distill=distill)
     variables = model.trainable_variables
-    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
     def train_step(x, y):
         with tf.GradientTape() as tape:
             logits = model(x)
-            loss = ce(y, logits)
-            if teacher is not None:
-                p_t = tf.nn.softmax(tf.stop_gradient(teacher(x)))
-                kl = tf.reduce_mean(tf.reduce_sum(p_t * (tf.math.log(p_t + 1e-8) - tf.nn.log_softmax(logits)), -1))
-                loss = (1.0 - distill) * loss + distill * kl
+            loss = tr.task_loss(x, y, logits)
             if extra_loss is not None:
                 loss = loss + extra_loss(model)
         grads = tape.gradient(loss, variables)
-        opt.apply_gradients(zip(grads, variables))
+        tr.opt.apply_gradients(zip(grads, variables))
         return loss
 
-    rng = np.random.default_rng(seed)
-    t0, done, losses = time.time(), 0, []
+    t0, losses = time.time(), []
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc="fine-tune", unit="step", leave=False, mininterval=2.0)
-    while done < total:
-        for xb, yb in augment_batches(xtr, ytr, batch, rng):
-            losses.append(float(train_step(tf.constant(pixels_to_real(graph, xb)), tf.constant(yb))))
-            done += 1
-            bar.update(1)
-            if done >= total:
-                break
-        if not np.isfinite(np.mean(losses[-per_epoch:])):
+    bar = tqdm(total=tr.total, desc="fine-tune", unit="step", leave=False, mininterval=2.0)
+    for done, (x, y) in enumerate(tr.batches(graph, batch, np.random.default_rng(seed)), 1):
+        losses.append(float(train_step(x, y)))
+        bar.update(1)
+        # checked at the end of every epoch and of the run
+        if (done % tr.per_epoch == 0 or done == tr.total) and not np.isfinite(np.mean(losses[-tr.per_epoch:])):
             bar.close()
-            raise IlwpError(f"fine-tuning diverged (loss {np.mean(losses[-per_epoch:])}); lower the learning rate (now {lr})")
+            raise IlwpError(f"fine-tuning diverged (loss {np.mean(losses[-tr.per_epoch:])}); lower the learning rate (now {lr})")
     bar.close()
-    val = float_top1(model, xva, yva)
-    log(f"fine-tuned {total} steps ({total / per_epoch:.2f} epochs) in {time.time() - t0:.0f} s: "
+    val = float_top1(model, tr.xva, tr.yva)
+    log(f"fine-tuned {tr.total} steps ({tr.total / tr.per_epoch:.2f} epochs) in {time.time() - t0:.0f} s: "
         f"loss {np.mean(losses[-min(len(losses), 100):]):.4f}, float-emulation val top-1 {val:.4f}")
     return model.to_graph(), val

@@ -35,7 +35,7 @@ import numpy as np
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
-from ilwp_embedded.zoo.graph_train import FULL, GraphModel, float_top1, pixels_to_real
+from ilwp_embedded.zoo.graph_train import FULL, GraphModel, float_top1, start_training
 
 MULT_ONE = 4096.0
 
@@ -202,38 +202,25 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
 
     from ilwp_embedded.fileio import atomic_write_bytes
     from ilwp_embedded.ingest.tflite_io import write_tflite
-    from ilwp_embedded.tfquiet import import_keras
-    from ilwp_embedded.zoo.train import augment_batches, train_val_split
 
     tf.random.set_seed(seed)
-    keras = import_keras()
     model = TiedGraphModel(graph, pairs)
-    teacher = GraphModel(graph) if sched.distill > 0 else None
-    (xtr, ytr), (xva, yva) = train_val_split(data_dir)
-    if train_limit is not None:
-        xtr, ytr, xva, yva = xtr[:train_limit], ytr[:train_limit], xva[:train_limit], yva[:train_limit]
-    per_epoch = max(1, len(ytr) // sched.batch)
-    total = max(1, int(round(sched.epochs * per_epoch)))
-    opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(sched.lr, total))
+    tr = start_training(graph, epochs=sched.epochs, lr=sched.lr, batch=sched.batch, data_dir=data_dir,
+                        train_limit=train_limit, distill=sched.distill)
+    xva, yva, per_epoch, total = tr.xva, tr.yva, tr.per_epoch, tr.total
     variables = model.trainable_variables
     lam = tf.Variable(0.0, trainable=False)
     tau = tf.Variable(0.0, trainable=False)
     res_vars = [model.by_w[w].w for w in pairs]
-    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
     def train_step(x, y):
         with tf.GradientTape() as tape:
-            logits = model(x)
-            task = ce(y, logits)
-            if teacher is not None:
-                p_t = tf.nn.softmax(tf.stop_gradient(teacher(x)))
-                kl = tf.reduce_mean(tf.reduce_sum(p_t * (tf.math.log(p_t + 1e-8) - tf.nn.log_softmax(logits)), -1))
-                task = (1.0 - sched.distill) * task + sched.distill * kl
+            task = tr.task_loss(x, y, model(x))
             pen = model.penalty()
             loss = task + lam * pen
         grads = tape.gradient(loss, variables)
-        opt.apply_gradients(zip(grads, variables))
+        tr.opt.apply_gradients(zip(grads, variables))
         # proximal L1 step on the residuals (ISTA): each moves tau quanta towards 0 per step
         for w in res_vars:
             w.assign(tf.sign(w) * tf.maximum(tf.abs(w) - tau / FULL, 0.0))
@@ -263,30 +250,27 @@ def train_prediction(graph: Graph, pairs: dict[int, int], sched: Schedule, out: 
         atomic_write_bytes(str(out), write_tflite(g))
         return g
 
-    while done < total:
-        for xb, yb in augment_batches(xtr, ytr, sched.batch, rng):
-            frac = done / total
-            ramp = min(1.0, frac / sched.lam_ramp) if sched.lam_ramp > 0 else 1.0
-            lam.assign(sched.lam * ramp)
-            tau.assign(sched.prox * ramp)
-            if done == lossy_step:
-                if done > 0:
-                    atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(model.to_graph()))
-                for w, st in steps_final.items():
-                    model.steps[w].assign(float(st))
-            task, pen = train_step(tf.constant(pixels_to_real(graph, xb)), tf.constant(yb))
-            hist.append((float(task), float(pen)))
-            done += 1
-            bar.update(1)
-            if done % 20 == 0:
-                bar.set_postfix(task=f"{np.mean([h[0] for h in hist[-20:]]):.3f}", pen=f"{hist[-1][1]:.3f}",
-                                lam=f"{float(lam.numpy()):.2f}")
-            if not np.isfinite(hist[-1][0]):
-                raise IlwpError("prediction training diverged; lower --lr or --lam")
-            if done % eval_every == 0 and done < total:
-                checkpoint(False)
-            if done >= total:
-                break
+    for x, y in tr.batches(graph, sched.batch, rng):
+        frac = done / total
+        ramp = min(1.0, frac / sched.lam_ramp) if sched.lam_ramp > 0 else 1.0
+        lam.assign(sched.lam * ramp)
+        tau.assign(sched.prox * ramp)
+        if done == lossy_step:
+            if done > 0:
+                atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(model.to_graph()))
+            for w, st in steps_final.items():
+                model.steps[w].assign(float(st))
+        task, pen = train_step(x, y)
+        hist.append((float(task), float(pen)))
+        done += 1
+        bar.update(1)
+        if done % 20 == 0:
+            bar.set_postfix(task=f"{np.mean([h[0] for h in hist[-20:]]):.3f}", pen=f"{hist[-1][1]:.3f}",
+                            lam=f"{float(lam.numpy()):.2f}")
+        if not np.isfinite(hist[-1][0]):
+            raise IlwpError("prediction training diverged; lower --lr or --lam")
+        if done % eval_every == 0 and done < total:
+            checkpoint(False)
     g = checkpoint(True)
     if lossy_step > total:
         atomic_write_bytes(str(out) + ".lossless.tflite", write_tflite(g))

@@ -20,14 +20,14 @@ def require_training_data(method: str, opts: Options) -> None:
     line, when either is absent."""
     import importlib.util
 
-    from ilwp_embedded.datasets import _find, resolve_data_dir
+    from ilwp_embedded.datasets import find_file, resolve_data_dir
 
     if importlib.util.find_spec("ilwp_embedded.zoo.graph_train") is None:
         raise IlwpError("retraining (--epochs > 0) needs ilwp_embedded.zoo.graph_train, which this "
                         "build lacks; run without --epochs for the post-training method")
 
     root = resolve_data_dir(opts.data_dir)
-    if _find(root, "cifar10_jpeg/train.npz") is None:
+    if find_file(root, "cifar10_jpeg/train.npz") is None:
         where = f"{root}/datasets/cifar10_jpeg/train.npz" if root else "$ILWP_DATA_DIR (not set)"
         raise IlwpError(f"--method {method} with --epochs > 0 retrains on the CIFAR-10 training split: "
                         f"not found at {where} (give --data-dir or set ILWP_DATA_DIR)")
