@@ -18,7 +18,7 @@
 #else
 #define ILWP_KEEP_BRANCH() ((void)0)
 #endif
-/* Four symbols (slots) per loop test, unless the whole file is built for size (-Os). */
+/* Four symbols per loop test, unless the whole file is built for size (-Os). */
 #if defined(__OPTIMIZE_SIZE__)
 #define ILWP_UNROLL 0
 #else
@@ -257,16 +257,6 @@ static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, u
             v = v > 127 ? 127 : (v < -127 ? -127 : v);
         }
         e = ((uint32_t)v & 0xFFu) | (f << 19);
-#if ILWP_UNROLL
-        for (; f >= 4u; f -= 4u) { /* four slots per step */
-            q[0] = e;
-            q[1] = e + (1u << 8);
-            q[2] = e + (2u << 8);
-            q[3] = e + (3u << 8);
-            q += 4;
-            e += 4u << 8;
-        }
-#endif
         for (; f > 0u; f--) {
             *q++ = e;
             e += 1u << 8;

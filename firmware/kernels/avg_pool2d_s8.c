@@ -1,10 +1,11 @@
 /* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
 /* SPDX-License-Identifier: Apache-2.0 */
 /* AVERAGE_POOL_2D int8 (mirrors TFLM reference_integer_ops::AveragePool: round half away from zero). */
+#include "../include/ilwp_compiler.h" /* ILWP_SMALL: a model's last pool, compiled for size */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
-int32_t ilwp_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
+ILWP_SMALL int32_t ilwp_avg_pool2d_s8(const ilwp_pool_params_t *p, const int8_t *input, int8_t *output)
 {
     int32_t b, oy, ox, c, fy, fx;
     for (b = 0; b < p->batches; ++b) {

@@ -1,11 +1,12 @@
 /* SPDX-FileCopyrightText: 2026 The ilwp-embed authors */
 /* SPDX-License-Identifier: Apache-2.0 */
 /* FULLY_CONNECTED int8 (mirrors TFLM reference_integer_ops::FullyConnected, per-tensor or per-channel). */
+#include "../include/ilwp_compiler.h" /* ILWP_SMALL: a model's few dense layers, compiled for size */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
-int32_t ilwp_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
-                                const int32_t *bias, int8_t *output)
+ILWP_SMALL int32_t ilwp_fully_connected_s8(const ilwp_fc_params_t *p, const int8_t *input, const int8_t *filter,
+                                           const int32_t *bias, int8_t *output)
 {
     int32_t b, o, i;
     const int32_t depth = p->input_depth;

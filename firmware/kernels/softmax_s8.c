@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* SOFTMAX int8 -> int8 (mirrors TFLM reference_ops::Softmax for int8: gemmlowp fixed-point exp
  * on Q5.26 differences, Q12.19 sum, Newton-Raphson reciprocal). Raw int32 fixed-point below. */
+#include "../include/ilwp_compiler.h" /* ILWP_SMALL: one row per inference, compiled for size */
 #include "ilwp_fixedpoint.h"
 #include "ilwp_kernels.h"
 
@@ -10,13 +11,13 @@
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static int32_t fp_mul(int32_t a, int32_t b)
+ILWP_SMALL static int32_t fp_mul(int32_t a, int32_t b)
 {
     return ilwp_sat_round_doubling_high_mul(a, b);
 }
 #define FP_MUL(a, b) fp_mul((a), (b))
 
-static int32_t count_leading_zeros(uint32_t x)
+ILWP_SMALL static int32_t count_leading_zeros(uint32_t x)
 {
     int32_t n = 0;
     if (x == 0u) {
@@ -30,7 +31,7 @@ static int32_t count_leading_zeros(uint32_t x)
 }
 
 /* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
-static int32_t exp_on_interval_neg_quarter(int32_t a)
+ILWP_SMALL static int32_t exp_on_interval_neg_quarter(int32_t a)
 {
     const int32_t constant_term = 1895147668;  /* exp(-1/8) in Q0.31 */
     const int32_t one_third = 715827883;       /* 1/3 in Q0.31 */
@@ -44,7 +45,7 @@ static int32_t exp_on_interval_neg_quarter(int32_t a)
 }
 
 /* exp(a) for a <= 0 given in Q5.26; result Q0.31. */
-static int32_t exp_on_negative_values(int32_t a)
+ILWP_SMALL static int32_t exp_on_negative_values(int32_t a)
 {
     static const int32_t multipliers[7] = {
         1672461947, /* exp(-1/4) */
@@ -69,7 +70,7 @@ static int32_t exp_on_negative_values(int32_t a)
 }
 
 /* 1 / (1 + a) for a in [0, 1), Q0.31 in and out. */
-static int32_t one_over_one_plus_x(int32_t a)
+ILWP_SMALL static int32_t one_over_one_plus_x(int32_t a)
 {
     const int64_t sum = (int64_t)a + (int64_t)INT32_MAX;
     const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
@@ -85,7 +86,7 @@ static int32_t one_over_one_plus_x(int32_t a)
     return ilwp_sat_rounding_mul_by_pot(x, 1);
 }
 
-int32_t ilwp_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output)
+ILWP_SMALL int32_t ilwp_softmax_s8(const ilwp_softmax_params_t *p, const int8_t *input, int8_t *output)
 {
     int32_t r, c;
     for (r = 0; r < p->rows; ++r) {
