@@ -6,6 +6,7 @@
   codec               the C decoder built with host gcc and driven through ctypes
   kernels             the kernel_lib fixture (host-built kernels), tflm_outputs (the golden interpreter)
   single-op models    SPECS (one TFLite op each, built with TensorFlow), build_single_op
+  Keras models        convert_keras (the product's converter, calibrated on noise)
   host models         build_host_model / run_host_model: generated C on the host, through ctypes
   boards              no_network, core_dir, hello_build, needs_toolchain, needs_qemu
   inference firmware  resnet8, cifar, firmware (cached per process)
@@ -221,6 +222,19 @@ def convert(model, input_shapes, seed: int, rep_scales=None) -> bytes:
     return conv.convert()
 
 
+def convert_keras(keras_model, path: Path, seed: int = 0, n_cal: int = 16) -> Path:
+    """What `ilwp-embed convert` does, in this process (one TensorFlow import per test module): the
+    model saved as .keras beside `path`, converted to a full-int8 .tflite calibrated on normal noise."""
+    from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel
+
+    src = path.with_suffix(".keras")
+    keras_model.save(src)
+    converter, dims = load_keras_or_savedmodel(src)
+    cal = np.random.default_rng(seed).normal(0.0, 1.0, (n_cal, 1) + dims).astype(np.float32)
+    path.write_bytes(convert_to_int8(converter, lambda: ([c] for c in cal), str(src)))
+    return path
+
+
 def _act(name):
     import keras
     if name == "relu6":
@@ -252,12 +266,12 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Dense(spec["units"], bias_initializer="random_normal")(inp)
     elif kind == "gap":
         y = keras.layers.GlobalAveragePooling2D(keepdims=spec.get("keepdims", False))(inp)
-    elif kind == "add":
+    elif kind in ("add", "mul"):
         other = tuple(spec.get("shape2", spec["shape"]))
         shapes.append(other)
         inp2 = keras.Input(shape=other, batch_size=1)
         inputs.append(inp2)
-        y = keras.ops.add(inp, inp2)
+        y = (keras.ops.add if kind == "add" else keras.ops.multiply)(inp, inp2)
     elif kind == "avgpool":
         y = keras.layers.AveragePooling2D(spec["k"], strides=spec.get("s"), padding=spec["pad"])(inp)
     elif kind == "maxpool":
@@ -271,12 +285,6 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Conv2D(4, 1)(y)
     elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
         y = keras.layers.Activation(kind)(inp)
-    elif kind == "mul":
-        other = tuple(spec.get("shape2", spec["shape"]))
-        shapes.append(other)
-        inp2 = keras.Input(shape=other, batch_size=1)
-        inputs.append(inp2)
-        y = keras.ops.multiply(inp, inp2)
     elif kind == "tconv":
         y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
                                          use_bias=spec.get("bias", True), bias_initializer="random_normal")(inp)
