@@ -5,7 +5,8 @@
 Names: `cifar10` (the lossless CIFAR-10, original pixels, split test|train), `cifar10-jpeg` (the
 lossy JPEG copy, about 10 points worse for models trained on the original pixels; kept only for
 historical figures), `cifar10-raw200` (200 lossless test images), `mnist-test`, and `npz:PATH`
-(a user's arrays `x` and `y`). Both CIFAR-10 sets come in a fixed shuffled order (seed 0) so that
+(a user's arrays: `x`, and optionally `y` - integer labels, or float regression targets - and
+`classes`, the class names), `load_inputs` an .npy of inputs without labels. Both CIFAR-10 sets come in a fixed shuffled order (seed 0) so that
 every prefix (`--limit N`) is a fair sample.
 """
 
@@ -25,24 +26,27 @@ from ilwp_embedded.fileio import atomic_write_bytes
 
 NAMES = ("cifar10", "cifar10-jpeg", "cifar10-raw200", "mnist-test", "npz:PATH")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MNIST_CLASSES = tuple(str(d) for d in range(10))
 
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
     x: np.ndarray  # uint8 pixels (N,H,W[,C]) when `pixels`, else arrays already in the model's input form
-    y: np.ndarray  # int64 labels (N,)
+    y: np.ndarray | None  # int64 labels (N,), float regression targets (N, k), or None: no labels
     pixels: bool = True
+    class_names: tuple[str, ...] = ()  # label i's name, where the dataset has them
 
     def __len__(self) -> int:
-        return int(self.y.shape[0])
+        return int(self.x.shape[0])
 
     def take(self, limit: int | None) -> "Dataset":
         if limit is None:
             return self
         if limit <= 0:
             raise IlwpError(f"--limit must be positive, got {limit}")
-        return Dataset(self.name, self.x[:limit], self.y[:limit], self.pixels)
+        return Dataset(self.name, self.x[:limit], None if self.y is None else self.y[:limit], self.pixels,
+                       self.class_names)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
@@ -82,12 +86,12 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, split: st
         if f is None:
             raise IlwpError(_missing("cifar10-raw200", root, "cifar10_raw200.npz") + " (it has no public download)")
         with np.load(f, allow_pickle=False) as z:
-            return Dataset("cifar10-raw200", z["x"], z["y"].astype(np.int64))
+            return Dataset("cifar10-raw200", z["x"], z["y"].astype(np.int64), class_names=CIFAR10_CLASSES)
     if name == "mnist-test":
         f = find_file(root, "mnist_t10k.npz")
         if f is not None:
             with np.load(f, allow_pickle=False) as z:
-                return Dataset("mnist-test", z["x"], z["y"].astype(np.int64))
+                return Dataset("mnist-test", z["x"], z["y"].astype(np.int64), class_names=MNIST_CLASSES)
         return _keras_fallback("mnist", "test", root)
     raise IlwpError(f"unknown dataset {name!r}; known: {', '.join(NAMES)}")
 
@@ -112,19 +116,40 @@ def _load_npz(path: Path) -> Dataset:
         raise IlwpError(f"dataset file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
-            if "x" not in z or "y" not in z:
-                raise IlwpError(f"{path}: an npz dataset needs arrays 'x' and 'y', it has {sorted(z.files)}")
-            x, y = z["x"], z["y"]
+            if "x" not in z:
+                raise IlwpError(f"{path}: an npz dataset needs an array 'x' (and optionally 'y'), it has {sorted(z.files)}")
+            x = z["x"]
+            y = z["y"] if "y" in z else None
+            names = tuple(str(c) for c in z["classes"].reshape(-1)) if "classes" in z else ()
     except IlwpError:
         raise
     except Exception as e:
         raise IlwpError(f"{path}: not a readable npz file ({type(e).__name__})") from None
-    if x.shape[0] != y.shape[0]:
-        raise IlwpError(f"{path}: x has {x.shape[0]} samples but y has {y.shape[0]}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise IlwpError(f"{path}: labels y must be integers, got {y.dtype}")
+    if y is not None:
+        if x.shape[0] != y.shape[0]:
+            raise IlwpError(f"{path}: x has {x.shape[0]} samples but y has {y.shape[0]}")
+        if np.issubdtype(y.dtype, np.integer):
+            y = y.astype(np.int64).reshape(-1) if y.size == y.shape[0] else y.astype(np.int64)
+        elif np.issubdtype(y.dtype, np.floating):
+            y = y.astype(np.float64).reshape(y.shape[0], -1)  # regression targets
+        else:
+            raise IlwpError(f"{path}: y must hold integer labels or float targets, got {y.dtype}")
     # uint8 arrays are images to quantize by the model's input parameters; others are model-ready.
-    return Dataset(f"npz:{path}", x, y.astype(np.int64).reshape(-1), pixels=x.dtype == np.uint8)
+    return Dataset(f"npz:{path}", x, y, pixels=x.dtype == np.uint8, class_names=names)
+
+
+def load_inputs(path: str | os.PathLike) -> Dataset:
+    """An .npy of inputs without labels (uint8 images, or arrays in the model's input form)."""
+    path = Path(path)
+    if not path.is_file():
+        raise IlwpError(f"inputs file not found: {path}")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise IlwpError(f"{path}: not a readable .npy file ({type(e).__name__})") from None
+    if x.ndim < 1 or x.shape[0] == 0:
+        raise IlwpError(f"{path}: no samples (shape {x.shape})")
+    return Dataset(f"inputs:{path}", x, None, pixels=x.dtype == np.uint8)
 
 
 def _load_lossless_npz(path: Path, name: str) -> Dataset:
@@ -135,7 +160,7 @@ def _load_lossless_npz(path: Path, name: str) -> Dataset:
     except Exception as e:
         raise IlwpError(f"{path}: not a readable CIFAR-10 npz ({type(e).__name__})") from None
     order = np.random.default_rng(0).permutation(len(y))
-    return Dataset(name, x[order], y[order])
+    return Dataset(name, x[order], y[order], class_names=CIFAR10_CLASSES)
 
 
 def _load_jpeg_npz(path: Path, name: str) -> Dataset:
@@ -146,7 +171,7 @@ def _load_jpeg_npz(path: Path, name: str) -> Dataset:
     """
     x, y = _decode_jpeg_npz(path, name)
     order = np.random.default_rng(0).permutation(len(y))
-    return Dataset(name, x[order], y[order])
+    return Dataset(name, x[order], y[order], class_names=CIFAR10_CLASSES)
 
 
 def _decode_jpeg_npz(path: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +218,8 @@ def _keras_fallback(which: str, split: str, root: Path | None) -> Dataset:
     except Exception as e:
         raise IlwpError(f"{_missing(which, root, rel)}, and the Keras download failed ({_reason(e)})") from None
     x, y = (xtr, ytr) if split == "train" else (xte, yte)
-    return Dataset(f"{which}-{split}", x, np.asarray(y, dtype=np.int64).reshape(-1))
+    return Dataset(f"{which}-{split}", x, np.asarray(y, dtype=np.int64).reshape(-1),
+                   class_names=CIFAR10_CLASSES if which == "cifar10" else MNIST_CLASSES)
 
 
 def _reason(e: BaseException) -> str:

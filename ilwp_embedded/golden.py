@@ -17,6 +17,7 @@ from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.convert import pixels_to_float
 from ilwp_embedded.ingest.graph import Graph, Tensor
 from ilwp_embedded.ingest.tflite_io import write_tflite
+from ilwp_embedded.metrics import top1
 from ilwp_embedded.tfquiet import captured_fds
 
 
@@ -25,7 +26,7 @@ class EvalResult:
     count: int
     correct: int
     outputs: np.ndarray  # (N, ...) raw outputs in the model's output dtype
-    labels: np.ndarray
+    labels: np.ndarray | None
 
     @property
     def accuracy(self) -> float:
@@ -124,12 +125,13 @@ class Golden:
 
 
 def evaluate(graph: Graph, ds: Dataset, progress: bool = False, float_range: str = "0:255") -> EvalResult:
-    """Top-1 of the golden interpreter on a dataset."""
+    """The golden interpreter's outputs on a dataset, and their top-1 where it has integer labels
+    (other tasks: metrics.task_metrics on `outputs`)."""
     golden = Golden(graph)
     xs = prepare_inputs(ds, golden.input, float_range)
     outs = golden.run_batch(xs, progress=progress, desc=f"golden {ds.name}")
-    pred = outs.reshape(len(xs), -1).argmax(axis=1)
-    return EvalResult(count=len(xs), correct=int((pred == ds.y[:len(xs)]).sum()), outputs=outs, labels=ds.y)
+    labelled = ds.y is not None and ds.y.ndim == 1
+    return EvalResult(count=len(xs), correct=top1(outs, ds.y)[0] if labelled else 0, outputs=outs, labels=ds.y)
 
 
 def _msg(e: Exception, log) -> str:

@@ -29,6 +29,7 @@ from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.datasets import Dataset
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import read_input_file
+from ilwp_embedded.generate.decode_plan import DEFAULT_GOAL
 from ilwp_embedded.golden import Golden, prepare_inputs
 from ilwp_embedded.ingest import load_graph, read_tflite
 from ilwp_embedded.ingest.graph import Graph
@@ -77,23 +78,27 @@ def encode(model: Model, step: int = 1) -> Model:
 
 
 def build(board: Board, model: Model, out_dir: Path, decode: str = "auto", kernels: str = "portable",
-          cmsis_nn_path=None) -> FirmwareBuild:
-    """Plan the weights (decode once, per layer, or raw), generate the C and compile it for `board`."""
+          cmsis_nn_path=None, optimize: str = DEFAULT_GOAL) -> FirmwareBuild:
+    """Plan the weights (decode once, per layer, or raw; "auto": what `optimize` - flash, ram or speed -
+    prefers among the modes that fit), generate the C and compile it for `board`."""
     return build_model_firmware(board, model.graph, None if decode == "raw" else model.coded, Path(out_dir),
-                                decode_mode=decode, kernels=kernels, cmsis_nn_path=cmsis_nn_path)
+                                decode_mode=decode, kernels=kernels, cmsis_nn_path=cmsis_nn_path,
+                                optimize=optimize)
 
 
 def validate(board: Board, model: Model, ds: Dataset, *, elf: str | None = None, port: str | None = None,
              baud: int | None = None, run_timeout_s: float | None = None, inputs_via: str = "auto",
-             on_sample: Callable | None = None, profile: bool = False, model_c: Path | None = None
-             ) -> ValidationResult:
+             on_sample: Callable | None = None, profile: bool = False, model_c: Path | None = None,
+             task: str = "auto") -> ValidationResult:
     """Every image of `ds` through the firmware (QEMU with `elf`, or a board on `port`), each output
-    checked bit for bit against the golden interpreter. profile: QEMU only, cycles estimated with the
-    cycle-profile plugin (model_c: the generated ilwp_model.c, for layer names)."""
+    checked bit for bit against the golden interpreter and scored for `task` (metrics.py; without
+    labels in `ds`: bit-exactness only). profile: QEMU only, cycles estimated with the cycle-profile
+    plugin (model_c: the generated ilwp_model.c, for layer names)."""
     xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
     kw = {k: v for k, v in (("baud", baud), ("run_timeout_s", run_timeout_s)) if v is not None}
     return validate_model(board, model.graph, xs, ds.y, elf=elf, port=port, on_sample=on_sample,
-                          inputs_via=inputs_via, profile=profile, model_c=model_c, **kw)
+                          inputs_via=inputs_via, profile=profile, model_c=model_c, task=task,
+                          class_names=ds.class_names, **kw)
 
 
 def validate_sharded(board: Board, model: Model, ds: Dataset, shards: int | None, *, elf: str | None = None,
@@ -107,6 +112,7 @@ def validate_sharded(board: Board, model: Model, ds: Dataset, shards: int | None
 
     xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
     want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    kw.setdefault("class_names", ds.class_names)
     if cluster is not None:
         from ilwp_embedded.run.cluster import run_on_cluster
 
@@ -126,6 +132,7 @@ def validate_on_farm(board: Board, model: Model, ds: Dataset, tags: dict[str, st
 
     xs = prepare_inputs(ds, model.graph.tensors[model.graph.inputs[0]])
     want = golden_outputs(model.graph, xs, graph_hash(model.graph))
+    kw.setdefault("class_names", ds.class_names)
     with farm.reserved(tags, units, prio, wait_s=wait_s) as places:
         for place in places if fw is not None else ():
             farm.flash(place, board, fw.elf)
@@ -182,5 +189,6 @@ def _example_input(graph: Graph, path: Path | None) -> tuple[np.ndarray, str]:
 
 
 def write_report(result: ValidationResult, model: Model, fw: FirmwareBuild | None, title: str, path: Path) -> None:
-    """The HTML report: per-layer bits, latency distribution, confusion matrix."""
+    """The HTML report: per-layer bits, latency distribution, the task's metrics (a confusion matrix for
+    classifiers, reconstruction errors for autoencoders)."""
     _write_html(report_data(result, model.graph, model.coded, fw, title), path)

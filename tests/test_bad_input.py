@@ -139,8 +139,16 @@ def test_unknown_dataset_and_bad_limit():
 def test_dataset_shape_mismatch(tmp_path):
     np.savez(tmp_path / "m.npz", x=np.zeros((3, 28, 28), np.uint8), y=np.zeros(3, np.int64))
     assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'm.npz'}"), "shape")
-    np.savez(tmp_path / "nolabels.npz", x=np.zeros((3, 28, 28), np.uint8))
-    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'nolabels.npz'}"), "'y'")
+    np.savez(tmp_path / "noinputs.npz", y=np.zeros(3, np.int64))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 'noinputs.npz'}"), "'x'")
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))  # inputs without labels: shape checked too
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--inputs", tmp_path / "x.npy"), "shape")
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--inputs", tmp_path / "none.npy"), "not found")
+    np.savez(tmp_path / "t.npz", x=np.zeros((3, 32, 32, 3), np.uint8), y=np.zeros((3, 4)))
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 't.npz'}", "--task",
+                                  "reconstruct"), "reconstruct needs an output of the input's shape")
+    assert_one_line_error(run_cli("eval", RESNET8_INT8, "--dataset", f"npz:{tmp_path / 't.npz'}"),
+                          "regression targets have 4 values a sample, the model's output 10")
 
 
 def test_missing_data_dir_and_no_download(tmp_path):

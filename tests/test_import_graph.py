@@ -6,7 +6,7 @@ stages it builds on (and their own), and no set of modules imports itself round 
 
     shared -> ingest -> ops ----------> generate -> target -> run -> pipeline -> cli
                  \\-> compress ------/                        /
-                 \\-> reference (datasets, golden) -> train --/-----------------/
+                 \\-> reference (datasets, golden, metrics) -> train --/-----------------/
 
 `docs/architecture.md` draws the same picture; a new module goes in the stage of its folder.
 """
@@ -24,7 +24,7 @@ STAGES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ingest": (("ingest",), ("shared",)),
     "ops": (("ops",), ("ingest",)),
     "compress": (("compress",), ("ingest",)),
-    "reference": (("datasets", "golden"), ("ingest",)),
+    "reference": (("datasets", "golden", "metrics"), ("ingest",)),
     "train": (("train", "zoo"), ("compress", "reference")),
     "generate": (("generate",), ("ops", "compress")),
     "target": (("target", "cycles"), ("generate",)),

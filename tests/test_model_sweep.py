@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import core_dir, needs_qemu, needs_toolchain, no_network
+from helpers import convert_keras, core_dir, needs_qemu, needs_toolchain, no_network
 
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.ingest import load_graph
@@ -105,19 +105,6 @@ SWEEP = ["conv", "depthwise", "dense", "add", "avgpool", "maxpool", "reshape", "
 TFLITE_CONVERTED = {"conv1d_open_batch"}
 
 
-def _convert(keras_model, path: Path) -> Path:
-    """What `ilwp-embed convert` does, in this process (one TensorFlow import for the sweep)."""
-    from ilwp_embedded.ingest.convert import convert_to_int8, load_keras_or_savedmodel
-
-    src = path.with_suffix(".keras")
-    keras_model.save(src)
-    converter, dims = load_keras_or_savedmodel(src)
-    rng = np.random.default_rng(0)
-    cal = rng.normal(0.0, 1.0, (16, 1) + dims).astype(np.float32)
-    path.write_bytes(convert_to_int8(converter, lambda: ([c] for c in cal), str(src)))
-    return path
-
-
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     """name -> (graph, FirmwareBuild): converted, refused-or-accepted as `build` does, then built
@@ -125,7 +112,6 @@ def sweep(tmp_path_factory):
     import keras
 
     from ilwp_embedded import pipeline
-    from ilwp_embedded.target.firmware import build_model_firmware
 
     from ilwp_embedded.tfquiet import import_keras
 
@@ -140,20 +126,18 @@ def sweep(tmp_path_factory):
             tfl = root / f"{name}.tflite"
             tfl.write_bytes(convert(models[name], [models[name].input_shape[1:]], 0))
         else:
-            tfl = _convert(models[name], root / f"{name}.tflite")
-        m = pipeline.load(tfl)  # the checks and compression of `build`
-        loaded[name] = (m.graph, m.coded)
+            tfl = convert_keras(models[name], root / f"{name}.tflite")
+        loaded[name] = pipeline.load(tfl)  # the checks and compression of `build`
     board = resolve_board("qemu-m4")
     core_dir()
 
     def build(name):
-        graph, cont = loaded[name]
         with no_network():
-            return name, build_model_firmware(board, graph, cont, root / f"fw-{name}")
+            return name, pipeline.build(board, loaded[name], root / f"fw-{name}")
 
     with ThreadPoolExecutor(2) as ex:
         built = dict(ex.map(build, SWEEP))
-    return {name: (loaded[name][0], built[name]) for name in SWEEP}
+    return {name: (loaded[name].graph, built[name]) for name in SWEEP}
 
 
 def test_sweep_covers_every_firmware_op(sweep):

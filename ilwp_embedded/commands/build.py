@@ -14,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
                    help="weights: decoded once at boot, per layer, or raw int8 (no compression); "
                         "auto: once when they fit in RAM")
+    add_optimize(p)
     p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
     p.add_argument("--kernels", default="portable", choices=("portable", "cmsis-nn"))
     p.add_argument("--cmsis-nn", default=None,
@@ -22,6 +23,16 @@ def register(sub) -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_build)
+
+
+def add_optimize(p) -> None:
+    """--optimize, the decode-mode planner's goal (generate/decode_plan.py), for every command that builds."""
+    p.add_argument("--optimize", default="flash", choices=("flash", "ram", "speed"),
+                   help="what --decode auto optimises among the weight modes that fit the board: flash (default, "
+                        "as before goals existed: the least flash, preferring no decoding per inference when coding "
+                        "would save under 256 B), ram (the least RAM: per-layer decoding into idle arena bytes, or "
+                        "raw int8 weights when they need less RAM), speed (the fewest instructions per inference: "
+                        "decoded at boot if it fits in RAM, else raw)")
 
 
 def cmd_build(args) -> int:
@@ -38,7 +49,8 @@ def cmd_build(args) -> int:
         raise IlwpError("--cmsis-nn is only used with --kernels cmsis-nn")
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
-    fw = pipeline.build(board, pipeline.load(model, args.step), Path(args.out), args.decode, args.kernels, cmsis_nn)
+    fw = pipeline.build(board, pipeline.load(model, args.step), Path(args.out), args.decode, args.kernels, cmsis_nn,
+                        args.optimize)
     if args.json:
         print(fw.to_json())
     else:
@@ -57,6 +69,11 @@ def memory_report(fw, model: Path) -> str:
         f"  flash {fw.flash_bytes} of {fw.flash_size} ({pct(fw.flash_bytes, fw.flash_size)}): "
         f"weights {fw.weights_coded_bytes} (int8 {fw.weights_int8_bytes}, "
         f"{fw.weights_int8_bytes / max(fw.weights_coded_bytes, 1):.2f}x), code and other constants {code}",
-        f"  RAM {fw.ram_bytes} of {fw.ram_size} ({pct(fw.ram_bytes, fw.ram_size)}): arena {fw.arena_bytes}, "
+        f"  RAM {fw.ram_bytes} of {fw.ram_size} ({pct(fw.ram_bytes, fw.ram_size)}): arena {fw.arena_bytes}"
+        f"{' (with the decoded weights of the running layer)' if fw.decode_mode == 'layer' and not fw.weight_ram_bytes else ''}, "
         f"decoded weights {fw.weight_ram_bytes}, kernel scratch {fw.scratch_bytes}, rest (stack, runtime)",
+        f"  weight modes weighed (estimates; goal {fw.optimize}, chosen {fw.decode_mode}):",
+        *(f"    {m['mode']:<5} flash ~{m['flash']} B, RAM ~{m['ram']} B, decoding ~{m['decode_instructions_per_inference']} "
+          f"instructions/inference, ~{m['decode_instructions_at_boot']} at boot"
+          + ("" if m["fits"] else f"; does not fit: {m['misfit']}") for m in fw.modes),
     ])

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from ilwp_embedded.commands.build import add_optimize
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import require_output_dir
@@ -27,12 +28,11 @@ def _firmware(args, board):
         return pipeline.load(path, args.step, compress=False), None
     model = pipeline.load(path, args.step)
     out = Path(args.build_dir or Path("build") / args.command / board.id)
-    return model, pipeline.build(board, model, out, args.decode)
+    return model, pipeline.build(board, model, out, args.decode, optimize=args.optimize)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from ilwp_embedded import pipeline
-    from ilwp_embedded.datasets import load_dataset
 
     tags = None
     if args.reserve is not None:
@@ -62,34 +62,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise IlwpError("--cluster runs the shards in QEMU on the cluster's nodes: not with --port")
     if args.html:
         require_output_dir(args.html, "--html")  # not after the run: the results would be lost
-    ds = load_dataset(args.dataset, args.data_dir).take(args.limit)
-    # the model's checks and the dataset's shape against it, before the firmware is built
+    ds = load_data(args).take(args.limit)
+    # the model's checks, the dataset's shape and the task against it, before the firmware is built
     from ilwp_embedded.bundled import bundled_model
     from ilwp_embedded.golden import prepare_inputs
+    from ilwp_embedded.metrics import infer_task
 
     g0 = pipeline.load(Path(args.model) if args.model else bundled_model(args.data_dir), args.step,
                        compress=False).graph
     prepare_inputs(ds, g0.tensors[g0.inputs[0]])
+    infer_task(g0.tensors[g0.inputs[0]], g0.tensors[g0.outputs[0]], ds.y, args.task)
     model, fw = _firmware(args, board)
     on_sample = None
     if not args.json and sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(total=len(ds.y), desc=f"validate {board.id}", unit="img", leave=False)
+        bar = tqdm(total=len(ds), desc=f"validate {board.id}", unit="img", leave=False)
         on_sample = lambda rec: bar.update(1)  # noqa: E731
     elf = args.elf or (fw.elf if fw else None)
     if tags is not None:
         result = pipeline.validate_on_farm(board, model, ds, tags, args.units if args.units is not None else 1, prio=args.prio or 0.0,
                                            fw=fw if args.flash else None, baud=args.baud,
-                                           run_timeout_s=args.run_timeout, inputs_via=args.inputs_via)
+                                           run_timeout_s=args.run_timeout, inputs_via=args.inputs_via,
+                                           task=args.task)
     elif args.shards is not None or args.cluster is not None:
         result = pipeline.validate_sharded(board, model, ds, args.shards, elf=elf, port=args.port,
                                            cluster=args.cluster, baud=args.baud, run_timeout_s=args.run_timeout,
-                                           inputs_via=args.inputs_via)
+                                           inputs_via=args.inputs_via, task=args.task)
     else:
         result = pipeline.validate(board, model, ds, elf=elf, port=args.port, baud=args.baud,
                                    run_timeout_s=args.run_timeout, on_sample=on_sample,
-                                   inputs_via=args.inputs_via, profile=args.profile,
+                                   inputs_via=args.inputs_via, profile=args.profile, task=args.task,
                                    model_c=Path(fw.project_dir).parent / "generated" / "ilwp_model.c" if fw else None)
     if args.html:
         pipeline.write_report(result, model, fw, f"{model.path.name} on {board.id}", args.html)
@@ -117,7 +120,32 @@ def cmd_flash(args: argparse.Namespace) -> int:
 def _build_args(p) -> None:
     p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
                    help="weights decoded once at boot, per layer, or raw int8 (default auto)")
+    add_optimize(p)
     p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
+
+
+def add_data_args(p) -> None:
+    """--dataset | --inputs and --task, for `validate` and `eval`."""
+    from ilwp_embedded.metrics import TASK_RULE, TASKS
+
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--dataset", help="cifar10 (lossless test set), cifar10-jpeg, cifar10-raw200, mnist-test, or "
+                                       "npz:PATH (arrays x, optional y: integer labels or float targets, optional "
+                                       "classes: class names)")
+    src.add_argument("--inputs", metavar="FILE.npy",
+                     help="inputs without labels (uint8 images, or arrays in the model's input form): "
+                          "bit-exactness only (and a reconstruction's error)")
+    p.add_argument("--task", default="auto", choices=("auto", *TASKS),
+                   help=f"what the outputs are scored as: classify (top-1), regress (MSE, MAE against float "
+                        f"targets y), reconstruct (per-sample reconstruction error, and ROC AUC where labels say "
+                        f"normal 0 / anomalous); {TASK_RULE}")
+
+
+def load_data(args):
+    """The Dataset of --dataset or --inputs."""
+    from ilwp_embedded.datasets import load_dataset, load_inputs
+
+    return load_inputs(args.inputs) if args.inputs else load_dataset(args.dataset, args.data_dir)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -125,7 +153,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("--board", default=None, help="board id or alias (default: the default board)")
     p.add_argument("--model", default=None, help="int8 .tflite or .ilwp (default: the bundled example)")
-    p.add_argument("--dataset", required=True, help="dataset name, e.g. cifar10-raw200")
+    add_data_args(p)
     p.add_argument("--limit", type=int, default=None, help="validate the first N samples only")
     p.add_argument("--port", default=None, help="serial port of a flashed real board (e.g. /dev/ttyACM0, "
                    "rfc2217://HOST:PORT, or labgrid:PLACE: an acquired place of a labgrid farm, $LG_COORDINATOR)")

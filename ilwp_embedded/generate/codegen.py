@@ -20,7 +20,7 @@ import numpy as np
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import check_backend, cmsis_nn_scratch_bytes
 from ilwp_embedded.generate.cmsis_nn import OLDEST_API, CmsisNNApi
-from ilwp_embedded.generate.plan import place, plan_memory
+from ilwp_embedded.generate.plan import MemoryPlan, place, plan_memory
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import graph_hash
 from ilwp_embedded.ops.cstruct import c_struct, c_struct_name
@@ -108,6 +108,7 @@ class Generated:
     cmsis_features: frozenset[str] = frozenset()
     step_ops: tuple[str, ...] = ()  # the operator of each step
     ram_bytes: int = 0  # every static buffer of the model (ILWP_MODEL_RAM_BYTES)
+    weights_in_arena: bool = False  # layer mode: decoded weights (and decoder tables) in idle arena bytes
 
 
 def _c_float(v: float) -> str:
@@ -180,12 +181,14 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         weight_ram = off
         for r in weights.records:
             weight_ptr[r.tensor] = f"(ilwp_weights + {rec_offsets[r.record]})"
-    elif weights.mode == "layer":
-        wplan = _plan_layer_weights(graph, weights.records)
-        weight_ram = wplan["bytes"]
+    slot_at: dict[int, str] = {}  # layer mode: step -> where the decoder's slot table lies while it decodes
+    weights_in_arena = False
+    if weights.mode == "layer":
+        plan, rec_offsets, slot_at, weight_ram = _plan_layer_weights(graph, weights, plan)
+        weights_in_arena = weight_ram == 0
+        base = "ilwp_arena" if weights_in_arena else "ilwp_weights"
         for r in weights.records:
-            weight_ptr[r.tensor] = f"(ilwp_weights + {wplan['offset'][r.record]})"
-        rec_offsets = wplan["offset"]
+            weight_ptr[r.tensor] = f"({base} + {rec_offsets[r.record]})"
 
     const_names: dict[int, str] = {}
 
@@ -224,8 +227,9 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         st = Step(k, op.op, f"{op.op} -> {'x'.join(map(str, graph.tensors[op.outputs[0]].shape))}")
         for r in decoded_by_step.get(k, []):
             st.decode.append({"record": r.record, "tensor": r.tensor, "n": r.n_elems,
-                              "dst": f"(ilwp_weights + {rec_offsets[r.record]})",
-                              "ref": f"(ilwp_weights + {rec_offsets[r.ref_record]})" if r.ref_record is not None else "NULL",
+                              "dst": weight_ptr[r.tensor], "slot": slot_at.get(k, ""),
+                              "ref": weight_ptr[_tensor_of(weights.records, r.ref_record)]
+                              if r.ref_record is not None else "NULL",
                               "ref_n": _n_of(weights.records, r.ref_record)})
         on_cmsis = False
         if cmsis:
@@ -257,10 +261,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
     outp = graph.tensors[graph.outputs[0]]
     model_hash = graph_hash(graph)
     # The decoder's slot table: decode-once runs before any layer, so it overlays the arena; per-layer
-    # decoding runs between layers, so it gets its own RAM.
+    # decoding borrows the arena bytes idle at each decoding step when the weights share the arena,
+    # else it gets its own RAM.
     slots = weights.slot_bytes
     decoder_ram = 0 if weights.mode == "raw" else WORK_STRUCT_BYTES + (
-        max(0, slots - plan.arena_bytes) if weights.mode == "once" else slots)
+        max(0, slots - plan.arena_bytes) if weights.mode == "once" else 0 if weights_in_arena else slots)
     elem = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "int32_t": 4, "int64_t": 8}
     raw_weights = {f"c{t.index}" for _, t in graph.weight_tensors()} if weights.mode == "raw" else set()
     # Model constants beside the weights (biases, multipliers, shifts...); weights are counted apart.
@@ -285,7 +290,7 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
         "n_ops": len(graph.operators), "kernels": kernels, "cmsis_nn_version": api.version if cmsis else "",
         "n_portable": layer_kernels.count("portable"),
         "arena_alloc": max(plan.arena_bytes, slots),
-        "table_log2": weights.table_log2,
+        "table_log2": weights.table_log2, "weights_in_arena": weights_in_arena,
     }
     files = {"ilwp_model.h": env.get_template("ilwp_model.h.j2").render(ctx),
              "ilwp_model.c": env.get_template("ilwp_model.c.j2").render(ctx)}
@@ -293,7 +298,11 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
-                     tuple(op.op for op in graph.operators), ram_total)
+                     tuple(op.op for op in graph.operators), ram_total, weights_in_arena)
+
+
+def _tensor_of(records, rec) -> int:
+    return next(r.tensor for r in records if r.record == rec)
 
 
 def _n_of(records, rec) -> int:
@@ -313,16 +322,29 @@ def _first_use(graph: Graph, records) -> dict[int, int]:
     return {r.record: steps[r.tensor] for r in records}
 
 
-def _plan_layer_weights(graph: Graph, records) -> dict:
-    """Weight buffers for per-layer decoding: each lives from its layer's step to the last step
-    that reads it, as weights or as another record's prediction reference."""
+def _plan_layer_weights(graph: Graph, weights: Weights, plan: MemoryPlan
+                        ) -> tuple[MemoryPlan, dict[int, int], dict[int, str], int]:
+    """Weight buffers for per-layer decoding: each lives from its layer's step to the last step that
+    reads it, as weights or as another record's prediction reference. They go where the arena is idle
+    at those steps (the large late layers of a CNN meet small activations), with the decoder's slot
+    table beside them at each decoding step, unless a buffer of their own costs less RAM.
+    Returns (memory plan, record -> offset, step -> slot table expression, separate weight RAM)."""
+    records = weights.records
     first = _first_use(graph, records)
     last = dict(first)
     for r in records:
         if r.ref_record is not None:
             last[r.ref_record] = max(last[r.ref_record], first[r.record])
-    buffers, total = place({r.record: (r.n_elems, first[r.record], last[r.record]) for r in records})
-    return {"bytes": total, "offset": {k: b.offset for k, b in buffers.items()}}
+    lives = {r.record: (r.n_elems, first[r.record], last[r.record]) for r in records}
+    buffers, total = place(lives)
+    steps = sorted(set(first.values()))
+    slot_key = {k: len(records) + n for n, k in enumerate(steps)}  # after the record keys
+    shared = plan_memory(graph, {**lives, **{slot_key[k]: (weights.slot_bytes, k, k) for k in steps}})
+    if shared.arena_bytes > plan.arena_bytes + total + weights.slot_bytes:
+        return plan, {k: b.offset for k, b in buffers.items()}, {}, total
+    off = {r.record: shared.buffers[-1 - r.record].offset for r in records}
+    slot = {k: f"(uint32_t *)(void *)(ilwp_arena + {shared.buffers[-1 - slot_key[k]].offset})" for k in steps}
+    return shared, off, slot, 0
 
 
 def write_sources(gen: Generated, out_dir: Path) -> list[Path]:

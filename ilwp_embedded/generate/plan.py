@@ -5,7 +5,8 @@
 Lifetimes come from the schedule (operators in graph order). Placement is greedy by size, largest
 first, at the lowest offset that overlaps no tensor alive at the same time (the strategy of TFLM's
 GreedyMemoryPlanner, so arenas are comparable). RESHAPE, SQUEEZE and EXPAND_DIMS outputs alias their
-input: no copy, no bytes.
+input: no copy, no bytes. Other buffers with a lifetime in steps (per-layer decoded weights) can
+share the arena: `extra`.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def activation_tensors(graph: Graph) -> list[int]:
     return seen
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
+def plan_memory(graph: Graph, extra: dict[int, tuple[int, int, int]] | None = None) -> MemoryPlan:
+    """extra: {key >= 0: (bytes, first step, last step)} placed beside the activations, found in
+    `buffers` under the key -1 - key (tensor indices are >= 0)."""
     n_ops = len(graph.operators)
     alias = {i: i for i in activation_tensors(graph)}
     for op in graph.operators:
@@ -83,6 +86,7 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     size = {r: _align(int(np.prod(graph.tensors[r].shape)) * np.dtype(graph.tensors[r].dtype).itemsize)
             for r in roots}
     lives = {r: (size[r], first.get(r, -1), last.get(r, first.get(r, -1))) for r in roots}
+    lives.update({-1 - k: v for k, v in (extra or {}).items()})
     buffers, total = place(lives)
     return MemoryPlan(arena_bytes=total, buffers=buffers, alias=alias)
 

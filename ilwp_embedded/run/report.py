@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ilwp_embedded.fileio import atomic_write_text
+from ilwp_embedded.metrics import MAX_CONFUSION_CLASSES
 
 
 @dataclass
@@ -25,9 +26,11 @@ class ReportData:
     layer_modes: list[str] = field(default_factory=list)
     latencies: list[int] = field(default_factory=list)
     latency_unit: str = ""
+    task: str = "classify"  # metrics.TASKS: which plots make sense
     labels: list[int] = field(default_factory=list)
     predictions: list[int] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
+    errors: list[float] = field(default_factory=list)  # reconstruct: per-sample reconstruction error
     # per layer of one inference (the median one): {"label", "instructions", "low", "nominal", "high", ...}
     layer_cycles: list[dict] = field(default_factory=list)
 
@@ -78,8 +81,22 @@ def _plots(d: ReportData) -> list[tuple[str, str]]:
         ax.set_ylabel("inferences")
         out.append(("Latency distribution on the device", _png(fig)))
         plt.close(fig)
-    if d.labels and d.predictions:
-        n = max(max(d.labels), max(d.predictions)) + 1
+    if d.errors:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        groups = ([("normal (label 0)", [e for e, l in zip(d.errors, d.labels) if l == 0]),
+                   ("anomalous (label not 0)", [e for e, l in zip(d.errors, d.labels) if l != 0])]
+                  if len(d.labels) == len(d.errors) else [("all samples", d.errors)])
+        bins = np.histogram_bin_edges(d.errors, bins=min(30, max(5, len(d.errors) // 4)))
+        for name, errs in groups:
+            if errs:
+                ax.hist(errs, bins=bins, alpha=0.6, label=name)
+        ax.set_xlabel("reconstruction error (MSE, dequantized)")
+        ax.set_ylabel("samples")
+        ax.legend(fontsize=7)
+        out.append(("Reconstruction error on the device", _png(fig)))
+        plt.close(fig)
+    n = max(max(d.labels), max(d.predictions)) + 1 if d.labels and d.predictions else 0
+    if d.task == "classify" and 0 < n <= MAX_CONFUSION_CLASSES:
         cm = np.zeros((n, n), dtype=int)
         for t, p in zip(d.labels, d.predictions):
             cm[t, p] += 1

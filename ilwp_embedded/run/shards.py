@@ -87,7 +87,7 @@ def run_shard(shard: Shard, board, graph: Graph, xs: np.ndarray, labels: np.ndar
     t0 = time.monotonic()
     sl = slice(shard.start, shard.stop)
     try:
-        r = validate_model(board, graph, xs[sl], labels[sl], elf=elf, port=port,
+        r = validate_model(board, graph, xs[sl], None if labels is None else labels[sl], elf=elf, port=port,
                            want=None if want is None else want[sl], **kw)
     except IlwpError as e:
         return ShardResult(shard, provenance, None, str(e), time.monotonic() - t0)
@@ -151,12 +151,14 @@ def merge(parts: list[ShardResult], total: int | None = None, seconds: float | N
     _same(done, "models", lambda r: r.model_hash)
     _same(done, "decode modes", lambda r: r.decode_mode)
     _same(done, "timer units", lambda r: (r.latency.unit, r.latency.clock_hz))
+    _same(done, "tasks", lambda r: r.task)
     first = done[0].result
     records = [rec for p in done for rec in p.result.records]
     merged = result_from_records(
         records, board=first.board, model_hash=first.model_hash, decode_mode=first.decode_mode,
         timer_unit=first.latency.unit, clock_hz=first.latency.clock_hz,
-        seconds=max(p.seconds for p in parts) if seconds is None else seconds, link=_sum_link(done))
+        seconds=max(p.seconds for p in parts) if seconds is None else seconds, link=_sum_link(done),
+        task=first.task, class_names=first.class_names)
     merged.shards = [shard_row(p) for p in parts]
     merged.missing = sum(len(p.shard) for p in parts if p.result is None)
     return merged

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ilwp_embedded.compress.container import record_bytes
 from ilwp_embedded.compress.streams import MODE_INTRA, Container
-from ilwp_embedded.datasets import CIFAR10_CLASSES
+from ilwp_embedded.metrics import describe
 from ilwp_embedded.run.report import ReportData
 
 MODE_NAMES = {0: "intra", 1: "inter-collocated", 2: "inter-searched"}
@@ -20,7 +20,9 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         "model hash": result.model_hash,
         "samples": result.count,
         "bit-exact with the golden model": f"{result.count - result.mismatches}/{result.count}",
-        "top-1 on the device / host": f"{result.accuracy_device:.4f} / {result.accuracy_host:.4f}",
+        "task": result.task,
+        "metrics on the device": describe(result.task, result.metrics_device),
+        "metrics on the host (golden)": describe(result.task, result.metrics_host),
         f"latency median / p95 ({lat.unit})": f"{lat.median:.0f} / {lat.p95:.0f}",
         "latency median at the board clock": (f"{lat.median_ms:.2f} ms at {lat.clock_hz / 1e6:g} MHz"
                                               if lat.median_ms is not None else
@@ -36,10 +38,14 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         summary[f"shard {row['shard']} [{row['start']}, {row['stop']})"] = (
             f"{where}; " + (f"FAILED: {row['error']}" if row["error"] else f"{row['bit_exact']} bit-exact")
             + f"; {row['seconds']:.1f} s")
+    labelled = all(r.label is not None for r in result.records)
     d = ReportData(title=title, summary=summary, latencies=[r.elapsed for r in result.records],
-                   latency_unit=lat.unit, labels=[r.label for r in result.records],
-                   predictions=[r.device_class for r in result.records],
-                   class_names=list(CIFAR10_CLASSES) if graph.tensors[graph.outputs[0]].shape[-1] == 10 else [])
+                   latency_unit=lat.unit, task=result.task,
+                   labels=[r.label for r in result.records] if labelled else [],
+                   predictions=[r.device_class for r in result.records] if result.task == "classify" else [],
+                   class_names=list(result.class_names),
+                   errors=[r.score_device[0] for r in result.records if r.score_device]
+                   if result.task == "reconstruct" else [])
     cyc = result.cycles
     if cyc and cyc.get("nominal") is not None:
         summary[f"cycles per inference, median ({cyc['model']})"] = (
@@ -59,11 +65,18 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
                                                    f"{fw.weights_int8_bytes} B)")
         summary["RAM (arena, decoded weights)"] = f"{fw.ram_bytes} B ({fw.arena_bytes}, {fw.weight_ram_bytes})"
     if cont is not None:
-        names = {t.index: t.name for t in graph.tensors}
+        layer = {t.index: f"{op.index} {op.op}" for op, t in graph.weight_tensors()}  # index + op type
         bits = [8 * len(record_bytes(r)) for r in cont.records]
         n = sum(r.n_elems for r in cont.records)
         summary["weights: bits per weight, all side information counted"] = f"{sum(bits) / n:.3f}"
-        d.layer_names = [names.get(r.tensor_id, str(r.tensor_id))[-24:] for r in cont.records]
+        d.layer_names = [layer.get(r.tensor_id, f"tensor {r.tensor_id}") for r in cont.records]
         d.layer_bits_per_weight = [b / r.n_elems for b, r in zip(bits, cont.records)]
         d.layer_modes = ["intra" if r.mode == MODE_INTRA else MODE_NAMES.get(r.mode, "inter") for r in cont.records]
     return d
+
+
+def sweep_report_data(rows: list[dict], title: str) -> ReportData:
+    """A rate sweep's trials (run/cluster.py tune_steps: step, bits_per_weight, top1) as a report."""
+    summary = {f"residual step {r['step']}": f"{r['bits_per_weight']:.3f} bits/weight, golden top-1 {r['top1']:.4f}"
+               for r in rows}
+    return ReportData(title=title, summary=summary)

@@ -19,13 +19,14 @@ import numpy as np
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.golden import Golden
 from ilwp_embedded.ingest.graph import Graph
+from ilwp_embedded.metrics import describe, infer_task, integer_labels, sample_scores, summarize
 from ilwp_embedded.run.session import Device
 
 
 @dataclass(frozen=True)
 class SampleRecord:
     index: int
-    label: int
+    label: int | None  # the integer label (class, or normal 0 / anomalous for reconstruct); None: none
     device_class: int
     host_class: int
     bit_exact: bool
@@ -33,6 +34,10 @@ class SampleRecord:
     decode_ticks: int
     max_abs_diff: int
     rx_in_run: int = 0  # bytes the board received while it ran (the next input, streamed)
+    # what the task's metrics average for this sample (metrics.sample_scores): reconstruct (error,),
+    # regress (squared error, absolute error); () for classify or without targets
+    score_device: tuple[float, ...] = ()
+    score_host: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,8 @@ class ValidationResult:
     count: int
     bit_exact: bool
     mismatches: int
-    accuracy_device: float
-    accuracy_host: float
+    accuracy_device: float | None  # top-1 (classify with labels), else None: see metrics_*
+    accuracy_host: float | None
     latency: Latency
     decode_ticks_median: float
     seconds: float
@@ -69,6 +74,15 @@ class ValidationResult:
     # "seconds", "error"}; a failed shard's samples are missing, never dropped: the run is incomplete
     shards: list[dict] = field(default_factory=list)
     missing: int = 0  # samples of failed shards
+    task: str = "classify"  # metrics.TASKS
+    metrics_device: dict = field(default_factory=dict)  # metrics.summarize of the device's outputs
+    metrics_host: dict = field(default_factory=dict)  # ... of the golden interpreter's
+    class_names: list[str] = field(default_factory=list)  # the dataset's, where it has them
+
+    def metrics_line(self) -> str:
+        dev = describe(self.task, self.metrics_device)
+        host = describe(self.task, self.metrics_host)
+        return f"{self.task}: {dev}" + ("" if host == dev else f" on the device, {host} on the host")
 
     @property
     def passed(self) -> bool:
@@ -101,8 +115,7 @@ class ValidationResult:
             failed = [s for s in self.shards if s.get("error")]
             verdict += (f"; INCOMPLETE: {self.missing} samples missing, {len(failed)} of {len(self.shards)} "
                         f"shards failed (first: shard {failed[0]['shard']}: {failed[0]['error']})")
-        return (f"{self.board}: {self.count} samples {verdict}; accuracy device {self.accuracy_device:.4f} "
-                f"host {self.accuracy_host:.4f}; latency median {lat.median:.0f} {lat.unit} ({timing}); "
+        return (f"{self.board}: {self.count} samples {verdict}; {self.metrics_line()}; latency median {lat.median:.0f} {lat.unit} ({timing}); "
                 f"{self.seconds:.1f} s")
 
 
@@ -110,14 +123,24 @@ def _predicted(out: np.ndarray) -> int:
     return int(np.argmax(out.astype(np.int32)))
 
 
-def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, clock_hz: int,
+def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray | None, clock_hz: int,
              expect_hash: str | None = None, golden: Golden | None = None,
              on_sample: Callable[[SampleRecord], None] | None = None,
-             want: np.ndarray | None = None) -> ValidationResult:
-    """Run every input on the device and on the golden interpreter; compare bit for bit.
+             want: np.ndarray | None = None, task: str = "auto", class_names: tuple[str, ...] = ()
+             ) -> ValidationResult:
+    """Run every input on the device and on the golden interpreter; compare bit for bit, and score
+    both for the task (metrics.py; "auto": metrics.TASK_RULE). labels: integers (classes, or normal 0
+    / anomalous), regression targets, or None (bit-exactness only, and a reconstruction's error).
     want: the golden outputs, computed before (run/golden_cache.py); else computed here."""
     if len(xs) == 0:
         raise IlwpError("nothing to validate: the dataset is empty")
+    t_in, t_out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    task = infer_task(t_in, t_out, labels, task)
+    int_labels = integer_labels(labels)
+
+    def scores(out: np.ndarray, i: int) -> tuple[float, ...]:
+        sc = sample_scores(task, out[None], xs[i:i + 1], None if labels is None else labels[i:i + 1], t_in, t_out)
+        return () if sc is None else tuple(float(v) for v in sc[0])
     info = device.hello_info or device.connect()
     if not info.init_ok:
         raise IlwpError(f"{info.board} refuses to run: {info.init_problem()}")
@@ -142,10 +165,11 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
         if ref.shape != out.shape:
             raise IlwpError(f"the device returned {out.size} output bytes, the golden model {ref.size}")
         diff = int(np.max(np.abs(out.astype(np.int16) - ref.astype(np.int16)))) if out.size else 0
-        rec = SampleRecord(index=i, label=int(labels[i]), device_class=_predicted(out),
-                           host_class=_predicted(ref), bit_exact=bool(np.array_equal(out, ref)),
-                           elapsed=r.elapsed, decode_ticks=r.decode_ticks, max_abs_diff=diff,
-                           rx_in_run=r.rx_in_run)
+        rec = SampleRecord(index=i, label=None if int_labels is None else int(int_labels[i]),
+                           device_class=_predicted(out), host_class=_predicted(ref),
+                           bit_exact=bool(np.array_equal(out, ref)), elapsed=r.elapsed,
+                           decode_ticks=r.decode_ticks, max_abs_diff=diff, rx_in_run=r.rx_in_run,
+                           score_device=scores(out, i), score_host=scores(ref, i))
         records.append(rec)
         if on_sample is not None:
             on_sample(rec)
@@ -157,12 +181,13 @@ def validate(device: Device, graph: Graph, xs: np.ndarray, labels: np.ndarray, c
             "inputs_via": device.resolved_inputs_via()}
     return result_from_records(records, board=info.board, model_hash=info.model_hash,
                                decode_mode=info.decode_mode, timer_unit=info.timer_unit, clock_hz=clock_hz,
-                               seconds=seconds, link=link)
+                               seconds=seconds, link=link, task=task, class_names=class_names)
 
 
 def result_from_records(records: list[SampleRecord], *, board: str, model_hash: str, decode_mode: str,
-                        timer_unit: str, clock_hz: int, seconds: float, link: dict) -> ValidationResult:
-    """The verdict, accuracies and latency figures of `records` (one run, or the union of shards)."""
+                        timer_unit: str, clock_hz: int, seconds: float, link: dict, task: str = "classify",
+                        class_names=()) -> ValidationResult:
+    """The verdict, the task's metrics and latency figures of `records` (one run, or the union of shards)."""
     el = np.array([r.elapsed for r in records], dtype=np.float64)
     med, p95 = float(np.median(el)), float(np.percentile(el, 95))
     cycles_unit = timer_unit == "cycles"
@@ -174,26 +199,36 @@ def result_from_records(records: list[SampleRecord], *, board: str, model_hash: 
         cycles = {"model": "measured (DWT cycle counter)", "low": med, "nominal": med, "high": med,
                   "ms": {k: med / clock_hz * 1e3 for k in ("low", "nominal", "high")}, "clock_hz": int(clock_hz)}
     n = len(records)
+    labels = np.array([r.label for r in records]) if all(r.label is not None for r in records) else None
+
+    def metrics(score, cls) -> dict:
+        sc = np.array([score(r) for r in records]) if all(score(r) for r in records) else None
+        return summarize(task, sc, labels, np.array([cls(r) for r in records]))
+
+    m_dev = metrics(lambda r: r.score_device, lambda r: r.device_class)
+    m_host = metrics(lambda r: r.score_host, lambda r: r.host_class)
     return ValidationResult(
         board=board, model_hash=model_hash, decode_mode=decode_mode, count=n,
         bit_exact=all(r.bit_exact for r in records), mismatches=sum(not r.bit_exact for r in records),
-        accuracy_device=sum(r.device_class == r.label for r in records) / n,
-        accuracy_host=sum(r.host_class == r.label for r in records) / n,
+        accuracy_device=m_dev.get("top1"), accuracy_host=m_host.get("top1"),
         latency=latency, decode_ticks_median=float(np.median([r.decode_ticks for r in records])),
-        seconds=seconds, link=link, records=records, cycles=cycles)
+        seconds=seconds, link=link, records=records, cycles=cycles, task=task, metrics_device=m_dev,
+        metrics_host=m_host, class_names=list(class_names))
 
 
-def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, elf=None,
+def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray | None, *, elf=None,
                    port: str | None = None, baud: int = 115200, run_timeout_s: float = 60.0,
                    on_sample=None, inputs_via: str = "auto", profile: bool = False,
-                   model_c=None, want: np.ndarray | None = None) -> ValidationResult:
+                   model_c=None, want: np.ndarray | None = None, task: str = "auto",
+                   class_names: tuple[str, ...] = ()) -> ValidationResult:
     """Validate `graph` on `board`: over `port` (a flashed real board) or in QEMU running `elf`
     (built by target/firmware.py). The device must report this graph's hash.  inputs_via: "serial"
     (the inputs go through the serial link, as to a real board), "semihosting" (QEMU only: the
     board reads them from a host file; results still come over serial, checked the same) or
     "auto" (semihosting where the firmware offers it, else serial).  profile: QEMU only, run
     with the cycle-profile plugin and fill `cycles` (model_c: the generated ilwp_model.c, for layer
-    names). want: the golden outputs when computed before (else computed during the run)."""
+    names). want: the golden outputs when computed before (else computed during the run).
+    task, class_names: as validate()."""
     from ilwp_embedded.ingest.tflite_io import graph_hash
     from ilwp_embedded.run.link import open_link
 
@@ -219,7 +254,7 @@ def validate_model(board, graph: Graph, xs: np.ndarray, labels: np.ndarray, *, e
         device = Device(link, run_timeout_s=run_timeout_s, inputs_via=inputs_via)
         device.connect(banner_timeout_s=getattr(link, "banner_timeout_s", 1.0))
         result = validate(device, graph, xs, labels, clock_hz=board.cpu_hz, expect_hash=graph_hash(graph),
-                          on_sample=on_sample, want=want)
+                          on_sample=on_sample, want=want, task=task, class_names=class_names)
     finally:
         link.close()  # QEMU ends: the plugin's file holds every finished inference
     if prof_run is not None:

@@ -18,7 +18,7 @@ from ilwp_embedded.compress.streams import Container
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.backends import check_generated_for, cmsis_nn_api, kernel_sources
 from ilwp_embedded.generate.codegen import Generated, write_sources
-from ilwp_embedded.generate.decode_plan import MemoryBudget, WeightPlan, plan_weights_explained
+from ilwp_embedded.generate.decode_plan import DEFAULT_GOAL, MemoryBudget, WeightPlan, plan_weights_explained
 from ilwp_embedded.ingest.graph import Graph
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ class FirmwareBuild:
     kernels: str
     decode_reason: str = ""  # why the planner chose decode_mode
     kernels_note: str = ""  # cmsis-nn: the CMSIS-NN version and the steps left on the portable kernels
+    optimize: str = DEFAULT_GOAL  # the planner's goal: flash, ram or speed
+    modes: tuple[dict, ...] = ()  # what each weight mode costs (decode_plan.ModeCost.to_dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -63,25 +65,27 @@ def runtime_sources(kernels: str = "portable", cmsis_nn_path=None) -> tuple[list
 
 
 def plan_model(board: Board, graph: Graph, coded: Container | None, decode_mode: str = "auto",
-               kernels: str = "portable", cmsis_nn_path=None) -> WeightPlan:
-    """The generated model for `board`'s memories: the decode-mode plan (generate/decode_plan.py) and its
-    C. `coded` None or decode_mode "raw": raw int8 weights."""
+               kernels: str = "portable", cmsis_nn_path=None, optimize: str = DEFAULT_GOAL) -> WeightPlan:
+    """The generated model for `board`'s memories: the decode-mode plan (generate/decode_plan.py; for
+    "auto", the goal `optimize`: flash, ram or speed) and its C. `coded` None or decode_mode "raw": raw
+    int8 weights."""
     runtime_sources(kernels, cmsis_nn_path)  # first: a bad CMSIS-NN path fails before any work
     api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
     return plan_weights_explained(budget(board), graph, None if decode_mode == "raw" else coded, decode_mode,
-                                  kernels, api)
+                                  kernels, api, optimize)
 
 
 def build_model_firmware(board: Board, graph: Graph, coded: Container | None, out_dir: Path,
                          decode_mode: str = "auto", defines: dict | None = None, kernels: str = "portable",
-                         cmsis_nn_path=None) -> FirmwareBuild:
+                         cmsis_nn_path=None, optimize: str = DEFAULT_GOAL) -> FirmwareBuild:
     """Generate and compile the firmware. `coded` None: raw int8 weights (the uncompressed baseline).
-    kernels: "portable" or "cmsis-nn" (CMSIS-NN from `cmsis_nn_path` or $ILWP_CMSIS_NN).
+    kernels: "portable" or "cmsis-nn" (CMSIS-NN from `cmsis_nn_path` or $ILWP_CMSIS_NN). optimize: the
+    planner's goal for decode_mode "auto" (flash, ram or speed: generate/decode_plan.py).
 
     `graph` must be the model the container decodes to (for lossy coding: the reconstructed one).
     """
     weights_int8 = sum(t.nbytes for _, t in graph.weight_tensors())
-    plan = plan_model(board, graph, coded, decode_mode, kernels, cmsis_nn_path)
+    plan = plan_model(board, graph, coded, decode_mode, kernels, cmsis_nn_path, optimize)
     api = cmsis_nn_api(cmsis_nn_path) if kernels == "cmsis-nn" else None
     gen, mode = plan.gen, plan.gen.decode_mode
     res = build_inference_firmware(board, gen, Path(out_dir), defines, kernels=kernels,
@@ -93,7 +97,7 @@ def build_model_firmware(board: Board, graph: Graph, coded: Container | None, ou
         model_const_bytes=gen.const_flash_bytes, decode_mode=mode,
         arena_bytes=gen.arena_bytes, weight_ram_bytes=gen.weight_ram_bytes, scratch_bytes=gen.scratch_bytes,
         model_hash=gen.model_hash, kernels=kernels, decode_reason=plan.reason,
-        kernels_note=_kernels_note(gen, api))
+        kernels_note=_kernels_note(gen, api), optimize=optimize, modes=tuple(c.to_dict() for c in plan.costs))
 
 
 def _kernels_note(gen: Generated, api) -> str:

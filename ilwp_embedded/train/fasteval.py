@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ilwp_embedded import metrics
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.ingest.graph import Graph
 from ilwp_embedded.ingest.tflite_io import write_tflite
@@ -46,4 +47,5 @@ def run_batched(graph: Graph, xs: np.ndarray, batch: int = 250) -> np.ndarray:
 
 
 def top1(graph: Graph, xs: np.ndarray, labels: np.ndarray) -> float:
-    return float((run_batched(graph, xs).argmax(axis=1) == labels[:len(xs)]).mean())
+    correct, count = metrics.top1(run_batched(graph, xs), labels)
+    return correct / count if count else 0.0
