@@ -266,12 +266,12 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Dense(spec["units"], bias_initializer="random_normal")(inp)
     elif kind == "gap":
         y = keras.layers.GlobalAveragePooling2D(keepdims=spec.get("keepdims", False))(inp)
-    elif kind == "add":
+    elif kind in ("add", "mul"):
         other = tuple(spec.get("shape2", spec["shape"]))
         shapes.append(other)
         inp2 = keras.Input(shape=other, batch_size=1)
         inputs.append(inp2)
-        y = keras.ops.add(inp, inp2)
+        y = (keras.ops.add if kind == "add" else keras.ops.multiply)(inp, inp2)
     elif kind == "avgpool":
         y = keras.layers.AveragePooling2D(spec["k"], strides=spec.get("s"), padding=spec["pad"])(inp)
     elif kind == "maxpool":
@@ -285,12 +285,6 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
         y = keras.layers.Conv2D(4, 1)(y)
     elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
         y = keras.layers.Activation(kind)(inp)
-    elif kind == "mul":
-        other = tuple(spec.get("shape2", spec["shape"]))
-        shapes.append(other)
-        inp2 = keras.Input(shape=other, batch_size=1)
-        inputs.append(inp2)
-        y = keras.ops.multiply(inp, inp2)
     elif kind == "tconv":
         y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
                                          use_bias=spec.get("bias", True), bias_initializer="random_normal")(inp)
@@ -530,6 +524,35 @@ def firmware(board_id: str, variant: str = "test") -> BuildResult:
         return build_inference_firmware(board_id, resnet8()[1], _run_out_root() / f"{board_id}-{variant}",
                                         defines=defines, test_commands=True, core_dir=core_dir(),
                                         timeout_s=300)
+
+
+@functools.cache
+def resnet8_single_run(n: int = 12):
+    """ResNet-8 on the first `n` CIFAR images in one QEMU (qemu-m4, the test firmware): the run that
+    sharded runs are compared with."""
+    from ilwp_embedded.run.validate import validate_model
+
+    g, _ = resnet8()
+    xs, ys = cifar(n)
+    return validate_model(resolve_board("qemu-m4"), g, xs, ys, elf=firmware("qemu-m4").elf)
+
+
+def assert_same_run(single, merged, tick: int | None = 40) -> None:
+    """`merged` (shards) equals `single` in everything but wall time and link counters; latencies
+    within `tick` (one SysTick tick on mps2: each shard's QEMU boots afresh), or not compared (None:
+    over serial, the receive interrupt's work for the next input lands in the timed runs as the
+    host's timing has it)."""
+    import dataclasses
+
+    a, b = single, merged
+    assert (a.count, a.bit_exact, a.mismatches, a.board, a.model_hash, a.decode_mode) == (
+        b.count, b.bit_exact, b.mismatches, b.board, b.model_hash, b.decode_mode)
+    assert (a.accuracy_device, a.accuracy_host) == (b.accuracy_device, b.accuracy_host)
+    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
+    assert [strip(r) for r in a.records] == [strip(r) for r in b.records]
+    if tick is not None:
+        assert max(abs(x.elapsed - y.elapsed) for x, y in zip(a.records, b.records)) <= tick
+        assert abs(a.latency.median - b.latency.median) <= tick and abs(a.latency.p95 - b.latency.p95) <= tick
 
 
 # ------------------------------------------------------------------------------- serial servers

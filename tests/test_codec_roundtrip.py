@@ -111,9 +111,10 @@ def test_deterministic():
 
 
 # Overhead of the coded size (headers, tables, side info, rANS flush, CRC: everything but the
-# skeleton section) over the per-tensor order-0 empirical entropy of the coded symbols. The
-# keyword model's tensors are tiny (96..16384 weights): its tables cost ~1.5% and cannot vanish.
-OVERHEAD_LIMIT = {"pretrainedResnet_quant": 0.01, "pretrainedResnet_large_int8": 0.01, "str_ww_ref_model": 0.02}
+# skeleton section) over the per-tensor order-0 empirical entropy of the coded symbols, 1 % on
+# every model. The keyword model's tensors are small (96..16384 weights of broad histograms): it
+# meets 1 % through knot tables (format v4; 1.41 % with v3's bin tables).
+OVERHEAD_LIMIT = {"pretrainedResnet_quant": 0.01, "pretrainedResnet_large_int8": 0.01, "str_ww_ref_model": 0.01}
 
 
 @pytest.mark.parametrize("path", MODELS, ids=IDS)

@@ -22,7 +22,8 @@ def test_kernel_files_present():
     names = {p.name for p in SOURCES}
     for need in ("conv2d_s8.c", "depthwise_conv2d_s8.c", "fully_connected_s8.c", "add_s8.c",
                  "avg_pool2d_s8.c", "max_pool2d_s8.c", "softmax_s8.c", "mean_s8.c", "pad_s8.c",
-                 "concatenation_s8.c", "reshape_s8.c"):
+                 "concatenation_s8.c", "reshape_s8.c", "lut_s8.c", "mul_s8.c", "mul_broadcast_s8.c",
+                 "transpose_conv_s8.c"):
         assert need in names
 
 

@@ -112,7 +112,6 @@ def sweep(tmp_path_factory):
     import keras
 
     from ilwp_embedded import pipeline
-    from ilwp_embedded.target.firmware import build_model_firmware
 
     from ilwp_embedded.tfquiet import import_keras
 
@@ -128,19 +127,17 @@ def sweep(tmp_path_factory):
             tfl.write_bytes(convert(models[name], [models[name].input_shape[1:]], 0))
         else:
             tfl = convert_keras(models[name], root / f"{name}.tflite")
-        m = pipeline.load(tfl)  # the checks and compression of `build`
-        loaded[name] = (m.graph, m.coded)
+        loaded[name] = pipeline.load(tfl)  # the checks and compression of `build`
     board = resolve_board("qemu-m4")
     core_dir()
 
     def build(name):
-        graph, cont = loaded[name]
         with no_network():
-            return name, build_model_firmware(board, graph, cont, root / f"fw-{name}")
+            return name, pipeline.build(board, loaded[name], root / f"fw-{name}")
 
     with ThreadPoolExecutor(2) as ex:
         built = dict(ex.map(build, SWEEP))
-    return {name: (loaded[name][0], built[name]) for name in SWEEP}
+    return {name: (loaded[name].graph, built[name]) for name in SWEEP}
 
 
 def test_sweep_covers_every_firmware_op(sweep):

@@ -6,7 +6,6 @@ images, and a shard whose worker is killed mid-run, run again by Ray."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -19,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import cifar, firmware, needs_qemu, needs_toolchain, resnet8
+from helpers import assert_same_run, cifar, firmware, needs_qemu, needs_toolchain, resnet8, resnet8_single_run
 from conftest import REPO, RESNET8_INT8, assert_one_line_error, run_cli
 
 # Ray's token authentication with a token of this test cluster's own (not the user's ~/.ray), set
@@ -33,7 +32,6 @@ pytest.importorskip("ray", reason="the 'cluster' extra (Ray) is not installed")
 
 from ilwp_embedded.run.cluster import run_on_cluster  # noqa: E402
 from ilwp_embedded.run.golden_cache import golden_outputs  # noqa: E402
-from ilwp_embedded.run.validate import validate_model  # noqa: E402
 from ilwp_embedded.target.boards import resolve_board  # noqa: E402
 from ilwp_embedded.target.qemu import end_process, free_port  # noqa: E402
 
@@ -86,18 +84,11 @@ def head():
 def test_four_ray_shards_merged_equal_one_run(head):
     g, gen = resnet8()
     xs, ys = cifar(12)
-    board = resolve_board("qemu-m4")
-    elf = firmware("qemu-m4").elf
-    single = validate_model(board, g, xs, ys, elf=elf)
-    merged = run_on_cluster(head[0], board, g, xs, ys, 4, elf=elf, want=golden_outputs(g, xs, gen.model_hash))
-    assert single.passed and merged.passed and len(merged.shards) == 4
-    assert [(s["start"], s["stop"]) for s in merged.shards] == [(0, 3), (3, 6), (6, 9), (9, 12)]
+    merged = run_on_cluster(head[0], resolve_board("qemu-m4"), g, xs, ys, 4, elf=firmware("qemu-m4").elf,
+                            want=golden_outputs(g, xs, gen.model_hash))
+    assert merged.passed and [(s["start"], s["stop"]) for s in merged.shards] == [(0, 3), (3, 6), (6, 9), (9, 12)]
     assert all("Ray worker pid" in s["place"] for s in merged.shards)
-    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
-    assert [strip(r) for r in merged.records] == [strip(r) for r in single.records]
-    # inputs by semihosting: each shard's QEMU boots afresh, latencies agree to one SysTick tick
-    assert max(abs(a.elapsed - b.elapsed) for a, b in zip(merged.records, single.records)) <= 40
-    assert (merged.accuracy_device, merged.accuracy_host) == (single.accuracy_device, single.accuracy_host)
+    assert_same_run(resnet8_single_run(12), merged)  # inputs by semihosting: latencies to one tick
 
 
 def _children(pid: int) -> list[int]:
@@ -161,3 +152,22 @@ def test_cluster_refusals_are_one_line(head):
         p = run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
                     "--limit", "2", *elf, *args)
         assert_one_line_error(p, needle)
+
+
+def test_a_two_trial_tune_rate_sweep_rendered_by_the_report(head, tmp_path):
+    pytest.importorskip("ray.tune", reason="Ray Tune (the 'cluster' extra) is not installed")
+    from ilwp_embedded.golden import Golden
+    from ilwp_embedded.run.cluster import tune_steps
+    from ilwp_embedded.run.report import render_html
+    from ilwp_embedded.run.summary import sweep_report_data
+
+    g, _ = resnet8()
+    xs, ys = cifar(16)
+    rows = tune_steps(head[0], g, xs, ys, (1, 8), storage=str(tmp_path))
+    assert [r["step"] for r in rows] == [1, 8]
+    lossless, coarse = rows
+    golden = Golden(g).run_batch(xs).reshape(len(xs), -1).argmax(axis=1)
+    assert lossless["top1"] == float((golden == ys).mean())  # step 1 is lossless: the int8 model's top-1
+    assert 6.0 < lossless["bits_per_weight"] < 8.0 and coarse["bits_per_weight"] < lossless["bits_per_weight"] - 1
+    page = render_html(sweep_report_data(rows, "ResNet-8 rate sweep"))
+    assert "residual step 1" in page and "residual step 8" in page and f"{coarse['bits_per_weight']:.3f}" in page

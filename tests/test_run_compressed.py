@@ -8,21 +8,20 @@ import pytest
 from helpers import core_dir
 from conftest import KWS_INT8, REPO, assert_one_line_error, run_cli
 
+from ilwp_embedded import pipeline
+from ilwp_embedded.datasets import Dataset
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.target.firmware import build_inference_firmware
-from ilwp_embedded.compress.encoder import encode_graph
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.generate.codegen import Weights, generate
 from ilwp_embedded.generate.weights import coded_weights
-from ilwp_embedded.ingest import load_graph
-from ilwp_embedded.run.validate import validate_model
 
 
 @pytest.fixture(scope="module")
 def kws():
-    g = load_graph(KWS_INT8)
+    """KWS as `build` takes it (checked, coded losslessly) and 4 random inputs."""
     xs = np.random.default_rng(5).integers(-128, 128, (4, 30, 1, 40)).astype(np.int8)
-    return g, encode_graph(g, 1).container, xs
+    return pipeline.load(KWS_INT8), Dataset("kws-random", xs, np.zeros(len(xs), np.int64), pixels=False)
 
 
 def _documented_kws_decode() -> dict[str, int]:
@@ -38,12 +37,13 @@ def _documented_kws_decode() -> dict[str, int]:
 
 @pytest.mark.parametrize("mode", ["once", "layer"])
 def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
-    g, cont, xs = kws
+    model, ds = kws
     board = resolve_board("qemu-m4")
-    fw = build_inference_firmware(board, generate(g, coded_weights(cont, mode)), tmp_path, core_dir=core_dir())
-    res = validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)
+    fw = pipeline.build(board, model, tmp_path, decode=mode)
+    assert fw.decode_mode == mode
+    res = pipeline.validate(board, model, ds, elf=fw.elf)
     assert res.bit_exact and res.count == 4 and res.decode_mode == mode
-    n = sum(r.n_elems for r in cont.records)
+    n = sum(r.n_elems for r in model.coded.records)
     # Within 1.2x of what docs/kernels.md states for KWS on qemu-m4 (bench/firmware.py measures it)
     assert 5 * n < res.decode_ticks_median <= 1.2 * _documented_kws_decode()[mode]
     if mode == "layer":  # decoded on every run
@@ -51,16 +51,18 @@ def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
 
 
 def test_corrupt_blob_is_refused_before_inference(tmp_path, kws):
-    g, cont, xs = kws
-    w = coded_weights(cont, "once")
+    """A blob corrupted after coding: below the pipeline, which only builds what it coded itself."""
+    model, ds = kws
+    g, xs = model.graph, ds.x
+    w = coded_weights(model.coded, "once")
     bad = bytearray(w.blob)
     bad[len(bad) // 3] ^= 0x04
     board = resolve_board("qemu-m4")
     fw = build_inference_firmware(board, generate(g, Weights(w.mode, bytes(bad), w.records, w.table_log2)), tmp_path,
                                   core_dir=core_dir())
     with pytest.raises(IlwpError, match="refuses to run"):
-        validate_model(board, g, xs, np.zeros(len(xs), np.int64), elf=fw.elf)
-    np.savez(tmp_path / "kws.npz", x=xs, y=np.zeros(len(xs), np.int64))
+        pipeline.validate(board, model, ds, elf=fw.elf)
+    np.savez(tmp_path / "kws.npz", x=xs, y=ds.y)
     proc = run_cli("validate", "--elf", fw.elf, "--model", KWS_INT8, "--dataset", f"npz:{tmp_path / 'kws.npz'}")
     assert_one_line_error(proc, "refuses to run")
 
@@ -88,21 +90,17 @@ def test_real_models_bit_exact_on_20_inputs(tmp_path, board_id, model):
     bit-exact."""
     from conftest import RESNET8_INT8
 
-    from ilwp_embedded.target.firmware import build_model_firmware
     from ilwp_embedded.datasets import load_dataset
-    from ilwp_embedded.golden import prepare_inputs
 
     board = resolve_board(board_id)
-    g = load_graph(RESNET8_INT8 if model == "resnet8" else KWS_INT8)
-    cont = encode_graph(g, 1).container
-    fw = build_model_firmware(board, g, cont, tmp_path)
+    m = pipeline.load(RESNET8_INT8 if model == "resnet8" else KWS_INT8)
+    fw = pipeline.build(board, m, tmp_path)
     if model == "resnet8":
         ds = load_dataset("cifar10-raw200").take(20)
-        xs, labels = prepare_inputs(ds, g.tensors[g.inputs[0]]), ds.y
     else:
         xs = np.random.default_rng(9).integers(-128, 128, (20, 30, 1, 40)).astype(np.int8)
-        labels = np.zeros(20, np.int64)
-    res = validate_model(board, g, xs, labels, elf=fw.elf)
+        ds = Dataset("kws-random", xs, np.zeros(20, np.int64), pixels=False)
+    res = pipeline.validate(board, m, ds, elf=fw.elf)
     assert res.count == 20 and res.bit_exact
     # KWS's blob saves less flash than the decoder costs: auto keeps its weights raw (test_build_plan.py)
     expect = "raw" if model == "kws" else "layer" if board_id == "qemu-stm32f4" else "once"

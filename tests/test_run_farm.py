@@ -1,22 +1,24 @@
 # SPDX-FileCopyrightText: 2026 The ilwp-embed authors
 # SPDX-License-Identifier: Apache-2.0
 """The board farm (run/farm.py) against a real labgrid: a coordinator in a temporary folder, an
-exporter sharing two QEMU boards' TCP serial consoles as NetworkSerialPort places (tags
-board=qemu-m4), everything on 127.0.0.1.  No mocks: the places run the ResNet-8 firmware."""
+exporter sharing three QEMU boards' consoles as NetworkSerialPort places (tags board=qemu-m4): two
+on QEMU's TCP serial (raw), one a pty served by ser2net as rfc2217; everything on 127.0.0.1.  No
+mocks: the places run the ResNet-8 firmware."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from helpers import cifar, firmware, needs_qemu, needs_toolchain, resnet8
+from helpers import assert_same_run, cifar, firmware, needs_qemu, needs_ser2net, needs_toolchain, resnet8
+from helpers import ser2net_rfc2217
 from conftest import REPO, RESNET8_INT8, assert_one_line_error, run_cli
 
 pytest.importorskip("labgrid", reason="the 'farm' extra (labgrid) is not installed")
@@ -26,18 +28,26 @@ from ilwp_embedded.run import farm  # noqa: E402
 from ilwp_embedded.run.golden_cache import golden_outputs  # noqa: E402
 from ilwp_embedded.run.validate import validate_model  # noqa: E402
 from ilwp_embedded.target.boards import resolve_board  # noqa: E402
-from ilwp_embedded.target.qemu import end_process, free_port, qemu_command, tcp_serial_spec  # noqa: E402
+from ilwp_embedded.target.qemu import end_process, free_port, qemu_command, start_qemu_pty, tcp_serial_spec  # noqa: E402
 
-pytestmark = [needs_toolchain, needs_qemu]
+pytestmark = [needs_toolchain, needs_qemu, needs_ser2net]
 BIN = Path(sys.executable).parent
-PLACES = ("qemu-a", "qemu-b")
+PLACES = ("qemu-a", "qemu-b", "qemu-pty")
+PTY_PLACE = "qemu-pty"
+TCP = {"board": "qemu-m4", "link": "tcp"}  # the two places on QEMU's TCP consoles
 
 # The exporter reads its file as a Jinja2 template: a line starting with '#' is a syntax error
 # there (a comment is {# ... #}).
 def _exporter_yaml(ports: dict[str, int]) -> str:
-    return "{# two QEMU boards' TCP consoles #}\n" + "".join(
-        f"{n}:\n  NetworkSerialPort:\n    host: 127.0.0.1\n    port: {port}\n    protocol: raw\n"
-        for n, port in sorted(ports.items()))
+    return "{# QEMU boards' consoles: TCP, and a pty behind ser2net (rfc2217) #}\n" + "".join(
+        f"{n}:\n  NetworkSerialPort:\n    host: 127.0.0.1\n    port: {port}\n"
+        f"    protocol: {'rfc2217' if n == PTY_PLACE else 'raw'}\n" for n, port in sorted(ports.items()))
+
+
+def _pty_behind_ser2net(board, elf, tmp: Path, stack: ExitStack) -> int:
+    """A QEMU whose console is a pty, served by ser2net as telnet rfc2217: its local port."""
+    qemu = stack.enter_context(start_qemu_pty(board, elf))
+    return int(stack.enter_context(ser2net_rfc2217(qemu.path, tmp)).rsplit(":", 1)[1])
 
 
 def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 20.0) -> None:
@@ -55,21 +65,23 @@ def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout_s: float = 
 
 @pytest.fixture(scope="module")
 def coordinator(tmp_path_factory):
-    """LG_COORDINATOR of a farm with two QEMU places, each running the ResNet-8 firmware."""
+    """LG_COORDINATOR of a farm with three QEMU places, each running the ResNet-8 firmware."""
     tmp = tmp_path_factory.mktemp("labgrid")
     board = resolve_board("qemu-m4")
     elf = firmware("qemu-m4").elf
     procs: list[subprocess.Popen] = []
-    try:
-        ports = {}
-        for name in PLACES:
+    with ExitStack() as stack:
+        stack.callback(lambda: [end_process(p, grace_s=3.0) for p in reversed(procs)])
+        ports = {PTY_PLACE: _pty_behind_ser2net(board, elf, tmp, stack)}
+        for name in PLACES[:2]:
             ports[name] = free_port()
             procs.append(subprocess.Popen(qemu_command(board, Path(elf), tcp_serial_spec(ports[name]) + ",nodelay=on"),
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.DEVNULL))
         # the places (tags, which exporter resource each matches) as the coordinator stores them
         (tmp / "places.yaml").write_text("".join(
-            f"{n}:\n  tags: {{board: qemu-m4, serial: SN-{n}}}\n  matches:\n"
+            f"{n}:\n  tags: {{board: qemu-m4, serial: SN-{n}, link: {'rfc2217' if n == PTY_PLACE else 'tcp'}}}\n"
+            "  matches:\n"
             f"  - {{exporter: farm-test, group: {n}, cls: NetworkSerialPort}}\n" for n in PLACES))
         cport = free_port()
         address = f"127.0.0.1:{cport}"
@@ -87,9 +99,6 @@ def coordinator(tmp_path_factory):
             time.sleep(0.2)
         yield address
         f.close()
-    finally:
-        for p in reversed(procs):
-            end_process(p, grace_s=3.0)
 
 
 def _has_port(f: farm.Farm, name: str) -> bool:
@@ -128,28 +137,41 @@ def test_bit_exact_through_an_acquired_place_and_an_unacquired_one_refused(coord
     _idle(coordinator)
 
 
+def test_bit_exact_through_rfc2217_behind_ser2net(coordinator):
+    """The pty place: ser2net's rfc2217, through whichever `serial` package is installed (pyserial
+    3.5 or labgrid's pyserial-labgrid: run/link.py sets the port's timeout once)."""
+    f = farm.connect(coordinator)
+    f.acquire(PTY_PLACE)
+    try:
+        assert farm.port_url(f"labgrid:{PTY_PLACE}", coordinator)[0].startswith("rfc2217://127.0.0.1:")
+        p = run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
+                    "--limit", "3", "--port", f"labgrid:{PTY_PLACE}", "--json", env=_env(coordinator))
+    finally:
+        f.release(PTY_PLACE)
+    assert p.returncode == 0, p.stderr[-2000:]
+    d = json.loads(p.stdout)
+    assert d["count"] == 3 and d["bit_exact"] and d["link"]["inputs_via"] == "serial"
+    _idle(coordinator)
+
+
 def test_two_reserved_units_merged_equal_one_place(coordinator, tmp_path):
     from ilwp_embedded import pipeline
     from ilwp_embedded.datasets import load_dataset
 
-    g, gen = resnet8()
+    g, _ = resnet8()
     board = resolve_board("qemu-m4")
     model = pipeline.load(RESNET8_INT8, compress=False)
     ds = load_dataset("cifar10-raw200").take(8)
-    with farm.reserved({"board": "qemu-m4"}, 1, address=coordinator) as (one,):
+    with farm.reserved(TCP, 1, address=coordinator) as (one,):
         single = validate_model(board, g, *cifar(8), port=one.url)
     os.environ["LG_COORDINATOR"] = coordinator
     try:
-        merged = pipeline.validate_on_farm(board, model, ds, {"board": "qemu-m4"}, 2)
+        merged = pipeline.validate_on_farm(board, model, ds, TCP, 2)
     finally:
         del os.environ["LG_COORDINATOR"]
     assert single.passed and merged.passed
-    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
-    # over serial the receive interrupt's work (the next input streaming in) lands in the timed
-    # runs as the host's timing has it: latencies are not compared, everything else is
-    assert [strip(r) for r in merged.records] == [strip(r) for r in single.records]
-    assert (merged.count, merged.accuracy_device, merged.accuracy_host) == (8, single.accuracy_device,
-                                                                           single.accuracy_host)
+    assert merged.count == 8
+    assert_same_run(single, merged, tick=None)  # over serial: latencies not compared
     assert sorted((s["place"], s["serial"], s["start"], s["stop"]) for s in merged.shards) in (
         [("qemu-a", "SN-qemu-a", 0, 4), ("qemu-b", "SN-qemu-b", 4, 8)],
         [("qemu-a", "SN-qemu-a", 4, 8), ("qemu-b", "SN-qemu-b", 0, 4)])
@@ -158,7 +180,7 @@ def test_two_reserved_units_merged_equal_one_place(coordinator, tmp_path):
     _idle(coordinator)
     # the CLI: the same reservation, the shards in the JSON
     p = run_cli("validate", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200", "--limit", "4",
-                "--reserve", "board=qemu-m4", "--units", "2", "--prio", "1", "--json", env=_env(coordinator))
+                "--reserve", "board=qemu-m4,link=tcp", "--units", "2", "--prio", "1", "--json", env=_env(coordinator))
     assert p.returncode == 0, p.stderr[-2000:]
     d = json.loads(p.stdout)
     assert d["count"] == 4 and d["bit_exact"] and len(d["shards"]) == 2 and d["missing"] == 0
@@ -215,7 +237,7 @@ def test_farm_refusals_are_one_line(coordinator):
     p = run_cli("validate", "--board", "qemu-m4", "--model", RESNET8_INT8, "--dataset", "cifar10-raw200",
                 "--limit", "2", "--port", "labgrid:qemu-a", env=_env("127.0.0.1:9"))
     assert_one_line_error(p, "no labgrid coordinator at 127.0.0.1:9")
-    with farm.reserved({"board": "qemu-m4"}, 1, address=coordinator) as (place,):
+    with farm.reserved(TCP, 1, address=coordinator) as (place,):
         with pytest.raises(IlwpError, match="names no OpenOCD config"):
             farm.flash(place, resolve_board("qemu-m4"), firmware("qemu-m4").elf, coordinator)
         with pytest.raises(IlwpError, match="no debug probe"):

@@ -10,13 +10,13 @@ import json
 
 import numpy as np
 import pytest
-from helpers import cifar, firmware, needs_qemu, needs_toolchain, resnet8
+from helpers import assert_same_run, cifar, firmware, needs_qemu, needs_toolchain, resnet8, resnet8_single_run
 from conftest import RESNET8_INT8, run_cli
 
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.run.golden_cache import dataset_digest, golden_outputs
 from ilwp_embedded.run.shards import Provenance, Shard, ShardResult, merge, plan, run_in_turn, run_shard
-from ilwp_embedded.run.validate import SampleRecord, result_from_records, validate_model
+from ilwp_embedded.run.validate import SampleRecord, result_from_records
 from ilwp_embedded.target.boards import resolve_board
 
 PROV = Provenance(node="here", place="p", serial="s")
@@ -99,30 +99,16 @@ def test_golden_cache_is_keyed_by_model_and_inputs(tmp_path):
     assert len(list(tmp_path.iterdir())) == 2
 
 
-def _same_run(a, b) -> None:
-    """Equal in everything but wall time and link counters; latencies to one SysTick tick (40
-    instructions on mps2: each shard is its own QEMU, booted afresh)."""
-    assert (a.count, a.bit_exact, a.mismatches, a.board, a.model_hash, a.decode_mode) == (
-        b.count, b.bit_exact, b.mismatches, b.board, b.model_hash, b.decode_mode)
-    assert (a.accuracy_device, a.accuracy_host) == (b.accuracy_device, b.accuracy_host)
-    strip = lambda r: dataclasses.replace(r, elapsed=0, rx_in_run=0)  # noqa: E731
-    assert [strip(r) for r in a.records] == [strip(r) for r in b.records]
-    assert max(abs(x.elapsed - y.elapsed) for x, y in zip(a.records, b.records)) <= 40
-    assert abs(a.latency.median - b.latency.median) <= 40 and abs(a.latency.p95 - b.latency.p95) <= 40
-
-
 @needs_toolchain
 @needs_qemu
 def test_two_qemu_shards_merged_equal_one_run(tmp_path):
     g, gen = resnet8()
     xs, ys = cifar(12)
-    board = resolve_board("qemu-m4")
-    elf = firmware("qemu-m4").elf
-    single = validate_model(board, g, xs, ys, elf=elf)
+    board, elf, single = resolve_board("qemu-m4"), firmware("qemu-m4").elf, resnet8_single_run(12)
     want = golden_outputs(g, xs, gen.model_hash, tmp_path)
     merged = run_in_turn(board, g, xs, ys, 2, elf=elf, want=want)
     assert single.passed and merged.passed and [(s["start"], s["stop"]) for s in merged.shards] == [(0, 6), (6, 12)]
-    _same_run(single, merged)
+    assert_same_run(single, merged)
     assert merged.link["bytes_received"] > single.link["bytes_received"]  # two boots, two HELLOs: summed
     # a shard whose board is gone: reported, and the run incomplete
     bad = run_shard(Shard(1, 6, 12), board, g, xs, ys, provenance=PROV, elf=tmp_path / "missing.elf")

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t rng_state;
 
@@ -40,6 +41,22 @@ static inline uint8_t *load(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return b;
+}
+
+/* Mutations of b[0..n): the new length. */
+static inline size_t lose_bytes(uint8_t *b, size_t n, size_t pos, size_t cnt)
+{
+    if (cnt > n - pos) cnt = n - pos;
+    memmove(b + pos, b + pos + cnt, n - pos - cnt);
+    return n - cnt;
+}
+
+static inline size_t insert_random(uint8_t *b, size_t n, size_t cap, size_t pos, size_t cnt)
+{
+    if (n + cnt > cap) return n;
+    memmove(b + pos + cnt, b + pos, n - pos);
+    for (size_t i = 0; i < cnt; i++) b[pos + i] = (uint8_t)rnd();
+    return n + cnt;
 }
 
 #endif /* ILWP_FUZZ_COMMON_H */

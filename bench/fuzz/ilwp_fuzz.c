@@ -71,7 +71,7 @@ static void fix_lengths(uint8_t *b, uint32_t len)
 static uint8_t *mutate(const uint8_t *src, uint32_t len, uint32_t *out_len)
 {
     static const uint8_t interesting[] = {0x00, 0x01, 0x7F, 0x80, 0xFF, 0x0F, 0x10, 0x40};
-    uint32_t cap = len + 64u, n = len, m, k, i, pos, cnt;
+    uint32_t cap = len + 64u, n = len, m, k, pos;
     uint8_t *b = (uint8_t *)malloc(cap), *res;
     memcpy(b, src, len);
     m = 1u + rnd() % 4u;
@@ -82,19 +82,8 @@ static uint8_t *mutate(const uint8_t *src, uint32_t len, uint32_t *out_len)
         case 1: b[pos] = (uint8_t)rnd(); break;
         case 2: b[pos] = interesting[rnd() % sizeof interesting]; break;
         case 3: n = pos + (n - pos) * (rnd() % 2u); break; /* truncate (or keep) */
-        case 4: /* delete a short range */
-            cnt = 1u + rnd() % 8u;
-            if (cnt > n - pos) cnt = n - pos;
-            memmove(b + pos, b + pos + cnt, n - pos - cnt);
-            n -= cnt;
-            break;
-        case 5: /* insert random bytes */
-            cnt = 1u + rnd() % 8u;
-            if (n + cnt > cap) break;
-            memmove(b + pos + cnt, b + pos, n - pos);
-            for (i = 0; i < cnt; i++) b[pos + i] = (uint8_t)rnd();
-            n += cnt;
-            break;
+        case 4: n = (uint32_t)lose_bytes(b, n, pos, 1u + rnd() % 8u); break; /* delete a short range */
+        case 5: n = (uint32_t)insert_random(b, n, cap, pos, 1u + rnd() % 8u); break;
         case 6: /* varint-like field edit: a maximal or large varint */
             b[pos] = 0xFF;
             if (pos + 1u < n) b[pos + 1u] = (uint8_t)(rnd() | 0x80u);

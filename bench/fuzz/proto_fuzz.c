@@ -96,12 +96,7 @@ static uint8_t *mutate(size_t s, size_t *out_len)
             }
             break;
         case 4: n = pos; break; /* cut: the rest never comes */
-        case 5: /* lose a few bytes */
-            cnt = 1u + rnd() % 8u;
-            if (cnt > n - pos) cnt = n - pos;
-            memmove(b + pos, b + pos + cnt, n - pos - cnt);
-            n -= cnt;
-            break;
+        case 5: n = lose_bytes(b, n, pos, 1u + rnd() % 8u); break;
         case 6: /* a range of another seed (or this one) spliced in */
         {
             size_t o = rnd() % n_seeds, from = rnd() % seed_lens[o];
@@ -113,13 +108,7 @@ static uint8_t *mutate(size_t s, size_t *out_len)
             n += cnt;
             break;
         }
-        case 7: /* random bytes */
-            cnt = 1u + rnd() % 16u;
-            if (n + cnt > cap) break;
-            memmove(b + pos + cnt, b + pos, n - pos);
-            for (size_t i = 0; i < cnt; ++i) b[pos + i] = (uint8_t)rnd();
-            n += cnt;
-            break;
+        case 7: n = insert_random(b, n, cap, pos, 1u + rnd() % 16u); break;
         default: /* a header at pos with another length, its header CRC valid; at times its CRC too */
             set_header(b, n, pos, (rnd() & 1u) ? lengths[rnd() % (sizeof lengths / sizeof lengths[0])]
                                                 : (uint16_t)(rnd() % (ILWP_PROTO_MAX_PAYLOAD + 16u)),

@@ -95,7 +95,7 @@ ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
     if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
-    if (blob[4] != 3u) return ILWP_ERR_VERSION;
+    if (blob[4] != 4u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);
     slen = rd_le(blob + 12, 4);
@@ -114,21 +114,24 @@ ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint
 ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
 {
     cursor c;
-    uint32_t mf, side;
+    uint32_t mf, side, kern;
     if (r->next >= r->n_records) return r->pos == r->records_end ? ILWP_END : ILWP_ERR_FORMAT;
     c.p = r->blob;
     c.pos = r->pos;
     c.end = r->records_end;
     if (rd_byte(&c, &mf)) return ILWP_ERR_TRUNCATED;
     t->mode = mf & 3u;
-    if ((mf >> 4) || t->mode == 3u) return ILWP_ERR_FORMAT;
+    if ((mf >> 5) || t->mode == 3u) return ILWP_ERR_FORMAT;
     t->channel_minor = (uint8_t)((mf >> 2) & 1u);
     t->ref_channel_minor = (uint8_t)((mf >> 3) & 1u);
-    if (rd_varint(&c, &t->tensor_id) || rd_varint(&c, &t->n_elems) || rd_varint(&c, &t->n_channels) ||
-        rd_varint(&c, &t->step))
+    t->step = 1u; /* bit 4: a lossy record, whose step follows (format v4) */
+    if (rd_varint(&c, &t->tensor_id) || rd_varint(&c, &t->n_channels) || rd_varint(&c, &kern) ||
+        ((mf & 16u) && rd_varint(&c, &t->step)))
         return ILWP_ERR_TRUNCATED;
-    if (!t->n_channels || !t->n_elems || t->n_elems % t->n_channels || !t->step || t->step > MAX_STEP)
+    if (!t->n_channels || !kern || kern > 0xFFFFFFFFu / t->n_channels || !t->step || t->step > MAX_STEP ||
+        ((mf & 16u) && t->step == 1u))
         return ILWP_ERR_FORMAT;
+    t->n_elems = t->n_channels * kern;
     t->ref_record = 0;
     t->ref_channels = 0;
     t->side_off = c.pos;
@@ -158,7 +161,7 @@ typedef struct {
 } bits;
 
 /* n <= 32 bits, a byte at a time */
-static int get_bits(bits *b, uint32_t n, uint32_t *v)
+ILWP_SMALL static int get_bits(bits *b, uint32_t n, uint32_t *v)
 {
     uint32_t x = 0, take, avail, byte;
     if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
@@ -174,7 +177,7 @@ static int get_bits(bits *b, uint32_t n, uint32_t *v)
     return ILWP_OK;
 }
 
-static int get_eg(bits *b, uint32_t k, uint32_t *v)
+ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
     uint32_t z = 0, x;
     for (;;) { /* unary prefix: z zero bits, then a one */
@@ -191,44 +194,53 @@ static int get_eg(bits *b, uint32_t k, uint32_t *v)
 
 /* Parses the table: symbol s's frequency into w->freq[s]; returns P (> 0), *lo and *n_sym,
  * or an error (< 0). */
-static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
+ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
-    uint32_t prec, lo8, n, wl, delta, k, nb, i, s, v, prev = 0, sum = 0, m, best;
+    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, s, v, r, prev = 0, sum = 0, m, best, e[2] = {0u, 0u};
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
-    if (get_bits(&b, 26, &v)) return ILWP_ERR_TABLE; /* P:4 lo:8 n-1:8 wl:2 delta:1 k:3 */
-    prec = v >> 22;
-    lo8 = (v >> 14) & 0xFFu;
-    n = (v >> 6) & 0xFFu;
-    wl = (v >> 4) & 3u;
+    if (get_bits(&b, 29, &v)) return ILWP_ERR_TABLE; /* P:4 lo:8 n-1:8 wl:3 interp:1 edges:1 delta:1 k:3 */
+    prec = v >> 25;
+    lo8 = (v >> 17) & 0xFFu;
+    n = ((v >> 9) & 0xFFu) + 1u;
+    wl = (v >> 6) & 7u;
+    interp = (v >> 5) & 1u;
+    edges = (v >> 4) & 1u;
     delta = (v >> 3) & 1u;
     k = v & 7u;
-    n += 1u;
-    best = n - 1u;
     *lo = lo8 >= 128u ? (int32_t)lo8 - 256 : (int32_t)lo8;
-    if (!prec || prec > ILWP_MAX_PRECISION || prec > w->slot_log2 || !w->slot || *lo + (int32_t)n > 128)
+    if (!prec || prec > ILWP_MAX_PRECISION || prec > w->slot_log2 || !w->slot || *lo + (int32_t)n > 128 ||
+        (edges && n < 2u))
         return ILWP_ERR_TABLE;
     m = 1u << prec;
-    nb = (n + (1u << wl) - 1u) >> wl;
-    /* bin values go to freq[bin] first, then are expanded per symbol */
-    for (i = 0; i < nb; i++) {
+    /* bins: one value per 2^wl symbols; knots: at symbols 0, 2^wl, ... up to the last symbol */
+    nv = interp ? ((n - 1u + (1u << wl) - 1u) >> wl) + 1u : (n + (1u << wl) - 1u) >> wl;
+    /* the values go to freq[0..nv-1] first (nv <= n), then are expanded per symbol */
+    for (i = 0; i < nv + 2u * edges; i++) {
         if (get_eg(&b, k, &v)) return ILWP_ERR_TABLE;
         if (delta) v = (v & 1u) ? prev - ((v + 1u) >> 1) : prev + (v >> 1);
         if (v > m) return ILWP_ERR_TABLE; /* also catches prev - x wrapping below 0 */
-        w->freq[i] = (uint16_t)v;
+        if (i < nv) w->freq[i] = (uint16_t)v;
+        else e[i - nv] = v;
         prev = v;
     }
-    /* per-symbol frequencies (back to front: s >= s >> wl, so a bin value is read
-     * before it is overwritten); the remainder goes to the first symbol of largest frequency */
+    /* per-symbol frequencies back to front: symbol s reads values j = s >> wl and (knots, r > 0)
+     * j + 1 <= s, none of them overwritten yet; the remainder goes to the first symbol of
+     * largest frequency */
+    best = n - 1u;
     for (s = n; s-- > 0;) {
-        v = w->freq[s >> wl];
+        i = s >> wl;
+        r = s & ((1u << wl) - 1u);
+        v = w->freq[i];
+        if (interp && r) v = (v * ((1u << wl) - r) + w->freq[i + 1u] * r + (1u << wl >> 1)) >> wl;
+        if (edges && (!s || s == n - 1u)) v = e[s ? 1 : 0];
         sum += v;
-        if (sum > m) return ILWP_ERR_TABLE;
         w->freq[s] = (uint16_t)v;
         if (v >= w->freq[best]) best = s;
     }
+    if (sum > m) return ILWP_ERR_TABLE;
     w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
     *n_sym = n;
     return (int)prec;

@@ -51,7 +51,7 @@ typedef struct {
     uint32_t table_off, table_len, payload_off, payload_len;
 } ilwp_tensor;
 
-/* Largest table precision P of format versions 2 and 3: the frequencies of a tensor sum to 2^P. */
+/* Largest table precision P of format versions 2 to 4: the frequencies of a tensor sum to 2^P. */
 #define ILWP_MAX_PRECISION 11u
 
 /* Decoder tables: caller-provided scratch, reused for every tensor. The caller points slot at

@@ -11,7 +11,7 @@ from ilwp_embedded.compress.streams import MODE_INTRA, MODE_SEARCHED, Container,
 from ilwp_embedded.errors import IlwpError
 
 MAGIC = b"ILWP"
-VERSION = 3  # 3: stored records (table_len 0); 2: table precision P <= 11 (1: P <= 15)
+VERSION = 4  # 4: knot tables, 3-bit widths, edge frequencies; 3: stored records (table_len 0); 2: table precision P <= 11 (1: P <= 15)
 HEADER = struct.Struct("<4sBBHII")  # magic, version, flags, n_records, records_len, skeleton_len
 FLAG_LOSSY = 1
 MAX_STEP = 127
@@ -59,8 +59,9 @@ class _Cursor:
 
 
 def record_bytes(r: TensorRecord) -> bytes:
-    out = bytearray([r.mode | (r.channel_minor << 2) | (r.ref_channel_minor << 3)])
-    for v in (r.tensor_id, r.n_elems, r.n_channels, r.step):
+    lossy = r.step > 1  # the step is coded only then: lossless records save its byte
+    out = bytearray([r.mode | (r.channel_minor << 2) | (r.ref_channel_minor << 3) | (lossy << 4)])
+    for v in (r.tensor_id, r.n_channels, r.kernel) + ((r.step,) if lossy else ()):
         put_varint(out, v)
     if r.mode != MODE_INTRA:
         put_varint(out, r.ref_record)
@@ -85,10 +86,12 @@ def pack(c: Container) -> bytes:
 def _parse_record(cur: _Cursor, index: int) -> TensorRecord:
     mf = cur.byte()
     mode = mf & 3
-    if mf >> 4 or mode == 3:
+    if mf >> 5 or mode == 3:
         raise IlwpError(f"corrupt .ilwp: record {index} has unknown mode bits {mf:#x}")
-    tensor_id, n, ch, step = (cur.varint() for _ in range(4))
-    if ch == 0 or n == 0 or n % ch or not 1 <= step <= MAX_STEP:
+    tensor_id, ch, kernel = (cur.varint() for _ in range(3))
+    step = cur.varint() if mf & 16 else 1
+    n = ch * kernel
+    if n == 0 or n >= 1 << 32 or not 1 <= step <= MAX_STEP or (mf & 16 and step == 1):
         raise IlwpError(f"corrupt .ilwp: record {index} has bad dimensions or step")
     kw = {}
     if mode != MODE_INTRA:

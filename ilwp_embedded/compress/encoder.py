@@ -229,7 +229,7 @@ def _varint_len(v: int) -> int:
 
 def _estimate(cand: _Candidate, C: int) -> float:
     side = 0 if cand.mode == MODE_INTRA else 16 * C * (2 if cand.mode == MODE_SEARCHED else 1)
-    return min(best_table(cand.symbols)[1], 8 * cand.symbols.size) + side  # (stored: 8 bits a symbol)
+    return min(best_table(cand.symbols, knots=False)[1], 8 * cand.symbols.size) + side  # (stored: 8 bits a symbol)
 
 
 def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Static frequency tables for rANS: normalisation to 2^P and their compact bit coding.
 
-Table bit layout (MSB first): P:4, lo:8 (two's complement), n_sym-1:8, k:3, then n_sym
-exp-Golomb-k coded frequencies. The frequencies must sum to exactly 2^P.
+Two shapes (docs/blob-format.md, "Frequency table"): bins (one frequency per 2^wl symbols) and
+knots (one value every 2^wl symbols, linearly interpolated between them: the broad, smooth
+histograms of per-channel int8 weights cost a few knots instead of a value per symbol), either
+with the first and last symbols' frequencies given apart (per-channel scales put every channel's
+extreme at +-127: a spike at both ends of a smooth histogram).
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ class FreqTable:
     width_log2: int  # symbols share one frequency per bin of 2^width_log2 (smooth histograms)
     delta: bool  # bin frequencies coded as differences from the previous bin
     k: int  # exp-Golomb order of the coded bin values
-    bins: tuple[int, ...]  # per-symbol frequency of each bin
+    bins: tuple[int, ...]  # per-symbol frequency of each bin, or the knot values (interp)
+    interp: bool = False  # bins are knots every 2^width_log2 symbols, linearly interpolated
+    edges: tuple[int, ...] = ()  # () or (f[0], f[n_sym - 1]): the end symbols' own frequencies
 
     @property
     def freqs(self) -> list[int]:
-        return expand(self.bins, self.width_log2, self.n_sym, self.precision)
+        return expand(self.bins, self.width_log2, self.n_sym, self.precision, self.interp, self.edges)
 
     @property
     def cum(self) -> list[int]:
@@ -42,9 +47,30 @@ class FreqTable:
         return c
 
 
-def expand(bins, width_log2: int, n_sym: int, precision: int) -> list[int]:
+def n_values(n_sym: int, width_log2: int, interp: bool) -> int:
+    """How many bin or knot values a table codes (knots at 0, w, 2w, ... up to the last symbol)."""
+    w = 1 << width_log2
+    return ((n_sym - 1 + w - 1) >> width_log2) + 1 if interp else (n_sym + w - 1) >> width_log2
+
+
+def expand_values(vals, width_log2: int, n_sym: int, interp: bool, edges=()) -> np.ndarray:
+    """Per-symbol frequencies before the remainder (int64)."""
+    s = np.arange(n_sym)
+    v = np.asarray(vals, dtype=np.int64)
+    j = s >> width_log2
+    if interp:
+        w, r = 1 << width_log2, s & ((1 << width_log2) - 1)
+        f = (v[j] * (w - r) + v[np.minimum(j + 1, len(v) - 1)] * r + (w >> 1)) >> width_log2
+    else:
+        f = v[j]
+    if edges:
+        f[0], f[-1] = edges
+    return f
+
+
+def expand(bins, width_log2: int, n_sym: int, precision: int, interp: bool = False, edges=()) -> list[int]:
     """Per-symbol frequencies; the remainder up to 2^P goes to the first most frequent symbol."""
-    f = [bins[i >> width_log2] for i in range(n_sym)]
+    f = expand_values(bins, width_log2, n_sym, interp, edges).tolist()
     rem = (1 << precision) - sum(f)
     if rem < 0:
         raise IlwpError("corrupt .ilwp: frequency table sums past 2^P")
@@ -116,11 +142,119 @@ def _coded_values(bins, delta: bool) -> list[int]:
     return out
 
 
-HEADER_BITS = 4 + 8 + 8 + 2 + 1 + 3
+HEADER_BITS = 4 + 8 + 8 + 3 + 1 + 1 + 1 + 3  # P, lo, n_sym - 1, wl, interp, edges, delta, k
+_KS = np.arange(8)[:, None]
 
 
-def table_bits(bins, delta: bool, k: int) -> int:
-    return HEADER_BITS + sum(eg_len(v, k) for v in _coded_values(bins, delta))
+def _cheapest_coding(vals, edges=()) -> tuple[int, bool, int]:
+    """(bits of the values and edges, delta, k) for the cheapest of the 16 codings."""
+    v = np.concatenate([np.asarray(vals, dtype=np.int64), np.asarray(edges, dtype=np.int64)])
+    d = np.diff(np.concatenate([[0], v]))
+    zz = np.where(d >= 0, 2 * d, -2 * d - 1)
+    best = None
+    for delta, coded in ((False, v), (True, zz)):
+        u = coded[None, :] + (1 << _KS)  # exp-Golomb-k lengths for every k at once
+        bits = (2 * (np.floor(np.log2(u)).astype(np.int64) + 1) - _KS - 1).sum(axis=1)
+        k = int(np.argmin(bits))
+        if best is None or bits[k] < best[0]:
+            best = (int(bits[k]), delta, k)
+    return best
+
+
+def _code_bits_np(counts: np.ndarray, f: np.ndarray, precision: int) -> float:
+    used = counts > 0
+    if np.any(f[used] <= 0):
+        return math.inf
+    return float(np.sum(counts[used] * (precision - np.log2(f[used]))))
+
+
+def _with_remainder(f: np.ndarray, precision: int) -> np.ndarray | None:
+    rem = (1 << precision) - int(f.sum())
+    if rem < 0:
+        return None
+    f = f.copy()
+    f[int(np.argmax(f))] += rem
+    return f
+
+
+def fit_knots(counts: np.ndarray, precision: int, width_log2: int, edges: bool,
+              refine: bool) -> tuple[float, FreqTable] | None:
+    """Knot values (and edge frequencies) for `counts`: a maximum-likelihood fit of the
+    interpolated curve (EM over the hat functions), rounded, then (refine) improved knot by
+    knot by +-1 on the exact cost. Returns (table bits + code bits, table) or None."""
+    n, m = len(counts), 1 << precision
+    if edges and n < 3:
+        return None
+    w = 1 << width_log2
+    nk = n_values(n, width_log2, True)
+    s = np.arange(n)
+    j0, a1 = s >> width_log2, (s & (w - 1)) / w  # symbol s: weight 1 - a1 on knot j0, a1 on j0 + 1
+    j1 = np.minimum(j0 + 1, nk - 1)
+    c = counts.astype(np.float64)
+    total = c.sum()
+    mask = np.ones(n, bool)
+    ev: tuple[int, ...] = ()
+    if edges:
+        mask[0] = mask[-1] = False
+        ev = tuple(int(max(1, round(c[i] * m / total))) if c[i] > 0 else 0 for i in (0, n - 1))
+    cm = np.where(mask, c, 0.0)
+    rest = m - sum(ev)
+    if rest <= 0 or cm.sum() == 0:
+        return None
+    a0, a1 = (1.0 - a1) * mask, a1 * mask
+
+    def back(v):  # the transpose of the interpolation: per-symbol values onto the knots
+        return np.bincount(j0, a0 * v, nk) + np.bincount(j1, a1 * v, nk)
+
+    col = back(np.ones(n)) + 1e-12
+    kv = np.full(nk, rest / max(1, mask.sum()))
+    for _ in range(40):  # EM: the mixture weights of the hat functions
+        f = kv[j0] * a0 + kv[j1] * a1
+        kv *= back(np.where(cm > 0, cm / np.maximum(f, 1e-12), 0.0)) / col
+        kv *= rest / max(1e-9, (kv[j0] * a0 + kv[j1] * a1).sum())
+    # a knot next to a used symbol stays >= 1, so every used symbol gets a frequency >= 1
+    need = (back((c > 0).astype(np.float64)) > 0).astype(np.int64)
+    ki = np.maximum(np.rint(kv).astype(np.int64), need)
+
+    for _ in range(64):  # rounding up can overshoot 2^P: shave the largest knots
+        if expand_values(ki, width_log2, n, True, ev).sum() <= m:
+            break
+        big = ki > need
+        if not big.any():
+            return None
+        ki = np.where(big & (ki >= np.max(ki[big]) * 0.9), ki - np.maximum(1, ki // 64), ki)
+    # refined together: the knots, then the edge frequencies (>= 1 where their symbol occurs)
+    x = np.concatenate([ki, np.asarray(ev, dtype=np.int64)])
+    low = np.concatenate([need, [int(c[0] > 0), int(c[-1] > 0)] if edges else []]).astype(np.int64)
+
+    def cost(x) -> float:
+        e = tuple(x[nk:])
+        f = _with_remainder(expand_values(x[:nk], width_log2, n, True, e), precision)
+        if f is None:
+            return math.inf
+        return _code_bits_np(counts, f, precision) + _cheapest_coding(x[:nk], e)[0]
+
+    best = cost(x)
+    if not math.isfinite(best):
+        return None
+    for _ in range(6 if refine else 0):  # coordinate descent on the exact cost
+        improved = False
+        for j in range(len(x)):
+            for d in (1, -1, 3, -3):
+                if x[j] + d < low[j]:
+                    continue
+                x[j] += d
+                b = cost(x)
+                if b < best:
+                    best, improved = b, True
+                    break
+                x[j] -= d
+        if not improved:
+            break
+    ki, ev = x[:nk], tuple(int(v) for v in x[nk:])
+    _, delta, k = _cheapest_coding(ki, ev)
+    t = FreqTable(precision, 0, n, width_log2, delta, k, tuple(int(v) for v in ki), True, ev)
+    return best + HEADER_BITS, t
 
 
 def code_bits(counts: np.ndarray, freqs: list[int], precision: int) -> float:
@@ -131,26 +265,47 @@ def code_bits(counts: np.ndarray, freqs: list[int], precision: int) -> float:
     return float(np.sum(c[used] * (precision - np.log2(f[used]))))
 
 
-def best_table(symbols: np.ndarray) -> tuple[FreqTable, float]:
-    """The table (precision, bin width, coding) minimising table bits + code bits, and that sum."""
+MAX_WIDTH_LOG2 = 7  # 3 bits: bins or knot spacing up to 128 symbols
+
+
+def best_table(symbols: np.ndarray, knots: bool = True) -> tuple[FreqTable, float]:
+    """The table (shape, precision, width, coding) minimising table bits + code bits, and that sum.
+
+    knots=False: bin tables only (quick: for ranking candidates, not for the record written)."""
     lo, counts = histogram(symbols)
     if len(counts) > 256:
         raise ValueError("symbol range exceeds 256 values")
     used = int(np.count_nonzero(counts))
     best = None
+    fits = []
     for p in range(max(1, math.ceil(math.log2(max(used, 2)))), MAX_PRECISION + 1):
-        for wl in range(4):
+        for wl in range(MAX_WIDTH_LOG2 + 1):
+            if wl and (1 << (wl - 1)) >= len(counts):
+                break
             try:
                 bins = normalize_bins(counts, p, wl)
             except ValueError:
-                continue
-            cb = code_bits(counts, expand(bins, wl, len(counts), p), p)
-            for delta in (False, True):
-                for k in range(8):
-                    bits = table_bits(bins, delta, k) + cb
-                    if best is None or bits < best[0]:
-                        best = (bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
-    return best[1], best[0]
+                bins = None
+            if bins is not None:
+                cb = code_bits(counts, expand(bins, wl, len(counts), p), p)
+                tb, delta, k = _cheapest_coding(bins)
+                bits = HEADER_BITS + tb + cb
+                if best is None or bits < best[0]:
+                    best = (bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
+            if knots and len(counts) > 1 and p >= MAX_PRECISION - 2:  # coarser knots never won
+                for edges in (False, True):
+                    r = fit_knots(counts, p, wl, edges, refine=False)
+                    if r is not None:
+                        fits.append((r[0], p, wl, edges))
+    fits.sort()
+    for _, p, wl, edges in fits[:3]:  # the best few fits, refined
+        r = fit_knots(counts, p, wl, edges, True)
+        if best is None or r[0] < best[0]:
+            best = r
+    t = best[1]
+    if t.lo != lo:
+        t = FreqTable(t.precision, lo, t.n_sym, t.width_log2, t.delta, t.k, t.bins, t.interp, t.edges)
+    return t, best[0]
 
 
 def write_table(t: FreqTable) -> bytes:
@@ -158,10 +313,12 @@ def write_table(t: FreqTable) -> bytes:
     w.put(t.precision, 4)
     w.put(t.lo & 0xFF, 8)
     w.put(t.n_sym - 1, 8)
-    w.put(t.width_log2, 2)
+    w.put(t.width_log2, 3)
+    w.put(int(t.interp), 1)
+    w.put(int(bool(t.edges)), 1)
     w.put(int(t.delta), 1)
     w.put(t.k, 3)
-    for v in _coded_values(t.bins, t.delta):
+    for v in _coded_values(t.bins + t.edges, t.delta):  # edges continue the delta chain
         w.put_eg(v, t.k)
     return w.to_bytes()
 
@@ -172,21 +329,23 @@ def read_table(data: bytes) -> FreqTable:
     lo = r.get(8)
     lo = lo - 256 if lo >= 128 else lo
     n = r.get(8) + 1
-    wl = r.get(2)
+    wl = r.get(3)
+    interp = bool(r.get(1))
+    has_edges = bool(r.get(1))
     delta = bool(r.get(1))
     k = r.get(3)
-    if p == 0 or p > MAX_PRECISION or lo + n > 128:
+    if p == 0 or p > MAX_PRECISION or lo + n > 128 or (has_edges and n < 2):
         raise IlwpError("corrupt .ilwp: bad frequency table header")
-    nb = (n + (1 << wl) - 1) >> wl
-    bins, prev = [], 0
-    for _ in range(nb):
+    nv = n_values(n, wl, interp)
+    vals, prev = [], 0
+    for _ in range(nv + (2 if has_edges else 0)):  # the values, then the edge frequencies
         v = r.get_eg(k)
         if delta:
             v = prev + (v >> 1 if v % 2 == 0 else -((v + 1) >> 1))
         if v < 0 or v > (1 << p):
             raise IlwpError("corrupt .ilwp: frequency table value out of range")
-        bins.append(v)
+        vals.append(v)
         prev = v
-    t = FreqTable(p, lo, n, wl, delta, k, tuple(bins))
+    t = FreqTable(p, lo, n, wl, delta, k, tuple(vals[:nv]), interp, tuple(vals[nv:]))
     t.freqs  # validates the sum
     return t

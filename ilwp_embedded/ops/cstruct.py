@@ -27,9 +27,8 @@ C_STRUCT_NAMES = {
     Q.MulParams: "ilwp_mul_params_t",
     Q.TransposeConvParams: "ilwp_transpose_conv_params_t",
 }
-# Add/MulParams fields that say how to call the kernel and are not in the C struct.
-_CALL_ONLY = frozenset({"size", "broadcast", "out_shape", "in1_strides", "in2_strides"})
-_CALL_ONLY_IN = (Q.AddParams, Q.MulParams)
+# Fields that say how to call the kernel and are not in its C struct (ADD, MUL).
+_CALL_ONLY = frozenset(f.name for f in fields(Q.BinaryCall))
 
 _P32 = C.POINTER(C.c_int32)
 
@@ -42,7 +41,7 @@ def c_struct_name(params) -> str | None:
 def c_struct_fields(params) -> list[str]:
     """Field names that belong to the C struct, in its order."""
     return [f.name for f in fields(params)
-            if not (isinstance(params, _CALL_ONLY_IN) and f.name in _CALL_ONLY)]
+            if not (isinstance(params, Q.BinaryCall) and f.name in _CALL_ONLY)]
 
 
 def _inline_int8(v) -> bool:

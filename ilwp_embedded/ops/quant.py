@@ -20,7 +20,7 @@ Arithmetic notes (what TFLM does, reproduced here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 
@@ -228,7 +228,19 @@ class FullyConnectedParams:
 
 
 @dataclass
-class AddParams:
+class BinaryCall:
+    """How a two-input elementwise kernel (ADD, MUL) is called: not part of its C struct."""
+
+    _: KW_ONLY
+    size: int = 0
+    broadcast: bool = False
+    out_shape: tuple[int, int, int, int] = (1, 1, 1, 1)
+    in1_strides: tuple[int, int, int, int] = (0, 0, 0, 0)  # elements; 0 on a broadcast dimension
+    in2_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+@dataclass
+class AddParams(BinaryCall):
     input1_offset: int
     input2_offset: int
     output_offset: int
@@ -241,12 +253,6 @@ class AddParams:
     output_shift: int
     act_min: int
     act_max: int
-    # Not part of the C struct: how to call the kernel.
-    size: int = 0
-    broadcast: bool = False
-    out_shape: tuple[int, int, int, int] = (1, 1, 1, 1)
-    in1_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
-    in2_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 @dataclass
@@ -586,7 +592,7 @@ def hard_swish_params(graph: Graph, op: Operator) -> LutParams:
 # ---------------------------------------------------------------------------------------------- MUL
 
 @dataclass
-class MulParams:
+class MulParams(BinaryCall):
     input1_offset: int
     input2_offset: int
     output_offset: int
@@ -594,16 +600,10 @@ class MulParams:
     output_shift: int
     act_min: int
     act_max: int
-    # Not part of the C struct: how to call the kernel (as AddParams).
-    size: int = 0
-    broadcast: bool = False
-    out_shape: tuple[int, int, int, int] = (1, 1, 1, 1)
-    in1_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
-    in2_strides: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
-def _broadcast_strides(graph: Graph, op: Operator, p) -> None:
-    """Fill the call-only broadcast fields of Add/MulParams when the two input shapes differ."""
+def _broadcast_strides(graph: Graph, op: Operator, p: BinaryCall) -> None:
+    """Fill the BinaryCall fields: the size, and the broadcast strides when the two input shapes differ."""
     a, b, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     p.size = math.prod(y.shape)
     if tuple(a.shape) == tuple(b.shape):

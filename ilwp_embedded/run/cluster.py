@@ -1,8 +1,9 @@
 # SPDX-FileCopyrightText: 2026 The ilwp-embed authors
 # SPDX-License-Identifier: Apache-2.0
-"""Validation on a Ray cluster: the one module that speaks to Ray (optional extra `cluster`).
+"""Validation and sweeps on a Ray cluster: the one module that speaks to Ray (optional extra `cluster`).
 
     run_on_cluster("local:4", board, graph, xs, labels, shards=4, elf=fw.elf, want=golden)
+    tune_steps("auto", graph, xs, labels, steps=(1, 4, 8))      # a rate sweep as a Ray Tune experiment
 
 The firmware is built once, here, and its ELF goes to the nodes through Ray's object store with the
 inputs, the graph and the golden outputs (computed once and cached by run/golden_cache.py); each
@@ -104,5 +105,45 @@ def run_on_cluster(spec: str, board, graph: Graph, xs: np.ndarray, labels: np.nd
                 parts.append(ShardResult(s, Provenance(node="?", place=f"qemu:{board.id}"), None,
                                          f"Ray task failed: {why[0] if why else type(e).__name__}"))
         return merge(parts, total=len(xs), seconds=time.monotonic() - t0)
+    finally:
+        ray.shutdown()
+
+
+def _step_trial(config: dict, graph: Graph, xs: np.ndarray, labels: np.ndarray) -> None:
+    """One Tune trial: the weights coded with residual step config["step"]; bits per weight (all
+    side information counted) and the golden top-1 of the graph the blob decodes to."""
+    from ray import tune
+
+    from ilwp_embedded.compress.encoder import encode_graph
+    from ilwp_embedded.golden import Golden
+
+    step = int(config["step"])
+    enc = encode_graph(graph, step)
+    out = Golden(enc.graph if step > 1 else graph).run_batch(xs).reshape(len(xs), -1)
+    tune.report({"step": step, "bits_per_weight": 8 * enc.coded_bytes / enc.weights,
+                 "top1": float(np.mean(out.argmax(axis=1) == labels[:len(xs)]))})
+
+
+def tune_steps(spec: str, graph: Graph, xs: np.ndarray, labels: np.ndarray, steps, *, max_failures: int = 2,
+               storage: str | None = None) -> list[dict]:
+    """A rate sweep as a Ray Tune experiment: one trial per residual step (bits per weight, golden
+    top-1 on `xs`), a trial whose worker is lost run again (`max_failures`).  Rows sorted by step."""
+    ray = connect(spec)
+    try:
+        try:
+            from ray import tune
+        except ImportError:
+            raise IlwpError("Ray Tune is not installed: pip install 'ilwp-embedded[cluster]'") from None
+        storage = storage or tempfile.mkdtemp(prefix="ilwp-tune-")
+        tuner = tune.Tuner(
+            tune.with_resources(tune.with_parameters(_step_trial, graph=graph, xs=xs, labels=labels), {"cpu": 1}),
+            param_space={"step": tune.grid_search(sorted({int(s) for s in steps}))},
+            run_config=tune.RunConfig(name="ilwp-steps", storage_path=str(Path(storage).resolve()), verbose=0,
+                                      failure_config=tune.FailureConfig(max_failures=max_failures)))
+        grid = tuner.fit()
+        if grid.errors:
+            raise IlwpError(f"{len(grid.errors)} Tune trials failed; first: {str(grid.errors[0]).splitlines()[0]}")
+        return sorted(({k: r.metrics[k] for k in ("step", "bits_per_weight", "top1")} for r in grid),
+                      key=lambda m: m["step"])
     finally:
         ray.shutdown()

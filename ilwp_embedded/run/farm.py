@@ -52,7 +52,7 @@ class FarmPlace:
     name: str
     url: str  # socket://HOST:PORT (raw TCP) or rfc2217://HOST:PORT
     host: str  # the exporter's host: the shard's node
-    serial: str  # the board's serial number (the place's `serial` tag or its USB resource's), or ""
+    serial: str  # the board's serial number: the place's `serial` tag (labgrid-client set-tags serial=...)
     tags: dict
 
 
@@ -130,11 +130,8 @@ class Farm:
             raise IlwpError(f"labgrid place {place.name} has no serial port (NetworkSerialPort) to talk to")
         p = ports[0][1].params
         scheme = "socket" if p.get("protocol", "rfc2217") == "raw" else "rfc2217"
-        usb = [r.params for (_, cls), r in sorted(res.items()) if "extra" in r.params]
-        serial = str(place.tags.get("serial") or next(
-            (u["extra"].get("ID_SERIAL_SHORT") for u in usb if u["extra"].get("ID_SERIAL_SHORT")), ""))
-        return FarmPlace(place.name, f"{scheme}://{p['host']}:{p['port']}", str(p["host"]), serial,
-                         dict(place.tags))
+        return FarmPlace(place.name, f"{scheme}://{p['host']}:{p['port']}", str(p["host"]),
+                         str(place.tags.get("serial", "")), dict(place.tags))
 
     def acquire(self, name: str) -> None:
         self._call(f"acquire {name}", self.session.stub.AcquirePlace(self._pb2.AcquirePlaceRequest(placename=name)))

@@ -73,3 +73,10 @@ def report_data(result, graph, cont: Container | None, fw, title: str) -> Report
         d.layer_bits_per_weight = [b / r.n_elems for b, r in zip(bits, cont.records)]
         d.layer_modes = ["intra" if r.mode == MODE_INTRA else MODE_NAMES.get(r.mode, "inter") for r in cont.records]
     return d
+
+
+def sweep_report_data(rows: list[dict], title: str) -> ReportData:
+    """A rate sweep's trials (run/cluster.py tune_steps: step, bits_per_weight, top1) as a report."""
+    summary = {f"residual step {r['step']}": f"{r['bits_per_weight']:.3f} bits/weight, golden top-1 {r['top1']:.4f}"
+               for r in rows}
+    return ReportData(title=title, summary=summary)
