@@ -35,11 +35,9 @@ DECODE_INSTRUCTIONS_PER_WEIGHT = 16
 
 # Flash a coded mode costs beyond its blob: the decoder and the decode calls of the generated model,
 # (fixed, per weight record) bytes. Measured on qemu-m4 builds (arm-none-eabi-gcc 12.2 -O2, KWS and
-# ResNet-8: once 2492/2480 B, layer 2896/3004 B, with format v3's decoder; v4's knot tables add
-# 190 B to the fixed part, ilwp_decode.o at -O2 2570 -> 2760 B; layer +192/+188 B since its weights and
-# slot table lie in the arena). Re-measured after the v4 decoder's size-compiled table parsing merged:
-# once +170/+182 B, layer +100/+128 B beyond these (KWS/ResNet-8). tests/test_build_plan.py checks the
-# estimate against real builds.
+# ResNet-8; re-measured after the v4 tables, weights in the arena and the C API merged: coded - raw
+# flash once 756/-3160 B, layer 1280/-2520 B for 9/10 records); tests/test_build_plan.py checks it
+# against real builds.
 CODED_FLASH_OVERHEAD = {"once": (2786, 8), "layer": (2418, 108)}
 # A coded mode must save at least this much flash over raw int8 (the estimate is good to ~50 B, and
 # raw weights cost no decoding time and no decoder RAM).
