@@ -137,6 +137,25 @@ def test_bit_exact_through_an_acquired_place_and_an_unacquired_one_refused(coord
     _idle(coordinator)
 
 
+def test_labgrid_plus_names_the_place_of_a_reservation(coordinator, monkeypatch):
+    f = farm.connect(coordinator)
+    token = f.reserve({"name": "qemu-b"})
+    try:
+        deadline = time.monotonic() + 10
+        while f.poll(token) != ("allocated", ["qemu-b"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        f.acquire("qemu-b")
+        want = farm.port_url("labgrid:qemu-b", coordinator)[0]
+        assert farm.port_url(f"labgrid:+{token}", coordinator)[0] == want
+        monkeypatch.setenv("LG_TOKEN", token)  # as `labgrid-client reserve --shell` leaves it
+        assert farm.port_url("labgrid:+", coordinator)[0] == want
+    finally:
+        f.cancel(token)
+        f.release("qemu-b")
+    _idle(coordinator)
+
+
 def test_bit_exact_through_rfc2217_behind_ser2net(coordinator):
     """The pty place: ser2net's rfc2217, through whichever `serial` package is installed (pyserial
     3.5 or labgrid's pyserial-labgrid: run/link.py sets the port's timeout once)."""

@@ -57,7 +57,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.shards is not None and args.shards <= 0:
         raise IlwpError(f"--shards must be positive, got {args.shards}")
     if args.profile and (args.shards is not None or args.cluster is not None or args.reserve is not None):
-        raise IlwpError("--profile runs one QEMU under a plugin: not with --shards or --cluster")
+        raise IlwpError("--profile runs one QEMU under a plugin: not with --shards, --cluster or --reserve")
     if args.cluster is not None and args.port:
         raise IlwpError("--cluster runs the shards in QEMU on the cluster's nodes: not with --port")
     if args.html:
@@ -81,7 +81,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         on_sample = lambda rec: bar.update(1)  # noqa: E731
     elf = args.elf or (fw.elf if fw else None)
     if tags is not None:
-        result = pipeline.validate_on_farm(board, model, ds, tags, args.units if args.units is not None else 1, prio=args.prio or 0.0,
+        units = args.units if args.units is not None else 1
+        result = pipeline.validate_on_farm(board, model, ds, tags, units, prio=args.prio or 0.0,
                                            fw=fw if args.flash else None, baud=args.baud,
                                            run_timeout_s=args.run_timeout, inputs_via=args.inputs_via,
                                            task=args.task)
@@ -176,7 +177,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(one after the other here; in parallel with --cluster)")
     p.add_argument("--cluster", default=None, metavar="local[:N]|auto|ray://HOST:10001",
                    help="run the shards as Ray tasks (extra 'cluster'): a local Ray with N CPUs, the running "
-                        "cluster (auto), or a Ray client address")
+                        "cluster (auto), a Ray client address, or a head node's HOST:PORT")
     p.add_argument("--reserve", default=None, metavar="TAGS",
                    help="a labgrid farm (extra 'farm', $LG_COORDINATOR): reserve places with these tags "
                         "(e.g. board=nucleo-f746zg), one shard each; always cancelled, then released")

@@ -18,8 +18,10 @@ ilwp-embed and qemu-system-arm installed, nothing else: the data comes with the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -68,6 +70,19 @@ def connect(spec: str):
     return ray
 
 
+@contextlib.contextmanager
+def _session(spec: str):
+    """Ray connected for a `with` block, shut down after it.  Ray's driver prints its workers' news
+    (a task failed and will be retried, ...) on stdout, which is the command's output (--json):
+    stderr gets them."""
+    with contextlib.redirect_stdout(sys.stderr):
+        ray = connect(spec)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+
+
 def _shard_task(shard: Shard, board_id: str, graph: Graph, xs: np.ndarray, labels: np.ndarray,
                 want: np.ndarray | None, elf_bytes: bytes, kw: dict) -> ShardResult:
     """One shard on a Ray worker: the ELF from the object store to a temporary file, QEMU on it."""
@@ -87,8 +102,7 @@ def run_on_cluster(spec: str, board, graph: Graph, xs: np.ndarray, labels: np.nd
                         "(use a farm: validate --reserve)")
     if elf is None or not Path(elf).is_file():
         raise IlwpError(f"firmware not found: {elf}")
-    ray = connect(spec)
-    try:
+    with _session(spec) as ray:
         k = shards or max(1, int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_shard_task)
         t0 = time.monotonic()
@@ -105,8 +119,6 @@ def run_on_cluster(spec: str, board, graph: Graph, xs: np.ndarray, labels: np.nd
                 parts.append(ShardResult(s, Provenance(node="?", place=f"qemu:{board.id}"), None,
                                          f"Ray task failed: {why[0] if why else type(e).__name__}"))
         return merge(parts, total=len(xs), seconds=time.monotonic() - t0)
-    finally:
-        ray.shutdown()
 
 
 def _step_trial(config: dict, graph: Graph, xs: np.ndarray, labels: np.ndarray) -> None:
@@ -128,8 +140,9 @@ def tune_steps(spec: str, graph: Graph, xs: np.ndarray, labels: np.ndarray, step
                storage: str | None = None) -> list[dict]:
     """A rate sweep as a Ray Tune experiment: one trial per residual step (bits per weight, golden
     top-1 on `xs`), a trial whose worker is lost run again (`max_failures`).  Rows sorted by step."""
-    ray = connect(spec)
-    try:
+    if labels is None:
+        raise IlwpError("a rate sweep scores top-1: it needs a labelled dataset")
+    with _session(spec):
         try:
             from ray import tune
         except ImportError:
@@ -145,5 +158,3 @@ def tune_steps(spec: str, graph: Graph, xs: np.ndarray, labels: np.ndarray, step
             raise IlwpError(f"{len(grid.errors)} Tune trials failed; first: {str(grid.errors[0]).splitlines()[0]}")
         return sorted(({k: r.metrics[k] for k in ("step", "bits_per_weight", "top1")} for r in grid),
                       key=lambda m: m["step"])
-    finally:
-        ray.shutdown()

@@ -111,6 +111,8 @@ class ValidationResult:
             timing = f"p95 {lat.p95:.0f}; {cyc['note']}"
         else:
             timing = f"p95 {lat.p95:.0f}; no cycle estimate: validate --profile"
+        if self.shards:
+            verdict += f" ({len(self.shards)} shards merged)"
         if self.missing:
             failed = [s for s in self.shards if s.get("error")]
             verdict += (f"; INCOMPLETE: {self.missing} samples missing, {len(failed)} of {len(self.shards)} "
