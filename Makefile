@@ -34,9 +34,10 @@ cmsis-nn: $(STAMP)
 demo: setup
 	$(VENV)/bin/ilwp-embed demo
 
-# pytest exits 5 when it collected no test: that is a failure here, said plainly.
+# pytest exits 5 when it collected no test: that is a failure here, said plainly. Two workers, one test
+# file each at a time (module fixtures build once); no test depends on the host's load.
 test: setup
-	@$(PY) -m pytest -q tests; rc=$$?; \
+	@$(PY) -m pytest -q -n 2 --dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 clean:

@@ -157,14 +157,14 @@ def flash(board: Board, fw: FirmwareBuild, upload_port: str | None = None) -> No
 
 
 def export(board: Board, model: Model, out_dir: Path, fmt: str, decode: str = "auto", kernels: str = "portable",
-           cmsis_nn_path=None, test_input: Path | None = None) -> ExportResult:
+           cmsis_nn_path=None, test_input: Path | None = None, optimize: str = DEFAULT_GOAL) -> ExportResult:
     """The model as a library folder for the user's firmware (target/export.py): the decode plan for
     `board`'s memories, the generated C, the kernels, build files for `fmt` and an example application
     whose test input (`test_input`, an .npy of int8 model input; else seeded random values) comes with
-    the golden interpreter's output for it."""
+    the golden interpreter's output for it. optimize: the planner's goal for decode "auto"."""
     check_format(fmt)
     check_export_dir(out_dir)  # before any work
-    plan = plan_model(board, model.graph, model.coded, decode, kernels, cmsis_nn_path)
+    plan = plan_model(board, model.graph, model.coded, decode, kernels, cmsis_nn_path, optimize)
     x, origin = _example_input(model.graph, test_input)
     expected = Golden(model.graph).run(x)
     return export_library(board, plan.gen, out_dir, fmt, x, expected, input_origin=origin,

@@ -283,7 +283,7 @@ def build_single_op(spec: dict) -> tuple[bytes, list[tuple[int, ...]]]:
     elif kind == "pad":
         y = keras.layers.ZeroPadding2D(spec["pads"])(inp)
         y = keras.layers.Conv2D(4, 1)(y)
-    elif kind in ("sigmoid", "tanh", "hard_swish", "relu"):
+    elif kind in ("sigmoid", "tanh", "hard_swish", "relu", "relu6"):
         y = keras.layers.Activation(kind)(inp)
     elif kind == "tconv":
         y = keras.layers.Conv2DTranspose(spec["filters"], spec["k"], strides=spec.get("s", 1), padding=spec["pad"],
@@ -381,6 +381,7 @@ SPECS = (
         dict(kind="tanh", shape=(5, 5, 3), seed=32, rep_scales=[0.5]),
         dict(kind="hard_swish", shape=(6, 6, 4), seed=33, rep_scales=[4.0]),
         dict(kind="relu", shape=(4, 6, 5), seed=41, rep_scales=[2.0]),
+        dict(kind="relu6", shape=(3, 7, 4), seed=42, rep_scales=[6.0]),
         dict(kind="mul", shape=(5, 4, 3), seed=34, rep_scales=[1.0, 3.0]),
         dict(kind="mul", shape=(4, 4, 6), shape2=(1, 1, 6), act="relu", seed=35),
         dict(kind="mul", shape=(3, 5, 2), shape2=(3, 1, 2), seed=36, rep_scales=[0.2, 6.0]),
@@ -393,7 +394,7 @@ SPECS = (
 EXPECTED_OP = {"conv": "CONV_2D", "dwconv": "DEPTHWISE_CONV_2D", "dense": "FULLY_CONNECTED", "add": "ADD",
                "avgpool": "AVERAGE_POOL_2D", "maxpool": "MAX_POOL_2D", "softmax": "SOFTMAX", "mean": "MEAN",
                "gap": "MEAN", "pad": "PAD", "concat": "CONCATENATION", "sigmoid": "LOGISTIC", "tanh": "TANH",
-               "hard_swish": "HARD_SWISH", "relu": "RELU", "mul": "MUL", "tconv": "TRANSPOSE_CONV"}
+               "hard_swish": "HARD_SWISH", "relu": "RELU", "relu6": "RELU6", "mul": "MUL", "tconv": "TRANSPOSE_CONV"}
 
 
 def spec_id(spec: dict) -> str:

@@ -3,6 +3,8 @@
 """The decode-mode planner costs every weight mode on each board, picks what the goal (--optimize
 flash|ram|speed) prefers among those that fit, and refuses with figures."""
 
+from pathlib import Path
+
 import pytest
 from conftest import RESNET8_INT8, RESNET8_LARGE_INT8, assert_one_line_error, run_cli
 
@@ -141,14 +143,17 @@ def test_auto_never_costs_more_flash_than_raw(model, kws, resnet8, tmp_path):
     from helpers import core_dir
 
     from ilwp_embedded.generate.decode_plan import CODED_MIN_SAVING, coded_flash_estimate, raw_flash
-    from ilwp_embedded.target.firmware import build_model_firmware
+    from ilwp_embedded import pipeline
     from ilwp_embedded.generate.codegen import generate
     from ilwp_embedded.generate.weights import coded_weights
 
     g, cont = kws if model == "kws" else resnet8
     board = resolve_board("qemu-m4")
     core_dir()  # the offline PlatformIO core, prepared once
-    fw = {m: build_model_firmware(board, g, cont, tmp_path / m, decode_mode=m) for m in ("auto", "raw", "once", "layer")}
+    from conftest import KWS_INT8
+
+    coded = pipeline.Model(Path(KWS_INT8 if model == "kws" else RESNET8_INT8), g, cont)  # as pipeline.load makes it
+    fw = {m: pipeline.build(board, coded, tmp_path / m, decode=m) for m in ("auto", "raw", "once", "layer")}
     assert fw["auto"].flash_bytes <= fw["raw"].flash_bytes
     assert fw["auto"].optimize == "flash" and [m["mode"] for m in fw["auto"].modes] == ["once", "layer", "raw"]
     for m in ("once", "layer"):

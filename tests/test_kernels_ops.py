@@ -35,10 +35,10 @@ def test_single_op_bit_exact(spec, kernel_lib):
             np.testing.assert_array_equal(m.reshape(g.shape), g)
 
 
-@pytest.mark.parametrize("kind", ["sigmoid", "tanh", "hard_swish", "relu"])
+@pytest.mark.parametrize("kind", ["sigmoid", "tanh", "hard_swish", "relu", "relu6"])
 @pytest.mark.parametrize("gain", [0.3, 5.0])
 def test_lut_ops_every_int8_input(kind, gain, kernel_lib):
-    """LOGISTIC, TANH, HARD_SWISH, RELU run through a table built on the host: all 256 inputs, at a small and a
+    """LOGISTIC, TANH, HARD_SWISH, RELU, RELU6 run through a table built on the host: all 256 inputs, at a small and a
     large input scale, equal TFLM's arithmetic."""
     from devtools.host_runner import HostRunner
     from ilwp_embedded.ingest.tflite_io import read_tflite

@@ -51,11 +51,11 @@ def _models(keras):
         x = L.Conv1D(8, 3, padding="same", activation="tanh")(x)
         return L.Dense(3, activation="sigmoid")(L.GlobalAveragePooling1D()(x))
 
-    def conv_autoencoder(x):  # Conv2DTranspose decoder (RELU after it: the converter does not fuse it)
+    def conv_autoencoder(x):  # Conv2DTranspose decoder (RELU, RELU6 after it: the converter does not fuse them)
         x = L.Conv2D(4, 3, strides=2, padding="same", activation="relu")(x)
         x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu")(x)
         x = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(x)
-        return L.Conv2DTranspose(1, 3, strides=2, padding="same")(x)
+        return L.Conv2DTranspose(1, 3, strides=2, padding="same", activation="relu6")(x)
 
     return {
         # one op each (ADD and CONCATENATION of a tensor with itself: the firmware takes one input)
@@ -157,7 +157,7 @@ def test_sweep_covers_every_firmware_op(sweep):
                for op in g.operators if op.op == "MUL")
     assert {"CONV_2D", "RESHAPE", "TANH", "LOGISTIC"} <= ops["conv1d_audio"]
     assert {"EXPAND_DIMS", "CONV_2D"} <= ops["conv1d_open_batch"]
-    assert {"TRANSPOSE_CONV", "RELU"} <= ops["conv_autoencoder"]
+    assert {"TRANSPOSE_CONV", "RELU", "RELU6"} <= ops["conv_autoencoder"]
     g = sweep["depth_multiplier"][0]
     dw = [op for op in g.operators if op.op == "DEPTHWISE_CONV_2D"]
     assert [g.tensors[op.outputs[0]].shape[-1] // g.tensors[op.inputs[0]].shape[-1] for op in dw] == [3, 2]

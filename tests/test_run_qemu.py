@@ -161,18 +161,17 @@ def test_kws_model_bit_exact_on_qemu_m4(tmp_path):
     """Another model (1200-byte input: two INPUT chunks, 3 outputs) through the same firmware."""
     from conftest import KWS_INT8
 
-    from ilwp_embedded.generate.codegen import generate
-    from ilwp_embedded.ingest import load_graph
-    from ilwp_embedded.target.firmware import build_inference_firmware
+    from ilwp_embedded import pipeline
 
-    g = load_graph(KWS_INT8)
-    gen = generate(g)
-    fw = build_inference_firmware("qemu-m4", gen, tmp_path, timeout_s=300)
+    board = resolve_board("qemu-m4")
+    model = pipeline.load(KWS_INT8, compress=False)
+    fw = pipeline.build(board, model, tmp_path, decode="raw")
+    g = model.graph
     xs = np.random.default_rng(3).integers(-128, 128, (3,) + g.tensors[g.inputs[0]].shape[1:]).astype(np.int8)
-    with QemuLink(resolve_board("qemu-m4"), fw.elf) as link:
+    with QemuLink(board, fw.elf) as link:
         dev = Device(link)
         assert dev.connect().input_bytes == 1200
-        r = validate(dev, g, xs, np.zeros(3, int), clock_hz=25_000_000, expect_hash=gen.model_hash)
+        r = validate(dev, g, xs, np.zeros(3, int), clock_hz=25_000_000, expect_hash=fw.model_hash)
     assert r.bit_exact and r.count == 3
 
 

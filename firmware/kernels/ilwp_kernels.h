@@ -156,8 +156,8 @@ int32_t ilwp_pad_s8(const ilwp_pad_params_t *p, const int8_t *input, int8_t *out
 int32_t ilwp_concatenation_s8(const int8_t *const *inputs, const int32_t *copy_sizes, int32_t num_inputs,
                               int32_t outer_size, int8_t *output);
 
-/* LOGISTIC, TANH, HARD_SWISH, RELU: output[i] = table[input[i] + 128], the table computed on the host from
- * TFLM's integer arithmetic for the op's quantization (ilwp_embedded/ops/quant.py). */
+/* LOGISTIC, TANH, HARD_SWISH, RELU, RELU6: output[i] = table[input[i] + 128], the table computed on
+ * the host from TFLM's integer arithmetic for the op's quantization (ilwp_embedded/ops/quant.py). */
 typedef struct {
     int32_t size;                         /* elements */
     int8_t table[256];

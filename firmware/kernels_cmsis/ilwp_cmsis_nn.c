@@ -76,6 +76,19 @@ void ilwp_cmsis_dims(cmsis_nn_dims *d, int32_t n, int32_t h, int32_t w, int32_t 
     d->c = c;
 }
 
+/* The (h, w) pairs and the activation range the conv, depthwise and pooling parameters share. */
+static void ilwp_cmsis_tile(cmsis_nn_tile *t, int32_t h, int32_t w)
+{
+    t->h = h;
+    t->w = w;
+}
+
+static void ilwp_cmsis_act(cmsis_nn_activation *a, int32_t min, int32_t max)
+{
+    a->min = min;
+    a->max = max;
+}
+
 /* ------------------------------------------------------------------------------------------ CONV_2D */
 
 static void ilwp_conv_cmsis(const ilwp_conv_params_t *p, cmsis_nn_conv_params *cp, cmsis_nn_dims *in,
@@ -83,14 +96,10 @@ static void ilwp_conv_cmsis(const ilwp_conv_params_t *p, cmsis_nn_conv_params *c
 {
     cp->input_offset = p->input_offset;
     cp->output_offset = p->output_offset;
-    cp->stride.h = p->stride_h;
-    cp->stride.w = p->stride_w;
-    cp->padding.h = p->pad_h;
-    cp->padding.w = p->pad_w;
-    cp->dilation.h = p->dilation_h;
-    cp->dilation.w = p->dilation_w;
-    cp->activation.min = p->act_min;
-    cp->activation.max = p->act_max;
+    ilwp_cmsis_tile(&cp->stride, p->stride_h, p->stride_w);
+    ilwp_cmsis_tile(&cp->padding, p->pad_h, p->pad_w);
+    ilwp_cmsis_tile(&cp->dilation, p->dilation_h, p->dilation_w);
+    ilwp_cmsis_act(&cp->activation, p->act_min, p->act_max);
     ilwp_cmsis_dims(in, p->batches, p->input_h, p->input_w, p->input_c);
     ilwp_cmsis_dims(flt, p->output_c, p->filter_h, p->filter_w, p->filter_c);
     ilwp_cmsis_dims(bias, 1, 1, 1, p->output_c);
@@ -154,14 +163,10 @@ static int32_t ilwp_dw_cmsis(const ilwp_dw_conv_params_t *p, const void *input, 
     c->dp.input_offset = p->input_offset;
     c->dp.output_offset = p->output_offset;
     c->dp.ch_mult = p->depth_multiplier;
-    c->dp.stride.h = p->stride_h;
-    c->dp.stride.w = p->stride_w;
-    c->dp.padding.h = p->pad_h;
-    c->dp.padding.w = p->pad_w;
-    c->dp.dilation.h = p->dilation_h;
-    c->dp.dilation.w = p->dilation_w;
-    c->dp.activation.min = p->act_min;
-    c->dp.activation.max = p->act_max;
+    ilwp_cmsis_tile(&c->dp.stride, p->stride_h, p->stride_w);
+    ilwp_cmsis_tile(&c->dp.padding, p->pad_h, p->pad_w);
+    ilwp_cmsis_tile(&c->dp.dilation, p->dilation_h, p->dilation_w);
+    ilwp_cmsis_act(&c->dp.activation, p->act_min, p->act_max);
     ilwp_cmsis_dims(&c->in, p->batches, p->input_h, p->input_w, p->input_c);
     ilwp_cmsis_dims(&c->flt, 1, p->filter_h, p->filter_w, p->output_c);
     ilwp_cmsis_dims(&c->bias, 1, 1, 1, p->output_c);
@@ -258,8 +263,7 @@ int32_t ilwp_cmsis_fc_prepare(const ilwp_fc_params_t *p, const int8_t *input, co
     c->fp.input_offset = p->input_offset;
     c->fp.filter_offset = p->filter_offset;
     c->fp.output_offset = p->output_offset;
-    c->fp.activation.min = p->act_min;
-    c->fp.activation.max = p->act_max;
+    ilwp_cmsis_act(&c->fp.activation, p->act_min, p->act_max);
     ilwp_cmsis_dims(&c->in, p->batches, 1, 1, p->input_depth);
     ilwp_cmsis_dims(&c->flt, p->input_depth, 1, 1, p->output_depth); /* n: accumulation depth, c: output depth */
     ilwp_cmsis_dims(&c->bias, 1, 1, 1, p->output_depth);
@@ -339,12 +343,9 @@ static int32_t ilwp_pool_cmsis(const ilwp_pool_params_t *p, const void *input, c
     if (p == NULL || input == NULL || output == NULL) {
         return ILWP_ERR_ARG;
     }
-    c->pp.stride.h = p->stride_h;
-    c->pp.stride.w = p->stride_w;
-    c->pp.padding.h = p->pad_h;
-    c->pp.padding.w = p->pad_w;
-    c->pp.activation.min = p->act_min;
-    c->pp.activation.max = p->act_max;
+    ilwp_cmsis_tile(&c->pp.stride, p->stride_h, p->stride_w);
+    ilwp_cmsis_tile(&c->pp.padding, p->pad_h, p->pad_w);
+    ilwp_cmsis_act(&c->pp.activation, p->act_min, p->act_max);
     ilwp_cmsis_dims(&c->in, p->batches, p->input_h, p->input_w, p->channels);
     ilwp_cmsis_dims(&c->flt, 1, p->filter_h, p->filter_w, 1);
     ilwp_cmsis_dims(&c->out, p->batches, p->output_h, p->output_w, p->channels);

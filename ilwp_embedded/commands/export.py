@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ilwp_embedded.commands.build import add_optimize
+
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="write the model as a C library (API: ilwp_model.h) for your own firmware")
@@ -22,6 +24,7 @@ def register(sub) -> None:
                    help="path of a CMSIS-NN checkout (with --kernels cmsis-nn; default $ILWP_CMSIS_NN)")
     p.add_argument("--decode", default="auto", choices=("auto", "once", "layer", "raw"),
                    help="weights: decoded once at init, per layer, or raw int8; auto: as `build` plans for the board")
+    add_optimize(p)
     p.add_argument("--step", type=int, default=1, help="residual step when compressing a .tflite (1 = lossless)")
     p.add_argument("--input", default=None,
                    help="the example's test input: .npy of int8 model input (default: seeded random values)")
@@ -48,7 +51,7 @@ def cmd_export(args) -> int:
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
     r = pipeline.export(board, pipeline.load(model, args.step), Path(args.out), args.format, args.decode,
-                        args.kernels, cmsis_nn, Path(args.input) if args.input else None)
+                        args.kernels, cmsis_nn, Path(args.input) if args.input else None, args.optimize)
     if args.json:
         print(r.to_json())
         return 0

@@ -549,6 +549,17 @@ def relu_params(graph: Graph, op: Operator) -> LutParams:
     return LutParams(size, table)
 
 
+def relu6_params(graph: Graph, op: Operator) -> LutParams:
+    """TFLM Relu6Quantized for int8: the input clamped to [its zero point, 6.0 in its quantization]
+    (FloatToQuantizedType: float32 division, rounded half away from zero); TFLM ignores the output's
+    quantization, and so does the table."""
+    size = _elementwise_shapes(graph, op)
+    x = graph.tensor(op.inputs[0])
+    zero = _zp(x)
+    six = min(max(_round_away(float(np.float32(6.0) / np.float32(_scale(x)))) + zero, INT8_MIN), INT8_MAX)
+    return LutParams(size, np.clip(np.arange(-128, 128), zero, max(zero, six)).astype(np.int8))
+
+
 def _int16_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier, then TFLM DownScaleInt32ToInt16Multiplier."""
     m32, exponent = quantize_multiplier(real)

@@ -284,6 +284,7 @@ REGISTRY: dict[str, OpKernel] = {k.name: k for k in (
     _x_out_op("TANH", "ilwp_lut_s8", Q.tanh_params),
     _x_out_op("HARD_SWISH", "ilwp_lut_s8", Q.hard_swish_params),
     _x_out_op("RELU", "ilwp_lut_s8", Q.relu_params),
+    _x_out_op("RELU6", "ilwp_lut_s8", Q.relu6_params),
     _x_out_op("AVERAGE_POOL_2D", "ilwp_avg_pool2d_s8", Q.pool_params, cmsis=True),
     _x_out_op("MAX_POOL_2D", "ilwp_max_pool2d_s8", Q.pool_params, cmsis=True),
     _x_out_op("SOFTMAX", "ilwp_softmax_s8", Q.softmax_params, cmsis=True),

@@ -146,11 +146,12 @@ class Coded:
 
     def stream_bits(self) -> dict:
         """Rate of the transform-domain stream: each coded component's indices rANS-coded with
-        their own table (the container's table coder), plus the basis and per-component side info."""
+        their own table (the container's table coder, bin tables only: knot fits per component
+        would cost seconds per tensor and save a few bits), plus the basis and per-component side info."""
         coef = 0.0
         for j in range(self.q.shape[1]):
             col = self.q[:, j]
-            coef += 0.0 if np.all(col == col[0]) and col[0] == 0 else best_table(col)[1]
+            coef += 0.0 if np.all(col == col[0]) and col[0] == 0 else best_table(col, knots=False)[1]
         side = side_bits(self.klt.n, self.q.shape[1])
         return {"coefficient_bits": coef, "side_bits": side}
 
