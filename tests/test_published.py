@@ -155,3 +155,21 @@ def test_compress_steps_json_codes_per_tensor_steps(tmp_path):
     sj.write_text(json.dumps({"99999": 4}))
     assert_one_line_error(run_cli("compress", RESNET8_INT8, "-o", tmp_path / "m.ilwp", "--steps-json", sj),
                           "not a coded weight tensor")
+
+
+@pytest.mark.parametrize("depth", [20, 32])
+def test_committed_ilwp_results_decode_to_their_int8_model(depth):
+    """The committed rate-accuracy results (`models/cifar_resnetN.ilwp`) are read by this decoder
+    (a blob-format change must re-encode them) and decode to the int8 model's graph."""
+    from ilwp_embedded.compress import decompress_to_tflite
+    from ilwp_embedded.ingest import load_graph
+    from ilwp_embedded.ingest.tflite_io import read_tflite
+
+    blob = (REPO / "models" / f"cifar_resnet{depth}.ilwp").read_bytes()
+    got = read_tflite(decompress_to_tflite(blob, f"cifar_resnet{depth}.ilwp"), "decoded")
+    ref = load_graph(str(REPO / "models" / f"cifar_resnet{depth}_int8.tflite"))
+    shapes = lambda g: [(t.name, t.data.shape) for _, t in g.coded_weights()]  # noqa: E731
+    assert shapes(got) == shapes(ref)
+    # trained and lossy-coded: the weights differ from the int8 model's, but not everywhere
+    same = sum(int((a.data == b.data).sum()) for (_, a), (_, b) in zip(got.coded_weights(), ref.coded_weights()))
+    assert 0 < same < sum(t.data.size for _, t in ref.coded_weights())
