@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Export: a generated model as a self-contained C library folder for the user's own firmware.
 
-    DIR/include/      ilwp_model.h (the API, templates/ilwp_model.h.j2), ilwp_status.h
+    DIR/include/      ilwp_model.h (the API, templates/ilwp_model.h.j2), ilwp_status.h, ilwp_compiler.h
     DIR/src/          ilwp_model.c, the kernels (portable, or the glue and the CMSIS-NN sources it
                       calls), the weight decoder when the weights are coded; one flat folder that
                       compiles with no include path of its own
@@ -97,6 +97,8 @@ def library_files(gen: Generated, cmsis_nn_path=None) -> dict[str, Path | str]:
     """The library's C: path in the folder -> the file to copy or the text to write."""
     files: dict[str, Path | str] = {"include/ilwp_model.h": gen.files["ilwp_model.h"],
                                     "include/ilwp_status.h": firmware_dir() / "include" / "ilwp_status.h",
+                                    # the kernels and the decoder include it as ../include/ (ILWP_SMALL)
+                                    "include/ilwp_compiler.h": firmware_dir() / "include" / "ilwp_compiler.h",
                                     "src/ilwp_model.c": gen.files["ilwp_model.c"]}
     files.update({f"src/{name}": p for p, name in kernel_files(gen.kernels, cmsis_nn_path)})
     if gen.decode_mode != "raw":
