@@ -23,6 +23,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -462,18 +463,32 @@ needs_qemu = pytest.mark.skipif(
     shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 
 
+# The environment is the process's: threads that each entered no_network (parallel builds) used to
+# save and restore it over one another, and the last to leave could leave the dead proxy set for the
+# rest of the worker (labgrid's and Ray's gRPC then dialled 127.0.0.1:9). One depth count under a lock:
+# the first to enter saves, the last to leave restores.
+_NO_NETWORK_LOCK = threading.Lock()
+_NO_NETWORK_STATE: dict = {"depth": 0, "saved": {}}
+
+
 @contextmanager
 def no_network() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in NO_NETWORK_ENV}
-    os.environ.update(NO_NETWORK_ENV)
+    with _NO_NETWORK_LOCK:
+        if _NO_NETWORK_STATE["depth"] == 0:
+            _NO_NETWORK_STATE["saved"] = {k: os.environ.get(k) for k in NO_NETWORK_ENV}
+            os.environ.update(NO_NETWORK_ENV)
+        _NO_NETWORK_STATE["depth"] += 1
     try:
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        with _NO_NETWORK_LOCK:
+            _NO_NETWORK_STATE["depth"] -= 1
+            if _NO_NETWORK_STATE["depth"] == 0:
+                for k, v in _NO_NETWORK_STATE["saved"].items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
 
 
 @functools.cache
