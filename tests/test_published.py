@@ -157,7 +157,7 @@ def test_compress_steps_json_codes_per_tensor_steps(tmp_path):
                           "not a coded weight tensor")
 
 
-@pytest.mark.parametrize("depth", [20, 32])
+@pytest.mark.parametrize("depth", [20, 32, 56])
 def test_committed_ilwp_results_decode_to_their_int8_model(depth):
     """The committed rate-accuracy results (`models/cifar_resnetN.ilwp`) are read by this decoder
     (a blob-format change must re-encode them) and decode to the int8 model's graph."""
