@@ -12,10 +12,37 @@ int32_t ilwp_add_s8_scratch_size(void)
     return 2 * ILWP_ADD_TABLE * (int32_t)sizeof(int32_t);
 }
 
-/* The input rescale of TFLM's int8 add: ((x + offset) << left_shift) times a multiplier < 1. */
-static int32_t rescale(int32_t x, int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift)
+/* t[x] = rescale(x) << dbl for x in [-128, 127] (t points at entry 0), rescale being TFLM's input
+ * rescale of the int8 add: ((x + offset) << left_shift) times a multiplier < 1. The multipliers are
+ * non-negative (QuantizeMultiplier) and |x + offset| <= 255, so the doubling high multiply never
+ * saturates and ilwp_requantize, or for shifts in [-31, -2] ilwp_requantize_rshift_pre, equals it. */
+static void fill_table(int32_t *t, int32_t offset, int32_t left_shift, int32_t multiplier, int32_t shift, int32_t dbl)
 {
-    return ilwp_multiply_by_quantized_multiplier_lt_one((x + offset) * (1 << left_shift), multiplier, shift);
+    int32_t i;
+    if (shift <= -2 && shift >= -31) {
+        const uint32_t round = 1u << (-shift - 2);
+        for (i = -128; i < 128; ++i) {
+            t[i] = ilwp_requantize_rshift_pre((i + offset) * (1 << left_shift), multiplier, round, -shift - 1) << dbl;
+        }
+        return;
+    }
+    for (i = -128; i < 128; ++i) {
+        t[i] = ilwp_requantize((i + offset) * (1 << left_shift), multiplier, shift) << dbl;
+    }
+}
+
+/* One output from the doubled tables (x2 = 2 * (t1[a] + t2[b])), exactly TFLM's
+ * MultiplyByQuantizedMultiplierSmallerThanOneExp, output offset and [-128, 127] clamp, for r = -shift
+ * in [1, 31]. Why: the doubling high multiply is floor((x*m + 2^30) / 2^31) = SMMLAR(2x, m) (both halves
+ * times 2); its rounding division by 2^r, ties away from zero, is floor((high + 2^(r-1) - [high < 0]) / 2^r),
+ * where [x < 0] may stand for [high < 0] (they differ only at high = 0, where both give 0), and adding
+ * off * 2^r before the shift adds off after it. So with round_off = 2^(r-1) + off * 2^r, SMMLAR adds
+ * round_off - [x < 0] to the high word. Ranges: each rescale is below 2^28 in magnitude (255 << 20 times
+ * a multiplier < 1), so |x2| < 2^30 and the high word |x*m / 2^31| < 2^29; the caller keeps
+ * |round_off| <= 2^30, so the sum stays in int32. */
+static inline int8_t add_one(int32_t x2, int32_t m, int32_t round_off, int32_t r)
+{
+    return (int8_t)ilwp_sat_s8(ilwp_smmlar(x2, m, round_off + (x2 >> 31)) >> r);
 }
 
 int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8_t *input2,
@@ -33,18 +60,34 @@ int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8
         /* Each input's rescaled value depends on its int8 value only: tabulate both (512 rescales). */
         int32_t *t1 = scratch + 128;
         int32_t *t2 = scratch + ILWP_ADD_TABLE + 128;
-        for (i = -128; i < 128; ++i) {
-            t1[i] = rescale(i, off1, ls, m1, s1);
-            t2[i] = rescale(i, off2, ls, m2, s2);
-        }
-        if (out_shift <= -2 && out_shift >= -31 && lo == -128 && hi == 127) {
-            /* The common case: one-multiply requantization and a plain saturation (SSAT). */
-            for (i = 0; i < size; ++i) {
-                const int32_t r = ilwp_requantize_rshift(t1[input1[i]] + t2[input2[i]], out_mult, out_shift);
-                output[i] = (int8_t)ilwp_sat_s8(r + out_off);
+        if (out_shift <= -1 && out_shift >= -31 && lo == -128 && hi == 127) {
+            const int64_t ro = ((int64_t)1 << (-out_shift - 1)) + (int64_t)out_off * ((int64_t)1 << -out_shift);
+            if (ro >= -((int64_t)1 << 30) && ro <= ((int64_t)1 << 30)) {
+                /* The common case (every ResNet-8 add): add_one, four elements per step (one word of each
+                 * input, read before the four outputs are written: the output may be an input;
+                 * little-endian byte order, as on Cortex-M and the host). */
+                const int32_t round_off = (int32_t)ro, r = -out_shift;
+                fill_table(t1, off1, ls, m1, s1, 1);
+                fill_table(t2, off2, ls, m2, s2, 1);
+                for (i = 0; i + 4 <= size; i += 4) {
+                    const uint32_t x = ilwp_read_u32(input1 + i), y = ilwp_read_u32(input2 + i);
+                    const int32_t v0 = t1[(int8_t)x] + t2[(int8_t)y];
+                    const int32_t v1 = t1[(int8_t)(x >> 8)] + t2[(int8_t)(y >> 8)];
+                    const int32_t v2 = t1[(int8_t)(x >> 16)] + t2[(int8_t)(y >> 16)];
+                    const int32_t v3 = t1[(int32_t)x >> 24] + t2[(int32_t)y >> 24];
+                    output[i] = add_one(v0, out_mult, round_off, r);
+                    output[i + 1] = add_one(v1, out_mult, round_off, r);
+                    output[i + 2] = add_one(v2, out_mult, round_off, r);
+                    output[i + 3] = add_one(v3, out_mult, round_off, r);
+                }
+                for (; i < size; ++i) {
+                    output[i] = add_one(t1[input1[i]] + t2[input2[i]], out_mult, round_off, r);
+                }
+                return ILWP_OK;
             }
-            return ILWP_OK;
         }
+        fill_table(t1, off1, ls, m1, s1, 0);
+        fill_table(t2, off2, ls, m2, s2, 0);
         for (i = 0; i < size; ++i) {
             const int32_t r = ilwp_requantize(t1[input1[i]] + t2[input2[i]], out_mult, out_shift) + out_off;
             output[i] = (int8_t)ilwp_clamp_i32(r, lo, hi);
@@ -52,8 +95,8 @@ int32_t ilwp_add_s8(const ilwp_add_params_t *p, const int8_t *input1, const int8
         return ILWP_OK;
     }
     for (i = 0; i < size; ++i) {
-        const int32_t a = rescale(input1[i], off1, ls, m1, s1);
-        const int32_t b = rescale(input2[i], off2, ls, m2, s2);
+        const int32_t a = ilwp_multiply_by_quantized_multiplier_lt_one((input1[i] + off1) * (1 << ls), m1, s1);
+        const int32_t b = ilwp_multiply_by_quantized_multiplier_lt_one((input2[i] + off2) * (1 << ls), m2, s2);
         const int32_t r = ilwp_requantize(a + b, out_mult, out_shift) + out_off;
         output[i] = (int8_t)ilwp_clamp_i32(r, lo, hi);
     }
