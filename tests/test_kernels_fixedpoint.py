@@ -12,6 +12,7 @@ _PROG = r"""
 #include <stdio.h>
 #include <stdint.h>
 #include "ilwp_fixedpoint.h"
+#include "ilwp_dsp.h"
 /* Reference forms, written as TFLM/gemmlowp state them. */
 static int32_t ref_srdhm(int32_t a, int32_t b) {
     int64_t ab, nudge;
@@ -73,6 +74,22 @@ int main(void) {
             int32_t x = (int32_t)((uint32_t)high * 2u) - (int32_t)(rnd() & 1u);
             bad += ilwp_requantize_rshift(x, 1 << 30, -r) != ref_mbqm(x, 1 << 30, -r);
         }
+    }
+    for (i = 0; i < 1000000; ++i) {
+        /* conv2d_s8's fast requantization: SSAT(SMMLAR(2x, m, ((2 off + 1) << (r - 1)) - [x < 0]) >> r)
+         * equals TFLM's requantization, offset and [-128, 127] clamp for |x| < 2^30, r in [1, 23];
+         * every fourth case an exact tie (m = 2^30: high = floor((x + 1) / 2)) */
+        int r = 1 + (int)(rnd() % 23), off = (int)(rnd() % 256) - 128;
+        int32_t m = (int32_t)(rnd() >> 1), x = (int32_t)rnd() >> (2 + rnd() % 28), want, got;
+        if ((i & 3) == 0) {
+            int32_t q = (int32_t)rnd() >> (r + 8), high = (int32_t)((uint32_t)q << r) + (1 << (r - 1));
+            m = 1 << 30;
+            x = (int32_t)((uint32_t)high * 2u) - (int32_t)(rnd() & 1u);
+        }
+        want = ref_mbqm(x, m, -r) + off;
+        want = want < -128 ? -128 : (want > 127 ? 127 : want);
+        got = ilwp_sat_s8(ilwp_smmlar(2 * x, m, (int32_t)((uint32_t)(2 * off + 1) << (r - 1)) + ((2 * x) >> 31)) >> r);
+        bad += got != want;
     }
     printf("%ld\n", bad);
     return 0;

@@ -426,15 +426,25 @@ typedef struct {
     const int8_t *w_end; /* end of the filter */
     const int32_t *mult, *shift, *bias;
     int32_t out_off, lo, hi;
-    int32_t fast; /* the clamp is [-128, 127] and every shift in [-31, -2] */
+    int32_t fast; /* the clamp is [-128, 127] and every channel passes conv_fast_channel */
 } conv_run_t;
+
+/* requant_run's fast form is exact for a channel when: r = -shift is in [1, 23], so that the rounding
+ * term with the offset, 2^(r-1) * (1 + 2 * out_off), is below 2^30 in magnitude (out_off in [-128, 127]);
+ * and |acc + bias| < 2^30, so that 2x and the high word stay in int32: |acc| <= k * 255 * 128 (inputs
+ * plus offset in [-255, 255], the padding 0, int8 weights), hence |bias| < lim = 2^30 - k * 32640
+ * (lim <= 0: never). Every ResNet-8 and KWS layer passes. */
+static int32_t conv_fast_channel(int32_t shift, int32_t bias, int32_t lim)
+{
+    return shift <= -1 && shift >= -23 && bias < lim && bias > -lim;
+}
 
 /* Output channels per chunk: their accumulators (both pixels, 264 B) wait on the stack; 32 halves the
  * per-chunk calls of 16 (ResNet-8 -0.15 M cycles), 64 would save 0.03 M more for 256 B more stack. */
 #define ILWP_CONV_CHUNK 32
 
 /* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
- * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take the one-multiply form and SSAT
+ * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take one SMMLAR and SSAT per value
  * in assembly; everything else, the textbook form (ilwp_requantize) and the clamp. */
 ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
                                      const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
@@ -443,45 +453,43 @@ ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32
     int32_t i;
 #if ILWP_DSP_ASM
     if (fast && bias != 0) {
-        /* fast: the clamp is [-128, 127] and every shift in [-31, -2]. The loop below as assembly:
-         * compiled, it spilled its 14 values to the stack (about 50 cycles a channel, here 35). */
+        /* fast (conv_fast_channel): per value x = acc + bias, with r = -shift and
+         * ro = 2^(r-1) + out_off * 2^r, the output is SSAT(SMMLAR(2x, m, ro - [x < 0]) >> r): TFLM's
+         * doubling high multiply is SMMLAR(2x, m) (numerator and denominator doubled), its rounding
+         * division by 2^r (ties away from zero) floor((high + 2^(r-1) - [high < 0]) / 2^r) with [x < 0]
+         * for [high < 0] (both give 0 where they differ, at high = 0), and the offset added before the
+         * shift as out_off * 2^r (add_s8.c's add_one is the same identity; tests/test_kernels_fixedpoint.py
+         * checks both, exact ties included). 2x = 2 * bias + 2 * acc: one ADD per value. */
         const int32_t *const end = acc + 2 * n;
-        uint32_t m, sh, b, va, vb, l, h;
+        uint32_t m, sh, b, va, vb, h;
         __asm__ volatile(
             "1:\n\t"
             "ldr %[m], [%[mult]], #4\n\t"
             "ldr %[sh], [%[shift]], #4\n\t"
             "ldr %[b], [%[bias]], #4\n\t"
             "ldrd %[va], %[vb], [%[acc]], #8\n\t"
-            "add %[va], %[va], %[b]\n\t"
-            "add %[vb], %[vb], %[b]\n\t"
-            "mvn %[sh], %[sh]\n\t"             /* s = -shift - 1 */
-            "mov %[b], #1\n\t"
-            "sub %[l], %[sh], #1\n\t"
-            "lsl %[b], %[b], %[l]\n\t"         /* round = 2^(s - 1) */
-            "and %[l], %[va], #0x80000000\n\t" /* ilwp_requantize_rshift_pre, SSAT */
-            "orr %[l], %[l], #0x40000000\n\t"
+            "lsl %[b], %[b], #1\n\t"
+            "add %[va], %[b], %[va], lsl #1\n\t" /* 2x of pixel a */
+            "add %[vb], %[b], %[vb], lsl #1\n\t"
+            "mvn %[h], %[sh]\n\t"                /* r - 1 */
+            "rsb %[sh], %[sh], #0\n\t"           /* r */
+            "lsl %[b], %[off2], %[h]\n\t"        /* ro = (2 * out_off + 1) << (r - 1) */
             "add %[h], %[b], %[va], asr #31\n\t"
-            "smlal %[l], %[h], %[va], %[m]\n\t"
+            "smmlar %[h], %[va], %[m], %[h]\n\t"
             "asr %[h], %[h], %[sh]\n\t"
-            "add %[h], %[h], %[off]\n\t"
             "ssat %[h], #8, %[h]\n\t"
             "strb %[h], [%[oa]], #1\n\t"
-            "and %[l], %[vb], #0x80000000\n\t"
-            "orr %[l], %[l], #0x40000000\n\t"
             "add %[h], %[b], %[vb], asr #31\n\t"
-            "smlal %[l], %[h], %[vb], %[m]\n\t"
+            "smmlar %[h], %[vb], %[m], %[h]\n\t"
             "asr %[h], %[h], %[sh]\n\t"
-            "add %[h], %[h], %[off]\n\t"
             "ssat %[h], #8, %[h]\n\t"
             "strb %[h], [%[ob]], #1\n\t"
-            "ldr %[l], %[end]\n\t"
-            "cmp %[acc], %[l]\n\t"
+            "cmp %[acc], %[end]\n\t"
             "bne 1b\n\t"
             : [acc] "+r"(acc), [mult] "+r"(mult), [shift] "+r"(shift), [bias] "+r"(bias), [oa] "+r"(out_a),
               [ob] "+r"(out_b), [m] "=&r"(m), [sh] "=&r"(sh), [b] "=&r"(b), [va] "=&r"(va), [vb] "=&r"(vb),
-              [l] "=&r"(l), [h] "=&r"(h)
-            : [off] "r"(out_off), [end] "m"(end)
+              [h] "=&r"(h)
+            : [off2] "r"(2 * out_off + 1), [end] "r"(end)
             : "cc", "memory");
         return;
     }
@@ -555,8 +563,11 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
     r.lo = p->act_min;
     r.hi = p->act_max;
     r.fast = (r.lo == -128 && r.hi == 127);
-    for (c = 0; c < out_c; ++c) {
-        r.fast &= (p->shift[c] <= -2 && p->shift[c] >= -31);
+    {
+        const int32_t lim = k < 32768 ? (1 << 30) - k * (255 * 128) : 0;
+        for (c = 0; c < out_c; ++c) {
+            r.fast &= conv_fast_channel(p->shift[c], bias != 0 ? bias[c] : 0, lim);
+        }
     }
     im2col_init(&geo, p);
 
