@@ -236,9 +236,15 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
         register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
-        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry;
+        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb;
         const int16_t *const pend = buf + 8 * nblk; /* where a pair's passes end */
-        const int32_t back = 4 * nblk - k; /* a pair's w1 after its blocks, minus the next pair's w0 */
+        /* On the stack, read by the loop: the column and the entry address side by side (one LDRD per
+         * pair), the step from a pair's w0/w1 after its blocks to the next pair's (2k - 4 nblk), where
+         * the next accumulators go and where they end. */
+        uint32_t ctx[2];
+        const int32_t step = 2 * k - 4 * nblk;
+        int32_t *const acc_end = acc + 4 * np;
+        ctx[0] = (uint32_t)(uintptr_t)buf;
 #define ILWP_CONV_BLOCK                                          \
         "ldr.n %[a13], [%[pc], #4]\n\t"                          \
         "ldr.n %[b02], [%[pc], #8]\n\t"                          \
@@ -264,12 +270,10 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "orr %[lo], %[lo], #1\n\t"
             "str %[lo], %[entry]\n"
             "1:\n\t"
-            "ldr %[pc], %[buf]\n\t"
+            "ldrd %[pc], %[lo], %[buf]\n\t"              /* the column, the entry */
             "mov %[s00], #0\n\t"
             "mov %[s01], #0\n\t"
-            "mov %[s10], #0\n\t"
-            "mov %[s11], #0\n\t"
-            "ldr %[lo], %[entry]\n\t"
+            "umull %[s10], %[s11], %[s00], %[s00]\n\t"   /* both 0 */
             "bx %[lo]\n"
             "28:\n\t" ILWP_CONV_BLOCK
             "27:\n\t" ILWP_CONV_BLOCK
@@ -287,24 +291,22 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "bne 28b\n\t"
             "ldr %[lo], %[acc]\n\t"
             "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
+            "ldr %[s00], %[step]\n\t"                    /* r6-r9 are free now */
             "str %[lo], %[acc]\n\t"
-            "ldr %[lo], %[back]\n\t"
-            "sub %[w0], %[w1], %[lo]\n\t"
-            "ldr %[lo], %[k]\n\t"
-            "add %[w1], %[w0], %[lo]\n\t"
-            "ldr %[lo], %[np]\n\t"
-            "subs %[lo], %[lo], #1\n\t"
-            "str %[lo], %[np]\n\t"
+            "add %[w0], %[w0], %[s00]\n\t"
+            "add %[w1], %[w1], %[s00]\n\t"
+            "ldr %[s00], %[acc_end]\n\t"
+            "cmp %[lo], %[s00]\n\t"
             "bne 1b\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "=m"(entry),
-              [acc] "+m"(acc), [np] "+m"(np)
-            : [pend] "m"(pend), [buf] "m"(buf), [back] "m"(back), [k] "m"(k)
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "=m"(ctx[1]),
+              [acc] "+m"(acc)
+            : [pend] "m"(pend), [buf] "m"(ctx[0]), [step] "m"(step), [acc_end] "m"(acc_end)
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
         (void)pc, (void)s00, (void)s01, (void)s10, (void)s11, (void)a02, (void)a13, (void)b02, (void)b13;
-        (void)wa, (void)wb, (void)entry;
+        (void)wa, (void)wb;
 #else
         for (; np > 0; --np) {
             const int16_t *pc = buf;
