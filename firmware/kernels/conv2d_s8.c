@@ -448,11 +448,14 @@ static int32_t conv_fast_channel(int32_t shift, int32_t bias, int32_t lim)
 /* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
  * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take one SMMLAR and SSAT per value
  * in assembly; everything else, the textbook form (ilwp_requantize) and the clamp. */
-ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
-                                     const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
-                                     int32_t hi, int32_t fast)
+ILWP_NOINLINE ILWP_SMALL static void requant_run(const int32_t *acc, int32_t n, const conv_run_t *r, int32_t c0, int8_t *out_a,
+                                     int8_t *out_b)
 {
+    const int32_t *mult = r->mult + c0, *shift = r->shift + c0, *bias = r->bias != 0 ? r->bias + c0 : 0;
+    const int32_t out_off = r->out_off, lo = r->lo, hi = r->hi, fast = r->fast;
     int32_t i;
+    out_a += c0;
+    out_b += c0;
 #if ILWP_DSP_ASM
     if (fast && bias != 0) {
         /* fast (conv_fast_channel): per value x = acc + bias, with r = -shift and
@@ -510,8 +513,7 @@ ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32
 ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
                        int8_t *out_a, int8_t *out_b)
 {
-    const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi;
-    const int32_t *const mult = r->mult, *const shift = r->shift, *const bias = r->bias;
+    const int32_t k = r->k;
     int32_t acc[2 * ILWP_CONV_CHUNK + 2]; /* per pair: a.c0, b.c0, a.c1, b.c1 */
 #if ILWP_USE_DSP
     /* Where the chunk's last row ends the filter, a zero-padded last block must not read past it:
@@ -533,8 +535,7 @@ ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const co
         }
 #endif
     }
-    requant_run(acc, n, mult + c0, shift + c0, bias != 0 ? bias + c0 : bias, out_a + c0, out_b + c0, out_off, lo, hi,
-                r->fast);
+    requant_run(acc, n, r, c0, out_a, out_b);
 }
 
 ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
