@@ -57,7 +57,7 @@ static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0,
 
 /* rows x n blocks of 4 input bytes (+ offset) into one pixel's pair slots, the rows step bytes apart
  * in src; returns the next block's slots. */
-static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
+ILWP_SMALL static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
 {
     for (; rows > 0; --rows) {
         const int8_t *in = src;
@@ -165,15 +165,27 @@ static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, 
         ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
         for (fy = 0; fy < p->filter_h; ++fy) {
             const int32_t iy = iy0 + fy * p->dilation_h;
-            for (fx = 0; fx < fw; ++fx) {
-                const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
-                                        ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
-                if (g->aligned) {
-                    /* A tap is whole blocks: straight into the pair slots. */
-                    dst = src != 0 ? copy_rows(dst, src, 1, g->cb, 0, g->off2) : zero_blocks(dst, g->cb);
-                    continue;
+            const int32_t in_row = iy >= 0 && iy < p->input_h;
+            if (g->aligned) {
+                /* A tap is whole blocks, straight into the pair slots: a window row's padding taps as
+                 * zeros, its taps inside the input (dil_w * in_c bytes apart) in one call. */
+                int32_t s0 = fw, e0 = fw; /* a row outside the input: all padding */
+                if (in_row) {
+                    s0 = fx_s;
+                    e0 = fx_e;
                 }
-                /* Otherwise gather the entries as int8 and convert whole blocks. */
+                dst = zero_blocks(dst, s0 * g->cb);
+                if (e0 > s0) {
+                    dst = copy_rows(dst, in_batch + (iy * p->input_w + ix0 + s0 * dil_w) * in_c + ch0, e0 - s0, g->cb,
+                                    dil_w * in_c, g->off2);
+                }
+                dst = zero_blocks(dst, (fw - e0) * g->cb);
+                continue;
+            }
+            for (fx = 0; fx < fw; ++fx) {
+                const int8_t *src = (in_row && fx >= fx_s && fx < fx_e)
+                                        ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
+                /* Not whole blocks: gather the entries as int8 and convert whole blocks. */
                 for (c = 0; c < fc; ++c) {
                     tmp[t++] = src != 0 ? src[c] : g->pad;
                     if (t == ILWP_GATHER) {
@@ -428,7 +440,7 @@ typedef struct {
     const int8_t *w_end; /* end of the filter */
     const int32_t *mult, *shift, *bias;
     int32_t out_off, lo, hi;
-    int32_t fast; /* the clamp is [-128, 127] and every channel passes conv_fast_channel */
+    int32_t fast; /* a bias, the clamp [-128, 127] and every channel passing conv_fast_channel */
 } conv_run_t;
 
 /* requant_run's fast form is exact for a channel when: r = -shift is in [1, 23], so that the rounding
@@ -457,8 +469,8 @@ ILWP_NOINLINE ILWP_SMALL static void requant_run(const int32_t *acc, int32_t n, 
     out_a += c0;
     out_b += c0;
 #if ILWP_DSP_ASM
-    if (fast && bias != 0) {
-        /* fast (conv_fast_channel): per value x = acc + bias, with r = -shift and
+    if (fast) {
+        /* fast (a bias, and conv_fast_channel): per value x = acc + bias, with r = -shift and
          * ro = 2^(r-1) + out_off * 2^r, the output is SSAT(SMMLAR(2x, m, ro - [x < 0]) >> r): TFLM's
          * doubling high multiply is SMMLAR(2x, m) (numerator and denominator doubled), its rounding
          * division by 2^r (ties away from zero) floor((high + 2^(r-1) - [high < 0]) / 2^r) with [x < 0]
@@ -565,11 +577,11 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
     r.out_off = p->output_offset;
     r.lo = p->act_min;
     r.hi = p->act_max;
-    r.fast = (r.lo == -128 && r.hi == 127);
+    r.fast = bias != 0 && r.lo == -128 && r.hi == 127;
     {
         const int32_t lim = k < 32768 ? (1 << 30) - k * (255 * 128) : 0;
-        for (c = 0; c < out_c; ++c) {
-            r.fast &= conv_fast_channel(p->shift[c], bias != 0 ? bias[c] : 0, lim);
+        for (c = 0; r.fast && c < out_c; ++c) {
+            r.fast = conv_fast_channel(p->shift[c], bias[c], lim);
         }
     }
     im2col_init(&geo, p);
