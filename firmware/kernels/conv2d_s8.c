@@ -145,7 +145,7 @@ static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, 
     if (g->runs && iy0 >= 0 && iy0 <= g->iy_max && ix0 >= 0 && ix0 <= g->ix_max) {
         /* The whole window is inside the input and a window row is one contiguous run. */
         const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        if (g->aligned) {
+        if ((g->row & 3) == 0) { /* whole blocks per window row (e.g. KWS's 10x4x1 filter too) */
             (void)copy_rows(dst, src, p->filter_h, g->row >> 2, g->step, g->off2);
             return;
         }
