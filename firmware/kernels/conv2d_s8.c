@@ -425,6 +425,19 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
 
 #endif
 
+/* Both columns of a pixel pair, in one call (the set-up the pixels share is read once). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("Os", "no-tree-loop-distribute-patterns")))
+#endif
+static void im2col_pair(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t oy_b, int32_t ox_b,
+                        int32_t ch0, int16_t *buf)
+{
+    int32_t s;
+    for (s = 0; s < 2; ++s) {
+        im2col_pixel(g, in_batch, s != 0 ? oy_b : oy, s != 0 ? ox_b : ox, ch0, buf, s);
+    }
+}
+
 /* TFLM's requantization for the channels the one-multiply form does not cover. */
 #if defined(__GNUC__)
 __attribute__((noinline))
@@ -598,8 +611,7 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
             int8_t *out_b = two ? out_a + out_c : out_a;
             for (g = 0; g < groups; ++g) {
                 const int32_t c0 = g * oc_per_group;
-                im2col_pixel(&geo, in_batch, oy, ox, g * p->filter_c, scratch, 0);
-                im2col_pixel(&geo, in_batch, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch, 1);
+                im2col_pair(&geo, in_batch, oy, ox, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch);
                 for (c = c0; c < c0 + oc_per_group; c += ILWP_CONV_CHUNK) {
                     const int32_t left = c0 + oc_per_group - c;
                     conv_chunk(scratch, &r, filter + c * k, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK,
