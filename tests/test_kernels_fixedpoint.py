@@ -156,7 +156,14 @@ int main(void) {
         }
         /* around the scale of real adds (shift -17 .. -22), and the ends: 0, -1, -31 */
         p.output_shift = (i & 3) == 0 ? -(int32_t)(rnd() % 32) : -16 - (int32_t)(rnd() % 8);
-        p.act_min = (i & 7) == 5 ? p.output_offset : -128;
+        if ((i & 15) == 3) { /* input rescales of half an int8 step (exact ties in the tables: every odd
+                              * x + offset) and an output fine enough that they show */
+            p.input1_multiplier = p.input2_multiplier = 1 << 30;
+            p.input1_shift = -20;
+            p.input2_shift = -19 - (int32_t)(rnd() % 3);
+            p.output_shift = -1 - (int32_t)(rnd() % 3);
+        }
+        p.act_min = ((i & 7) == 5 || (i & 31) == 19) ? p.output_offset : -128; /* the generic table path */
         p.act_max = 127;
         n = 1 + (int)(rnd() % 67);
         for (k = 0; k < n; ++k) {
