@@ -104,6 +104,8 @@ static int16_t *zero_blocks(int16_t *dst, int32_t n)
 /* What the column of every output pixel of a conv call shares. */
 typedef struct {
     const ilwp_conv_params_t *p;
+    const int8_t *in; /* this batch's input */
+    int16_t *buf;     /* the scratch */
     int32_t fc, cb, aligned, runs; /* runs: a window inside the input is filter_h contiguous runs */
     int32_t iy_max, ix_max;        /* a window at (iy0, ix0) is inside for 0 <= iy0 <= iy_max, 0 <= ix0 <= ix_max */
     int32_t row, step;             /* bytes of a window row, bytes from one window row to the next */
@@ -369,6 +371,8 @@ static void tail_2x2(const int16_t *pc, int32_t tail, const int8_t *w0, const in
 
 typedef struct {
     const ilwp_conv_params_t *p;
+    const int8_t *in; /* this batch's input */
+    int16_t *buf;     /* the scratch */
 } im2col_t;
 
 static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p) { g->p = p; }
@@ -429,12 +433,11 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("Os", "no-tree-loop-distribute-patterns")))
 #endif
-static void im2col_pair(const im2col_t *g, const int8_t *in_batch, int32_t oy, int32_t ox, int32_t oy_b, int32_t ox_b,
-                        int32_t ch0, int16_t *buf)
+static void im2col_pair(const im2col_t *g, int32_t oy, int32_t ox, int32_t oy_b, int32_t ox_b, int32_t ch0)
 {
     int32_t s;
     for (s = 0; s < 2; ++s) {
-        im2col_pixel(g, in_batch, s != 0 ? oy_b : oy, s != 0 ? ox_b : ox, ch0, buf, s);
+        im2col_pixel(g, g->in, s != 0 ? oy_b : oy, s != 0 ? ox_b : ox, ch0, g->buf, s);
     }
 }
 
@@ -450,7 +453,8 @@ static int32_t requant_generic(int32_t acc, int32_t mult, int32_t shift)
 /* What every chunk of a conv call shares. */
 typedef struct {
     int32_t k;
-    const int8_t *w_end; /* end of the filter */
+    const int16_t *scratch;
+    const int8_t *filter, *w_end; /* the filter, its end */
     const int32_t *mult, *shift, *bias;
     int32_t out_off, lo, hi;
     int32_t fast; /* a bias, the clamp [-128, 127] and every channel passing conv_fast_channel */
@@ -532,13 +536,14 @@ ILWP_NOINLINE ILWP_SMALL static void requant_run(const int32_t *acc, int32_t n, 
     }
 }
 
-/* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK; w: channel c0's filter row):
+/* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK):
  * the accumulators of the chunk's channel pairs (an odd last channel paired with itself), then one
  * requantization loop, bias added there. */
-ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
-                       int8_t *out_a, int8_t *out_b)
+ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const conv_run_t *r, int32_t c0, int32_t n, int8_t *out_a, int8_t *out_b)
 {
     const int32_t k = r->k;
+    const int16_t *const scratch = r->scratch;
+    const int8_t *const w = r->filter + c0 * k;
     int32_t acc[2 * ILWP_CONV_CHUNK + 2]; /* per pair: a.c0, b.c0, a.c1, b.c1 */
 #if ILWP_USE_DSP
     /* Where the chunk's last row ends the filter, a zero-padded last block must not read past it:
@@ -583,6 +588,8 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
     }
     oc_per_group = p->output_c / groups;
     r.k = k;
+    r.scratch = scratch;
+    r.filter = filter;
     r.w_end = filter + out_c * k;
     r.mult = p->multiplier;
     r.shift = p->shift;
@@ -598,11 +605,12 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
         }
     }
     im2col_init(&geo, p);
+    geo.buf = scratch;
 
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->input_h * p->input_w * p->input_c;
         int8_t *out_batch = output + b * npix * p->output_c;
         int32_t oy = 0, ox = 0; /* pixel pix */
+        geo.in = input + b * p->input_h * p->input_w * p->input_c;
         for (pix = 0; pix < npix; pix += 2) {
             const int32_t two = (pix + 1 < npix);
             const int32_t ox_b = ox + 1 < p->output_w ? ox + 1 : 0, oy_b = ox + 1 < p->output_w ? oy : oy + 1;
@@ -611,11 +619,10 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
             int8_t *out_b = two ? out_a + out_c : out_a;
             for (g = 0; g < groups; ++g) {
                 const int32_t c0 = g * oc_per_group;
-                im2col_pair(&geo, in_batch, oy, ox, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch);
+                im2col_pair(&geo, oy, ox, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c);
                 for (c = c0; c < c0 + oc_per_group; c += ILWP_CONV_CHUNK) {
                     const int32_t left = c0 + oc_per_group - c;
-                    conv_chunk(scratch, &r, filter + c * k, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK,
-                               out_a, out_b);
+                    conv_chunk(&r, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK, out_a, out_b);
                 }
             }
             ox = ox_b + 1 < p->output_w ? ox_b + 1 : 0;
