@@ -303,14 +303,14 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "ldr %[lo], %[pend]\n\t"
             "cmp %[pc], %[lo]\n\t"
             "bne 28b\n\t"
-            "ldr %[lo], %[acc]\n\t"
+            "ldr %[lo], %[acc]\n\t"                      /* three loads back to back: 4 cycles */
+            "ldr %[wa], %[step]\n\t"
+            "ldr %[wb], %[acc_end]\n\t"
             "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
-            "ldr %[s00], %[step]\n\t"                    /* r6-r9 are free now */
             "str %[lo], %[acc]\n\t"
-            "add %[w0], %[w0], %[s00]\n\t"
-            "add %[w1], %[w1], %[s00]\n\t"
-            "ldr %[s00], %[acc_end]\n\t"
-            "cmp %[lo], %[s00]\n\t"
+            "add %[w0], %[w0], %[wa]\n\t"
+            "add %[w1], %[w1], %[wa]\n\t"
+            "cmp %[lo], %[wb]\n\t"
             "bne 1b\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
@@ -501,7 +501,8 @@ ILWP_NOINLINE ILWP_SMALL static void requant_run(const int32_t *acc, int32_t n, 
             "ldr %[m], [%[mult]], #4\n\t"
             "ldr %[sh], [%[shift]], #4\n\t"
             "ldr %[b], [%[bias]], #4\n\t"
-            "ldrd %[va], %[vb], [%[acc]], #8\n\t"
+            "ldr %[va], [%[acc]], #4\n\t"      /* single loads pipeline (1 cycle each), LDRD takes 3 */
+            "ldr %[vb], [%[acc]], #4\n\t"
             "lsl %[b], %[b], #1\n\t"
             "add %[va], %[b], %[va], lsl #1\n\t" /* 2x of pixel a */
             "add %[vb], %[b], %[vb], lsl #1\n\t"
