@@ -282,9 +282,8 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "adr.w %[wa], 28f\n\t"
             "add %[lo], %[lo], %[wa]\n\t"
             "orr %[lo], %[lo], #1\n\t"
-            "str %[lo], %[entry]\n"
-            "1:\n\t"
-            "ldrd %[pc], %[lo], %[buf]\n\t"              /* the column, the entry */
+            "str %[lo], %[entry]\n\t"
+            "ldr %[pc], %[buf]\n\t"
             "mov %[s00], #0\n\t"
             "mov %[s01], #0\n\t"
             "umull %[s10], %[s11], %[s00], %[s00]\n\t"   /* both 0 */
@@ -303,18 +302,26 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "ldr %[lo], %[pend]\n\t"
             "cmp %[pc], %[lo]\n\t"
             "bne 28b\n\t"
-            "ldr %[lo], %[acc]\n\t"                      /* three loads back to back: 4 cycles */
+            /* The next pair: everything it needs loaded back to back (6 cycles for 5 words), the
+             * accumulators out and restarted at 0, then a conditional BX into its first pass. */
+            "ldr %[lo], %[acc]\n\t"
             "ldr %[wa], %[step]\n\t"
             "ldr %[wb], %[acc_end]\n\t"
+            "ldr %[a02], %[entry]\n\t"
+            "ldr %[pc], %[buf]\n\t"
             "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
             "str %[lo], %[acc]\n\t"
             "add %[w0], %[w0], %[wa]\n\t"
             "add %[w1], %[w1], %[wa]\n\t"
+            "mov %[s00], #0\n\t"
+            "mov %[s01], #0\n\t"
+            "umull %[s10], %[s11], %[s00], %[s00]\n\t"
             "cmp %[lo], %[wb]\n\t"
-            "bne 1b\n\t"
+            "it ne\n\t"
+            "bxne %[a02]\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "=m"(ctx[1]),
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "+m"(ctx[1]),
               [acc] "+m"(acc)
             : [pend] "m"(pend), [buf] "m"(ctx[0]), [step] "m"(step), [acc_end] "m"(acc_end)
             : "cc", "memory");
