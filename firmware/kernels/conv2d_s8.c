@@ -250,15 +250,13 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         register uint32_t b02 __asm__("r4");
         register uint32_t b13 __asm__("r5");
         register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
-        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb;
+        uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry;
         const int16_t *const pend = buf + 8 * nblk; /* where a pair's passes end */
-        /* On the stack, read by the loop: the column and the entry address side by side (one LDRD per
-         * pair), the step from a pair's w0/w1 after its blocks to the next pair's (2k - 4 nblk), where
-         * the next accumulators go and where they end. */
-        uint32_t ctx[2];
+        /* On the stack, read by the loop between pairs (all 14 registers hold data in a pass): the
+         * column, the entry address, the step from a pair's w0/w1 after its blocks to the next pair's
+         * (2k - 4 nblk), where the next accumulators go and where they end. */
         const int32_t step = 2 * k - 4 * nblk;
         int32_t *const acc_end = acc + 4 * np;
-        ctx[0] = (uint32_t)(uintptr_t)buf;
 #define ILWP_CONV_BLOCK                                          \
         "ldr.n %[a13], [%[pc], #4]\n\t"                          \
         "ldr.n %[b02], [%[pc], #8]\n\t"                          \
@@ -321,13 +319,13 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "bxne %[a02]\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "+m"(ctx[1]),
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "+m"(entry),
               [acc] "+m"(acc)
-            : [pend] "m"(pend), [buf] "m"(ctx[0]), [step] "m"(step), [acc_end] "m"(acc_end)
+            : [pend] "m"(pend), [buf] "m"(buf), [step] "m"(step), [acc_end] "m"(acc_end)
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
         (void)pc, (void)s00, (void)s01, (void)s10, (void)s11, (void)a02, (void)a13, (void)b02, (void)b13;
-        (void)wa, (void)wb;
+        (void)wa, (void)wb, (void)entry;
 #else
         for (; np > 0; --np) {
             const int16_t *pc = buf;
