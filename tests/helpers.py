@@ -352,6 +352,8 @@ SPECS = (
         dict(kind="conv", shape=(9, 9, 16), filters=6, k=3, pad="same", groups=2, act="relu", seed=28),
         dict(kind="conv", shape=(12, 11, 8), filters=7, k=3, d=2, pad="same", act="none", seed=29),
         dict(kind="conv", shape=(7, 7, 12), filters=5, k=(1, 3), s=(1, 2), pad="valid", act="relu6", seed=30),
+        # 2 channels, 2 taps wide: a window row is one whole block although the channels are not
+        dict(kind="conv", shape=(6, 7, 2), filters=5, k=(3, 2), pad="same", act="none", seed=43),
     ]
     + _random_dw_specs(6)
     + [

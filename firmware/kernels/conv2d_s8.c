@@ -57,7 +57,7 @@ static inline void mac_2x2(const int16_t *a, const int16_t *b, const int8_t *w0,
 
 /* rows x n blocks of 4 input bytes (+ offset) into one pixel's pair slots, the rows step bytes apart
  * in src; returns the next block's slots. */
-static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
+ILWP_SMALL static int16_t *copy_rows(int16_t *dst, const int8_t *src, int32_t rows, int32_t n, int32_t step, uint32_t off2)
 {
     for (; rows > 0; --rows) {
         const int8_t *in = src;
@@ -104,6 +104,8 @@ static int16_t *zero_blocks(int16_t *dst, int32_t n)
 /* What the column of every output pixel of a conv call shares. */
 typedef struct {
     const ilwp_conv_params_t *p;
+    const int8_t *in; /* this batch's input */
+    int16_t *buf;     /* the scratch */
     int32_t fc, cb, aligned, runs; /* runs: a window inside the input is filter_h contiguous runs */
     int32_t iy_max, ix_max;        /* a window at (iy0, ix0) is inside for 0 <= iy0 <= iy_max, 0 <= ix0 <= ix_max */
     int32_t row, step;             /* bytes of a window row, bytes from one window row to the next */
@@ -145,7 +147,7 @@ static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, 
     if (g->runs && iy0 >= 0 && iy0 <= g->iy_max && ix0 >= 0 && ix0 <= g->ix_max) {
         /* The whole window is inside the input and a window row is one contiguous run. */
         const int8_t *src = in_batch + (iy0 * p->input_w + ix0) * in_c;
-        if (g->aligned) {
+        if ((g->row & 3) == 0) { /* whole blocks per window row (e.g. KWS's 10x4x1 filter too) */
             (void)copy_rows(dst, src, p->filter_h, g->row >> 2, g->step, g->off2);
             return;
         }
@@ -165,15 +167,27 @@ static void im2col_pixel(const im2col_t *g, const int8_t *in_batch, int32_t oy, 
         ilwp_tap_range(ix0, dil_w, fw, p->input_w, &fx_s, &fx_e);
         for (fy = 0; fy < p->filter_h; ++fy) {
             const int32_t iy = iy0 + fy * p->dilation_h;
-            for (fx = 0; fx < fw; ++fx) {
-                const int8_t *src = (iy >= 0 && iy < p->input_h && fx >= fx_s && fx < fx_e)
-                                        ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
-                if (g->aligned) {
-                    /* A tap is whole blocks: straight into the pair slots. */
-                    dst = src != 0 ? copy_rows(dst, src, 1, g->cb, 0, g->off2) : zero_blocks(dst, g->cb);
-                    continue;
+            const int32_t in_row = iy >= 0 && iy < p->input_h;
+            if (g->aligned) {
+                /* A tap is whole blocks, straight into the pair slots: a window row's padding taps as
+                 * zeros, its taps inside the input (dil_w * in_c bytes apart) in one call. */
+                int32_t s0 = fw, e0 = fw; /* a row outside the input: all padding */
+                if (in_row) {
+                    s0 = fx_s;
+                    e0 = fx_e;
                 }
-                /* Otherwise gather the entries as int8 and convert whole blocks. */
+                dst = zero_blocks(dst, s0 * g->cb);
+                if (e0 > s0) {
+                    dst = copy_rows(dst, in_batch + (iy * p->input_w + ix0 + s0 * dil_w) * in_c + ch0, e0 - s0, g->cb,
+                                    dil_w * in_c, g->off2);
+                }
+                dst = zero_blocks(dst, (fw - e0) * g->cb);
+                continue;
+            }
+            for (fx = 0; fx < fw; ++fx) {
+                const int8_t *src = (in_row && fx >= fx_s && fx < fx_e)
+                                        ? in_batch + (iy * p->input_w + ix0 + fx * dil_w) * in_c + ch0 : 0;
+                /* Not whole blocks: gather the entries as int8 and convert whole blocks. */
                 for (c = 0; c < fc; ++c) {
                     tmp[t++] = src != 0 ? src[c] : g->pad;
                     if (t == ILWP_GATHER) {
@@ -238,7 +252,11 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
         register const int16_t *pc __asm__("r0"); /* low registers: 16-bit loads of the pairs */
         uint32_t lo = ((8u - ((uint32_t)nblk & 7u)) & 7u) * 66u, wa, wb, entry;
         const int16_t *const pend = buf + 8 * nblk; /* where a pair's passes end */
-        const int32_t back = 4 * nblk - k; /* a pair's w1 after its blocks, minus the next pair's w0 */
+        /* On the stack, read by the loop between pairs (all 14 registers hold data in a pass): the
+         * column, the entry address, the step from a pair's w0/w1 after its blocks to the next pair's
+         * (2k - 4 nblk), where the next accumulators go and where they end. */
+        const int32_t step = 2 * k - 4 * nblk;
+        int32_t *const acc_end = acc + 4 * np;
 #define ILWP_CONV_BLOCK                                          \
         "ldr.n %[a13], [%[pc], #4]\n\t"                          \
         "ldr.n %[b02], [%[pc], #8]\n\t"                          \
@@ -262,14 +280,11 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "adr.w %[wa], 28f\n\t"
             "add %[lo], %[lo], %[wa]\n\t"
             "orr %[lo], %[lo], #1\n\t"
-            "str %[lo], %[entry]\n"
-            "1:\n\t"
+            "str %[lo], %[entry]\n\t"
             "ldr %[pc], %[buf]\n\t"
             "mov %[s00], #0\n\t"
             "mov %[s01], #0\n\t"
-            "mov %[s10], #0\n\t"
-            "mov %[s11], #0\n\t"
-            "ldr %[lo], %[entry]\n\t"
+            "umull %[s10], %[s11], %[s00], %[s00]\n\t"   /* both 0 */
             "bx %[lo]\n"
             "28:\n\t" ILWP_CONV_BLOCK
             "27:\n\t" ILWP_CONV_BLOCK
@@ -285,22 +300,28 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
             "ldr %[lo], %[pend]\n\t"
             "cmp %[pc], %[lo]\n\t"
             "bne 28b\n\t"
+            /* The next pair: everything it needs loaded back to back (6 cycles for 5 words), the
+             * accumulators out and restarted at 0, then a conditional BX into its first pass. */
             "ldr %[lo], %[acc]\n\t"
+            "ldr %[wa], %[step]\n\t"
+            "ldr %[wb], %[acc_end]\n\t"
+            "ldr %[a02], %[entry]\n\t"
+            "ldr %[pc], %[buf]\n\t"
             "stmia %[lo]!, {r6, r7, r8, r9}\n\t"
             "str %[lo], %[acc]\n\t"
-            "ldr %[lo], %[back]\n\t"
-            "sub %[w0], %[w1], %[lo]\n\t"
-            "ldr %[lo], %[k]\n\t"
-            "add %[w1], %[w0], %[lo]\n\t"
-            "ldr %[lo], %[np]\n\t"
-            "subs %[lo], %[lo], #1\n\t"
-            "str %[lo], %[np]\n\t"
-            "bne 1b\n\t"
+            "add %[w0], %[w0], %[wa]\n\t"
+            "add %[w1], %[w1], %[wa]\n\t"
+            "mov %[s00], #0\n\t"
+            "mov %[s01], #0\n\t"
+            "umull %[s10], %[s11], %[s00], %[s00]\n\t"
+            "cmp %[lo], %[wb]\n\t"
+            "it ne\n\t"
+            "bxne %[a02]\n\t"
             : [pc] "=&r"(pc), [w0] "+r"(w0), [w1] "+r"(w1), [s00] "=&r"(s00), [s01] "=&r"(s01),
               [s10] "=&r"(s10), [s11] "=&r"(s11), [a02] "=&r"(a02), [a13] "=&r"(a13), [b02] "=&r"(b02),
-              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "=m"(entry),
-              [acc] "+m"(acc), [np] "+m"(np)
-            : [pend] "m"(pend), [buf] "m"(buf), [back] "m"(back), [k] "m"(k)
+              [b13] "=&r"(b13), [lo] "+&r"(lo), [wa] "=&r"(wa), [wb] "=&r"(wb), [entry] "+m"(entry),
+              [acc] "+m"(acc)
+            : [pend] "m"(pend), [buf] "m"(buf), [step] "m"(step), [acc_end] "m"(acc_end)
             : "cc", "memory");
 #undef ILWP_CONV_BLOCK
         (void)pc, (void)s00, (void)s01, (void)s10, (void)s11, (void)a02, (void)a13, (void)b02, (void)b13;
@@ -355,6 +376,8 @@ static void tail_2x2(const int16_t *pc, int32_t tail, const int8_t *w0, const in
 
 typedef struct {
     const ilwp_conv_params_t *p;
+    const int8_t *in; /* this batch's input */
+    int16_t *buf;     /* the scratch */
 } im2col_t;
 
 static void im2col_init(im2col_t *g, const ilwp_conv_params_t *p) { g->p = p; }
@@ -411,6 +434,18 @@ static void dot_pairs(const int16_t *buf, int32_t nblk, const int8_t *w0, const 
 
 #endif
 
+/* Both columns of a pixel pair, in one call (the set-up the pixels share is read once). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("Os", "no-tree-loop-distribute-patterns")))
+#endif
+static void im2col_pair(const im2col_t *g, int32_t oy, int32_t ox, int32_t oy_b, int32_t ox_b, int32_t ch0)
+{
+    int32_t s;
+    for (s = 0; s < 2; ++s) {
+        im2col_pixel(g, g->in, s != 0 ? oy_b : oy, s != 0 ? ox_b : ox, ch0, g->buf, s);
+    }
+}
+
 /* TFLM's requantization for the channels the one-multiply form does not cover. */
 #if defined(__GNUC__)
 __attribute__((noinline))
@@ -423,65 +458,78 @@ static int32_t requant_generic(int32_t acc, int32_t mult, int32_t shift)
 /* What every chunk of a conv call shares. */
 typedef struct {
     int32_t k;
-    const int8_t *w_end; /* end of the filter */
+    const int16_t *scratch;
+    const int8_t *filter, *w_end; /* the filter, its end */
     const int32_t *mult, *shift, *bias;
     int32_t out_off, lo, hi;
-    int32_t fast; /* the clamp is [-128, 127] and every shift in [-31, -2] */
+    int32_t fast; /* a bias, the clamp [-128, 127] and every channel passing conv_fast_channel */
 } conv_run_t;
+
+/* requant_run's fast form is exact for a channel when: r = -shift is in [1, 23], so that the rounding
+ * term with the offset, 2^(r-1) * (1 + 2 * out_off), is below 2^30 in magnitude (out_off in [-128, 127]);
+ * and |acc + bias| < 2^30, so that 2x and the high word stay in int32: |acc| <= k * 255 * 128 (inputs
+ * plus offset in [-255, 255], the padding 0, int8 weights), hence |bias| < lim = 2^30 - k * 32640
+ * (lim <= 0: never). Every ResNet-8 and KWS layer passes. */
+static int32_t conv_fast_channel(int32_t shift, int32_t bias, int32_t lim)
+{
+    return shift <= -1 && shift >= -23 && bias < lim && bias > -lim;
+}
 
 /* Output channels per chunk: their accumulators (both pixels, 264 B) wait on the stack; 32 halves the
  * per-chunk calls of 16 (ResNet-8 -0.15 M cycles), 64 would save 0.03 M more for 256 B more stack. */
 #define ILWP_CONV_CHUNK 32
 
 /* Requantize n channels of both pixels (acc: a, b per channel; bias from channel c0 on, or none).
- * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take the one-multiply form and SSAT
+ * On Cortex-M4 and up, fast layers (every ResNet-8 and KWS layer) take one SMMLAR and SSAT per value
  * in assembly; everything else, the textbook form (ilwp_requantize) and the clamp. */
-ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32_t *mult, const int32_t *shift,
-                                     const int32_t *bias, int8_t *out_a, int8_t *out_b, int32_t out_off, int32_t lo,
-                                     int32_t hi, int32_t fast)
+ILWP_NOINLINE ILWP_SMALL static void requant_run(const int32_t *acc, int32_t n, const conv_run_t *r, int32_t c0, int8_t *out_a,
+                                     int8_t *out_b)
 {
+    const int32_t *mult = r->mult + c0, *shift = r->shift + c0, *bias = r->bias != 0 ? r->bias + c0 : 0;
+    const int32_t out_off = r->out_off, lo = r->lo, hi = r->hi, fast = r->fast;
     int32_t i;
+    out_a += c0;
+    out_b += c0;
 #if ILWP_DSP_ASM
-    if (fast && bias != 0) {
-        /* fast: the clamp is [-128, 127] and every shift in [-31, -2]. The loop below as assembly:
-         * compiled, it spilled its 14 values to the stack (about 50 cycles a channel, here 35). */
+    if (fast) {
+        /* fast (a bias, and conv_fast_channel): per value x = acc + bias, with r = -shift and
+         * ro = 2^(r-1) + out_off * 2^r, the output is SSAT(SMMLAR(2x, m, ro - [x < 0]) >> r): TFLM's
+         * doubling high multiply is SMMLAR(2x, m) (numerator and denominator doubled), its rounding
+         * division by 2^r (ties away from zero) floor((high + 2^(r-1) - [high < 0]) / 2^r) with [x < 0]
+         * for [high < 0] (both give 0 where they differ, at high = 0), and the offset added before the
+         * shift as out_off * 2^r (add_s8.c's add_one is the same identity; tests/test_kernels_fixedpoint.py
+         * checks both, exact ties included). 2x = 2 * bias + 2 * acc: one ADD per value. */
         const int32_t *const end = acc + 2 * n;
-        uint32_t m, sh, b, va, vb, l, h;
+        uint32_t m, sh, b, va, vb, h;
         __asm__ volatile(
             "1:\n\t"
             "ldr %[m], [%[mult]], #4\n\t"
             "ldr %[sh], [%[shift]], #4\n\t"
             "ldr %[b], [%[bias]], #4\n\t"
-            "ldrd %[va], %[vb], [%[acc]], #8\n\t"
-            "add %[va], %[va], %[b]\n\t"
-            "add %[vb], %[vb], %[b]\n\t"
-            "mvn %[sh], %[sh]\n\t"             /* s = -shift - 1 */
-            "mov %[b], #1\n\t"
-            "sub %[l], %[sh], #1\n\t"
-            "lsl %[b], %[b], %[l]\n\t"         /* round = 2^(s - 1) */
-            "and %[l], %[va], #0x80000000\n\t" /* ilwp_requantize_rshift_pre, SSAT */
-            "orr %[l], %[l], #0x40000000\n\t"
+            "ldr %[va], [%[acc]], #4\n\t"      /* single loads pipeline (1 cycle each), LDRD takes 3 */
+            "ldr %[vb], [%[acc]], #4\n\t"
+            "lsl %[b], %[b], #1\n\t"
+            "add %[va], %[b], %[va], lsl #1\n\t" /* 2x of pixel a */
+            "add %[vb], %[b], %[vb], lsl #1\n\t"
+            "mvn %[h], %[sh]\n\t"                /* r - 1 */
+            "rsb %[sh], %[sh], #0\n\t"           /* r */
+            "lsl %[b], %[off2], %[h]\n\t"        /* ro = (2 * out_off + 1) << (r - 1) */
             "add %[h], %[b], %[va], asr #31\n\t"
-            "smlal %[l], %[h], %[va], %[m]\n\t"
+            "smmlar %[h], %[va], %[m], %[h]\n\t"
             "asr %[h], %[h], %[sh]\n\t"
-            "add %[h], %[h], %[off]\n\t"
             "ssat %[h], #8, %[h]\n\t"
             "strb %[h], [%[oa]], #1\n\t"
-            "and %[l], %[vb], #0x80000000\n\t"
-            "orr %[l], %[l], #0x40000000\n\t"
             "add %[h], %[b], %[vb], asr #31\n\t"
-            "smlal %[l], %[h], %[vb], %[m]\n\t"
+            "smmlar %[h], %[vb], %[m], %[h]\n\t"
             "asr %[h], %[h], %[sh]\n\t"
-            "add %[h], %[h], %[off]\n\t"
             "ssat %[h], #8, %[h]\n\t"
             "strb %[h], [%[ob]], #1\n\t"
-            "ldr %[l], %[end]\n\t"
-            "cmp %[acc], %[l]\n\t"
+            "cmp %[acc], %[end]\n\t"
             "bne 1b\n\t"
             : [acc] "+r"(acc), [mult] "+r"(mult), [shift] "+r"(shift), [bias] "+r"(bias), [oa] "+r"(out_a),
               [ob] "+r"(out_b), [m] "=&r"(m), [sh] "=&r"(sh), [b] "=&r"(b), [va] "=&r"(va), [vb] "=&r"(vb),
-              [l] "=&r"(l), [h] "=&r"(h)
-            : [off] "r"(out_off), [end] "m"(end)
+              [h] "=&r"(h)
+            : [off2] "r"(2 * out_off + 1), [end] "r"(end)
             : "cc", "memory");
         return;
     }
@@ -494,14 +542,14 @@ ILWP_NOINLINE static void requant_run(const int32_t *acc, int32_t n, const int32
     }
 }
 
-/* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK; w: channel c0's filter row):
+/* Output channels [c0, c0 + n) of both pixels (n <= ILWP_CONV_CHUNK):
  * the accumulators of the chunk's channel pairs (an odd last channel paired with itself), then one
  * requantization loop, bias added there. */
-ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const conv_run_t *r, const int8_t *w, int32_t c0, int32_t n,
-                       int8_t *out_a, int8_t *out_b)
+ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const conv_run_t *r, int32_t c0, int32_t n, int8_t *out_a, int8_t *out_b)
 {
-    const int32_t k = r->k, out_off = r->out_off, lo = r->lo, hi = r->hi;
-    const int32_t *const mult = r->mult, *const shift = r->shift, *const bias = r->bias;
+    const int32_t k = r->k;
+    const int16_t *const scratch = r->scratch;
+    const int8_t *const w = r->filter + c0 * k;
     int32_t acc[2 * ILWP_CONV_CHUNK + 2]; /* per pair: a.c0, b.c0, a.c1, b.c1 */
 #if ILWP_USE_DSP
     /* Where the chunk's last row ends the filter, a zero-padded last block must not read past it:
@@ -523,8 +571,7 @@ ILWP_NOINLINE ILWP_SMALL static void conv_chunk(const int16_t *scratch, const co
         }
 #endif
     }
-    requant_run(acc, n, mult + c0, shift + c0, bias != 0 ? bias + c0 : bias, out_a + c0, out_b + c0, out_off, lo, hi,
-                r->fast);
+    requant_run(acc, n, r, c0, out_a, out_b);
 }
 
 ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *input, const int8_t *filter,
@@ -547,6 +594,8 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
     }
     oc_per_group = p->output_c / groups;
     r.k = k;
+    r.scratch = scratch;
+    r.filter = filter;
     r.w_end = filter + out_c * k;
     r.mult = p->multiplier;
     r.shift = p->shift;
@@ -554,16 +603,20 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
     r.out_off = p->output_offset;
     r.lo = p->act_min;
     r.hi = p->act_max;
-    r.fast = (r.lo == -128 && r.hi == 127);
-    for (c = 0; c < out_c; ++c) {
-        r.fast &= (p->shift[c] <= -2 && p->shift[c] >= -31);
+    r.fast = bias != 0 && r.lo == -128 && r.hi == 127;
+    {
+        const int32_t lim = k < 32768 ? (1 << 30) - k * (255 * 128) : 0;
+        for (c = 0; r.fast && c < out_c; ++c) {
+            r.fast = conv_fast_channel(p->shift[c], bias[c], lim);
+        }
     }
     im2col_init(&geo, p);
+    geo.buf = scratch;
 
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + b * p->input_h * p->input_w * p->input_c;
         int8_t *out_batch = output + b * npix * p->output_c;
         int32_t oy = 0, ox = 0; /* pixel pix */
+        geo.in = input + b * p->input_h * p->input_w * p->input_c;
         for (pix = 0; pix < npix; pix += 2) {
             const int32_t two = (pix + 1 < npix);
             const int32_t ox_b = ox + 1 < p->output_w ? ox + 1 : 0, oy_b = ox + 1 < p->output_w ? oy : oy + 1;
@@ -572,12 +625,10 @@ ILWP_SMALL int32_t ilwp_conv2d_s8(const ilwp_conv_params_t *p, const int8_t *inp
             int8_t *out_b = two ? out_a + out_c : out_a;
             for (g = 0; g < groups; ++g) {
                 const int32_t c0 = g * oc_per_group;
-                im2col_pixel(&geo, in_batch, oy, ox, g * p->filter_c, scratch, 0);
-                im2col_pixel(&geo, in_batch, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c, scratch, 1);
+                im2col_pair(&geo, oy, ox, two ? oy_b : oy, two ? ox_b : ox, g * p->filter_c);
                 for (c = c0; c < c0 + oc_per_group; c += ILWP_CONV_CHUNK) {
                     const int32_t left = c0 + oc_per_group - c;
-                    conv_chunk(scratch, &r, filter + c * k, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK,
-                               out_a, out_b);
+                    conv_chunk(&r, c, left < ILWP_CONV_CHUNK ? left : ILWP_CONV_CHUNK, out_a, out_b);
                 }
             }
             ox = ox_b + 1 < p->output_w ? ox_b + 1 : 0;

@@ -22,6 +22,7 @@
 #if defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(ILWP_NO_DSP)
 #include <arm_acle.h>
 #define ILWP_USE_DSP 1
+#define ILWP_NATIVE_DSP 1
 /* Sign-extend bytes 0 and 2 into two int16 halves. */
 static inline uint32_t ilwp_sxtb16(uint32_t x) { return (uint32_t)__sxtb16(x); }
 /* Sign-extend bytes 1 and 3 into two int16 halves (one SXTB16 with ROR #8). */
@@ -78,6 +79,23 @@ static inline int32_t ilwp_sat_s8(int32_t x) { return x < -128 ? -128 : (x > 127
 #endif
 #ifndef ILWP_DSP_ASM
 #define ILWP_DSP_ASM 0
+#endif
+
+/* (a * b + c * 2^32 + 2^31) >> 32 in exact 64-bit arithmetic (wrapping): SMMLAR, the high word of a
+ * product plus c, rounded. */
+#if defined(ILWP_NATIVE_DSP)
+static inline int32_t ilwp_smmlar(int32_t a, int32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+#else
+static inline int32_t ilwp_smmlar(int32_t a, int32_t b, int32_t c)
+{
+    const uint64_t v = (uint64_t)((int64_t)a * b) + ((uint64_t)(uint32_t)c << 32) + 0x80000000u;
+    return (int32_t)(uint32_t)(v >> 32);
+}
 #endif
 
 /* Unaligned-safe 32-bit loads and stores (single LDR/STR on Cortex-M3 and later). */
