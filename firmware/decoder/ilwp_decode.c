@@ -15,8 +15,12 @@
 #if defined(__GNUC__)
 /* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
 #define ILWP_KEEP_BRANCH() __asm__ volatile("")
+/* Keeps p a register stepped by each access (a post-increment store), not offsets from one
+ * pointer moved once per unrolled block (one add more per block). */
+#define ILWP_KEEP_STEP(p) __asm__("" : "+r"(p))
 #else
 #define ILWP_KEEP_BRANCH() ((void)0)
+#define ILWP_KEEP_STEP(p) ((void)0)
 #endif
 /* Four symbols per loop test, unless the whole file is built for size (-Os). */
 #if defined(__OPTIMIZE_SIZE__)
@@ -187,12 +191,52 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
     return ILWP_OK;
 }
 
+/* Per-symbol frequencies from the parsed values (bins or knots, docs/blob-format.md) into
+ * w->freq[0..n-1], back to front and in place: segment j (symbols j*2^wl ..) reads values j and
+ * j + 1 before it writes symbols >= j*2^wl, and only symbol j can be value j (2^wl = 1). A knot
+ * segment is a ramp: acc = V[j] * (w - r) + V[j+1] * r + w/2 changes by V[j+1] - V[j] per symbol.
+ * Returns the sum; *best = the first symbol of largest frequency (the last one found >= going
+ * down). The end symbols (edges) take e[0], e[1] instead. Per symbol, so built for speed. */
+ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp, uint32_t nv,
+                                           const uint32_t *e, uint32_t edges, uint32_t *best)
+{
+    uint32_t s = n - edges, s_lo = edges, j, s0, f, acc, d, sum = 0, mx, b = n - 1u;
+    mx = edges ? e[1] : 0u; /* the last symbol first (back to front); stored after the ramps read value n - 1 */
+    sum = mx;
+    while (s > s_lo) {
+        j = (s - 1u) >> wl;
+        s0 = j << wl;
+        if (s0 < s_lo) s0 = s_lo;
+        acc = ((uint32_t)freq[j] << wl) + (1u << wl >> 1);
+        d = interp && j + 1u < nv ? (uint32_t)freq[j + 1u] - freq[j] : 0u; /* mod 2^32: acc stays exact */
+        acc += d * (s - 1u - (j << wl));
+        do {
+            f = acc >> wl;
+            freq[--s] = (uint16_t)f;
+            sum += f;
+            if (f >= mx) {
+                mx = f;
+                b = s;
+            }
+            acc -= d;
+        } while (s > s0);
+    }
+    if (edges) {
+        freq[n - 1u] = (uint16_t)e[1];
+        freq[0] = (uint16_t)e[0];
+        sum += e[0];
+        if (e[0] >= mx) b = 0;
+    }
+    *best = b;
+    return sum;
+}
+
 /* Parses the table: symbol s's frequency into w->freq[s]; returns P (> 0), *lo and *n_sym,
  * or an error (< 0). */
 ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
-    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, s, v, r, prev = 0, sum = 0, m, best, e[2] = {0u, 0u};
+    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, v, prev = 0, sum, m, best, e[2] = {0u, 0u};
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
@@ -221,45 +265,55 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
         else e[i - nv] = v;
         prev = v;
     }
-    /* per-symbol frequencies back to front: symbol s reads values j = s >> wl and (knots, r > 0)
-     * j + 1 <= s, none of them overwritten yet; the remainder goes to the first symbol of
-     * largest frequency */
-    best = n - 1u;
-    for (s = n; s-- > 0;) {
-        i = s >> wl;
-        r = s & ((1u << wl) - 1u);
-        v = w->freq[i];
-        if (interp && r) v = (v * ((1u << wl) - r) + w->freq[i + 1u] * r + (1u << wl >> 1)) >> wl;
-        if (edges && (!s || s == n - 1u)) v = e[s ? 1 : 0];
-        sum += v;
-        w->freq[s] = (uint16_t)v;
-        if (v >= w->freq[best]) best = s;
-    }
+    /* the remainder goes to the first symbol of largest frequency */
+    sum = expand_freqs(w->freq, n, wl, interp, nv, e, edges, &best);
     if (sum > m) return ILWP_ERR_TABLE;
     w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
     *n_sym = n;
     return (int)prec;
 }
 
-/* Fills w->slot from the frequencies in w->freq: every slot of symbol s gets its output
- * byte, its offset from the symbol's first slot and f[s]. Intra lossy: the byte is the dequantised
- * weight; otherwise lo + s. The frequencies sum to 2^P, so exactly 2^P slots are written. */
-static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
+/* Slot entry of a symbol: what one rANS step needs, the same in each of the symbol's f slots.
+ * Bits 0-7 the output byte, 8 spare (the byte's carry from 0xFF to 0x00 while filling), 9-20
+ * the frequency f (<= 2^11), 21-31 cum, the symbol's first slot (< 2^11). */
+#define SLOT_F_SHIFT 9
+#define SLOT_CUM_SHIFT 21
+
+/* Intra lossy: the entry's output byte is the dequantised weight clamp(v * step, -127, 127). */
+static ILWP_NOINLINE uint32_t lossy_entry(uint32_t e, int32_t v, uint32_t step)
 {
-    uint32_t s, e, f;
-    uint32_t *q = w->slot;
-    int32_t v;
-    for (s = 0; s < n_sym; s++) {
-        f = w->freq[s];
-        v = (int32_t)s + lo;
-        if (step_intra > 1u) {
-            v *= (int32_t)step_intra;
-            v = v > 127 ? 127 : (v < -127 ? -127 : v);
-        }
-        e = ((uint32_t)v & 0xFFu) | (f << 19);
-        for (; f > 0u; f--) {
-            *q++ = e;
-            e += 1u << 8;
+    v *= (int32_t)step;
+    v = v > 127 ? 127 : (v < -127 ? -127 : v);
+    return (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
+}
+
+/* Fills w->slot from the frequencies in w->freq (they sum to 2^P: exactly 2^P slots are written).
+ * The output byte is lo + s (intra lossy: the dequantised weight). A symbol's entry is one value,
+ * stored four slots at a time, which may run up to three slots into the next symbols' (rewritten by
+ * them): while 4 or more slots follow the symbol's; the last few symbols are stored exactly. */
+ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step)
+{
+    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym, *fcut = fend;
+    uint32_t *q = w->slot, *qe, base = (uint32_t)lo & 0xFFu, e, f, tail = 0;
+    while (fcut > fp && tail < 4u) tail += *--fcut; /* symbols from fcut on have < 4 slots after them */
+    while (fp != fend) {
+        f = *fp++;
+        ILWP_KEEP_STEP(fp);
+        e = base + (f << SLOT_F_SHIFT);
+        base += (f << SLOT_CUM_SHIFT) + 1u;
+        if (lossy_step) e = lossy_entry(e, (int32_t)(fp - w->freq) - 1 + lo, lossy_step);
+        qe = q + f;
+        if (fp <= fcut) {
+            do {
+                q[0] = e;
+                q[1] = e;
+                q[2] = e;
+                q[3] = e;
+                q += 4;
+            } while (q < qe);
+            q = qe;
+        } else {
+            for (; q != qe; q++) *q = e;
         }
     }
 }
@@ -295,12 +349,14 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
 {
     const uint32_t mask = (1u << prec) - 1u;
     const uint8_t *pay = *ppay;
-    uint32_t x = *px, e, n, words;
+    uint32_t x = *px, e, j, n, words;
 #define RANS_SYMBOL()                                                \
     do {                                                             \
-        e = tab[x & mask];                                           \
+        j = x & mask;                                                \
+        e = tab[j];                                                  \
         *out++ = (uint8_t)e;                                         \
-        x = (e >> 19) * (x >> prec) + ((e >> 8) & 0x7FFu);           \
+        ILWP_KEEP_STEP(out);                                         \
+        x = ((e >> SLOT_F_SHIFT) & 0xFFFu) * (x >> prec) + j - (e >> SLOT_CUM_SHIFT); \
     } while (0)
 #define RANS_STEP()                                                  \
     do {                                                             \
@@ -376,7 +432,7 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         x = rd_le(pay, 4);
         pay += 4;
         if (x < RANS_L) return ILWP_ERR_STREAM;
-        fill_slots(w, n_sym, lo, intra ? t->step : 1u);
+        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u);
         if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
             return ILWP_ERR_TRUNCATED;
     }
