@@ -192,42 +192,43 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 }
 
 /* Per-symbol frequencies from the parsed values (bins or knots, docs/blob-format.md) into
- * w->freq[0..n-1], back to front and in place: segment j (symbols j*2^wl ..) reads values j and
- * j + 1 before it writes symbols >= j*2^wl, and only symbol j can be value j (2^wl = 1). A knot
- * segment is a ramp: acc = V[j] * (w - r) + V[j+1] * r + w/2 changes by V[j+1] - V[j] per symbol.
- * Returns the sum; *best = the first symbol of largest frequency (the last one found >= going
- * down). The end symbols (edges) take e[0], e[1] instead. Per symbol, so built for speed. */
-ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp, uint32_t nv,
-                                           const uint32_t *e, uint32_t edges, uint32_t *best)
+ * freq[0..n-1], back to front and in place, a run of symbols at a time: segment j (symbols j*2^wl ..)
+ * reads values j and j + 1 before it writes symbols >= j*2^wl, and only symbol j can be value j
+ * (2^wl = 1). A knot segment is a ramp, acc = V[j] * (w - r) + V[j+1] * r + w/2 changing by
+ * V[j+1] - V[j] per symbol, so a run's largest frequency is at one of its ends. With edges, the
+ * first and last symbols are runs of their own (e[0], e[1]). Returns the sum, the largest
+ * frequency in *mx. */
+ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
+                                                      const uint32_t *e, uint32_t edges, uint32_t *mx)
 {
-    uint32_t s = n - edges, s_lo = edges, j, s0, f, acc, d, sum = 0, mx, b = n - 1u;
-    mx = edges ? e[1] : 0u; /* the last symbol first (back to front); stored after the ramps read value n - 1 */
-    sum = mx;
-    while (s > s_lo) {
-        j = (s - 1u) >> wl;
-        s0 = j << wl;
-        if (s0 < s_lo) s0 = s_lo;
-        acc = ((uint32_t)freq[j] << wl) + (1u << wl >> 1);
-        d = interp && j + 1u < nv ? (uint32_t)freq[j + 1u] - freq[j] : 0u; /* mod 2^32: acc stays exact */
-        acc += d * (s - 1u - (j << wl));
+    uint16_t *p = freq + n, *p0;
+    uint32_t s, j, v, acc, d, f, sum = 0, m = 0;
+    while (p > freq) {
+        s = (uint32_t)(p - freq) - 1u; /* the run's last symbol */
+        j = s >> wl;
+        p0 = freq + (j << wl);
+        d = 0;
+        if (edges && (s == n - 1u || s == 0u)) {
+            v = e[s != 0u];
+            p0 = p - 1;
+        } else {
+            v = freq[j];
+            if (interp && s > j << wl) d = (uint32_t)freq[j + 1u] - v; /* r > 0: knot j + 1 exists */
+            if (edges && p0 == freq) p0++;
+        }
+        acc = (v << wl) + (1u << wl >> 1) + d * (s - (j << wl)); /* mod 2^32, as acc -= d below */
+        f = acc >> wl;
+        if (f > m) m = f;
         do {
             f = acc >> wl;
-            freq[--s] = (uint16_t)f;
+            *--p = (uint16_t)f;
             sum += f;
-            if (f >= mx) {
-                mx = f;
-                b = s;
-            }
             acc -= d;
-        } while (s > s0);
+        } while (p > p0);
+        p = p0;
+        if (f > m) m = f;
     }
-    if (edges) {
-        freq[n - 1u] = (uint16_t)e[1];
-        freq[0] = (uint16_t)e[0];
-        sum += e[0];
-        if (e[0] >= mx) b = 0;
-    }
-    *best = b;
+    *mx = m;
     return sum;
 }
 
@@ -266,8 +267,10 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
         prev = v;
     }
     /* the remainder goes to the first symbol of largest frequency */
-    sum = expand_freqs(w->freq, n, wl, interp, nv, e, edges, &best);
+    sum = expand_freqs(w->freq, n, wl, interp && wl, e, edges, &v);
     if (sum > m) return ILWP_ERR_TABLE;
+    for (best = 0; w->freq[best] != v; best++) {
+    }
     w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
     *n_sym = n;
     return (int)prec;
@@ -279,31 +282,29 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
 #define SLOT_F_SHIFT 9
 #define SLOT_CUM_SHIFT 21
 
-/* Intra lossy: the entry's output byte is the dequantised weight clamp(v * step, -127, 127). */
-static ILWP_NOINLINE uint32_t lossy_entry(uint32_t e, int32_t v, uint32_t step)
-{
-    v *= (int32_t)step;
-    v = v > 127 ? 127 : (v < -127 ? -127 : v);
-    return (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
-}
-
 /* Fills w->slot from the frequencies in w->freq (they sum to 2^P: exactly 2^P slots are written).
- * The output byte is lo + s (intra lossy: the dequantised weight). A symbol's entry is one value,
- * stored four slots at a time, which may run up to three slots into the next symbols' (rewritten by
- * them): while 4 or more slots follow the symbol's; the last few symbols are stored exactly. */
-ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step)
+ * The output byte is lo + s, intra lossy (lossy_step > 0): the dequantised weight. A symbol's
+ * entry is one value, stored four slots at a time, which may run up to three slots into the next
+ * symbols' (rewritten by them) while 4 or more slots follow; the last few are stored exactly. */
+ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step,
+                                                uint32_t m)
 {
-    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym, *fcut = fend;
-    uint32_t *q = w->slot, *qe, base = (uint32_t)lo & 0xFFu, e, f, tail = 0;
-    while (fcut > fp && tail < 4u) tail += *--fcut; /* symbols from fcut on have < 4 slots after them */
+    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym;
+    uint32_t *q = w->slot, *qe, *const lim = w->slot + (m > 3u ? m - 3u : 0u); /* qe < lim: 4 slots follow */
+    uint32_t base = (uint32_t)lo & 0xFFu, e, f;
+    int32_t v;
     while (fp != fend) {
         f = *fp++;
         ILWP_KEEP_STEP(fp);
         e = base + (f << SLOT_F_SHIFT);
         base += (f << SLOT_CUM_SHIFT) + 1u;
-        if (lossy_step) e = lossy_entry(e, (int32_t)(fp - w->freq) - 1 + lo, lossy_step);
+        if (lossy_step) {
+            v = ((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step;
+            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+            e = (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
+        }
         qe = q + f;
-        if (fp <= fcut) {
+        if (qe < lim) {
             do {
                 q[0] = e;
                 q[1] = e;
@@ -370,23 +371,25 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
     while (out != out_end) {
         words = (uint32_t)(pay_end - pay) >> 1;
         n = (uint32_t)(out_end - out);
-        if (words == 0u) { /* no word left: this symbol must not need one */
-            RANS_SYMBOL();
-            if (x < RANS_L) return ILWP_ERR_TRUNCATED;
+        n = n < words ? n : words; /* symbols that cannot run out of payload */
+#if ILWP_UNROLL
+        if (n >= 4u) {
+            for (n >>= 2; n > 0u; n--) {
+                RANS_STEP();
+                RANS_STEP();
+                RANS_STEP();
+                RANS_STEP();
+            }
             continue;
         }
-        n = n < words ? n : words;
-#if ILWP_UNROLL
-        for (; n & 3u; n--) RANS_STEP();
-        for (n >>= 2; n > 0u; n--) {
-            RANS_STEP();
-            RANS_STEP();
-            RANS_STEP();
-            RANS_STEP();
-        }
-#else
-        for (; n > 0u; n--) RANS_STEP();
 #endif
+        /* one symbol, its refill checked (the last symbols of a tensor; the head of each run) */
+        RANS_SYMBOL();
+        if (x < RANS_L) {
+            if (words == 0u) return ILWP_ERR_TRUNCATED;
+            x = (x << 16) | rd16(pay);
+            pay += 2;
+        }
     }
 #undef RANS_STEP
 #undef RANS_SYMBOL
@@ -401,7 +404,7 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
     const uint8_t *pay = r->blob + t->payload_off;
     const uint8_t *const pay_end = pay + t->payload_len;
     const uint8_t *side = r->blob + t->side_off;
-    uint32_t x, n_sym, o, i, n_out, n_in, kern, ch, k, kk, rch;
+    uint32_t x, n_sym, i, kern, ch, k, rch, mult, sc, sk, rsc, rsk;
     int32_t lo, v, pred;
     int prec, intra;
 
@@ -432,24 +435,24 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         x = rd_le(pay, 4);
         pay += 4;
         if (x < RANS_L) return ILWP_ERR_STREAM;
-        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u);
+        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u, 1u << prec);
         if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
             return ILWP_ERR_TRUNCATED;
     }
     if (!intra) {
-        /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
-         * channel-minor (k, c). */
-        n_out = t->channel_minor ? kern : t->n_channels;
-        n_in = t->channel_minor ? t->n_channels : kern;
-        i = 0;
-        for (o = 0; o < n_out; o++) {
-            for (k = 0; k < n_in; k++, i++) {
-                ch = t->channel_minor ? k : o;
-                kk = t->channel_minor ? o : k;
-                rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
-                if (rch >= t->ref_channels) return ILWP_ERR_REF;
-                pred = scale_pred(ref[t->ref_channel_minor ? kk * t->ref_channels + rch : rch * kern + kk],
-                                  rd_le(side + 2u * ch, 2));
+        /* pass 2, in place: add the prediction. Element (c, k) is at c * sc + k * sk: channel-major
+         * (c, k) or channel-minor (k, c) storage; its reference (j, k) likewise at j * rsc + k * rsk. */
+        sc = t->channel_minor ? 1u : kern;
+        sk = t->channel_minor ? t->n_channels : 1u;
+        rsc = t->ref_channel_minor ? 1u : kern;
+        rsk = t->ref_channel_minor ? t->ref_channels : 1u;
+        for (ch = 0; ch < t->n_channels; ch++) {
+            rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
+            if (rch >= t->ref_channels) return ILWP_ERR_REF;
+            mult = rd_le(side + 2u * ch, 2);
+            for (k = 0; k < kern; k++) {
+                i = ch * sc + k * sk;
+                pred = scale_pred(ref[rch * rsc + k * rsk], mult);
                 v = out[i];
                 if (t->step == 1u) {
                     v = ((pred + v + 128) & 0xFF) - 128;
