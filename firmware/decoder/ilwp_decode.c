@@ -153,39 +153,43 @@ ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
     return ILWP_OK;
 }
 
-/* MSB-first bit reader over the frequency table */
+/* MSB-first bit reader over the frequency table. It looks at the next 32 bits at once, which may
+ * reach 4 bytes past the table: they are inside the blob (the payload length, at least a byte, and
+ * the CRC follow it), and a code that would use them is rejected. */
 typedef struct {
     const uint8_t *p;
     uint32_t bit, nbits;
 } bits;
 
-/* n <= 32 bits, a byte at a time */
+static uint32_t peek32(const bits *b)
+{
+    const uint8_t *q = b->p + (b->bit >> 3);
+    uint32_t sh = b->bit & 7u;
+    uint32_t v = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+    return sh ? (v << sh) | (q[4] >> (8u - sh)) : v;
+}
+
+/* n <= 32 bits */
 ILWP_SMALL static int get_bits(bits *b, uint32_t n, uint32_t *v)
 {
-    uint32_t x = 0, take, avail, byte;
     if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
-    while (n) {
-        avail = 8u - (b->bit & 7u);
-        take = n < avail ? n : avail;
-        byte = b->p[b->bit >> 3] & (0xFFu >> (b->bit & 7u));
-        x = (x << take) | (byte >> (avail - take));
-        b->bit += take;
-        n -= take;
-    }
-    *v = x;
+    *v = n ? peek32(b) >> (32u - n) : 0u;
+    b->bit += n;
     return ILWP_OK;
 }
 
+/* exp-Golomb-k: z <= 16 zero bits, a one, then z + k bits */
 ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
-    uint32_t z = 0, x;
-    for (;;) { /* unary prefix: z zero bits, then a one */
-        if (b->bit >= b->nbits) return ILWP_ERR_TABLE;
-        x = (b->p[b->bit >> 3] >> (7u - (b->bit & 7u))) & 1u;
-        b->bit++;
-        if (x) break;
-        if (++z > 16u) return ILWP_ERR_TABLE;
-    }
+    uint32_t z = 0, x = peek32(b);
+    if (x < 0x8000u) return ILWP_ERR_TABLE; /* 17 or more zeros */
+#if defined(__GNUC__)
+    z = (uint32_t)__builtin_clz(x);
+#else
+    for (; !(x & 0x80000000u); x <<= 1) z++;
+#endif
+    if (z + 1u > b->nbits - b->bit) return ILWP_ERR_TABLE;
+    b->bit += z + 1u;
     if (get_bits(b, z + k, &x)) return ILWP_ERR_TABLE;
     *v = ((1u << (z + k)) | x) - (1u << k);
     return ILWP_OK;
@@ -196,12 +200,13 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
  * reads values j and j + 1 before it writes symbols >= j*2^wl, and only symbol j can be value j
  * (2^wl = 1). A knot segment is a ramp, acc = V[j] * (w - r) + V[j+1] * r + w/2 changing by
  * V[j+1] - V[j] per symbol, so a run's largest frequency is at one of its ends. With edges, the
- * first and last symbols are runs of their own (e[0], e[1]). Returns the sum, the largest
- * frequency in *mx. */
+ * first and last symbols are runs of their own (e[0], e[1]). Returns the sum; the largest frequency
+ * in *mx and in *best the first run that has it. */
 ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
-                                                      const uint32_t *e, uint32_t edges, uint32_t *mx)
+                                                      const uint32_t *e, uint32_t edges, uint32_t *mx,
+                                                      uint16_t **best)
 {
-    uint16_t *p = freq + n, *p0;
+    uint16_t *p = freq + n, *p0, *pb = freq;
     uint32_t s, j, v, acc, d, f, sum = 0, m = 0;
     while (p > freq) {
         s = (uint32_t)(p - freq) - 1u; /* the run's last symbol */
@@ -218,7 +223,10 @@ ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n
         }
         acc = (v << wl) + (1u << wl >> 1) + d * (s - (j << wl)); /* mod 2^32, as acc -= d below */
         f = acc >> wl;
-        if (f > m) m = f;
+        if (f >= m) { /* >=: going down, the first run with the largest frequency is found last */
+            m = f;
+            pb = p0;
+        }
         do {
             f = acc >> wl;
             *--p = (uint16_t)f;
@@ -226,9 +234,13 @@ ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n
             acc -= d;
         } while (p > p0);
         p = p0;
-        if (f > m) m = f;
+        if (f >= m) {
+            m = f;
+            pb = p0;
+        }
     }
     *mx = m;
+    *best = pb;
     return sum;
 }
 
@@ -237,7 +249,8 @@ ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n
 ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
-    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, v, prev = 0, sum, m, best, e[2] = {0u, 0u};
+    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, v, prev = 0, sum, m, e[2] = {0u, 0u};
+    uint16_t *best;
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
@@ -267,13 +280,17 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
         prev = v;
     }
     /* the remainder goes to the first symbol of largest frequency */
-    sum = expand_freqs(w->freq, n, wl, interp && wl, e, edges, &v);
+    sum = expand_freqs(w->freq, n, wl, interp && wl, e, edges, &v, &best);
     if (sum > m) return ILWP_ERR_TABLE;
-    for (best = 0; w->freq[best] != v; best++) {
-    }
-    w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
+    while (*best != v) best++; /* the first symbol of its run with it */
+    *best = (uint16_t)(*best + (m - sum));
     *n_sym = n;
     return (int)prec;
+}
+
+static int32_t clamp127(int32_t v)
+{
+    return v > 127 ? 127 : (v < -127 ? -127 : v);
 }
 
 /* Slot entry of a symbol: what one rANS step needs, the same in each of the symbol's f slots.
@@ -282,7 +299,7 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
 #define SLOT_F_SHIFT 9
 #define SLOT_CUM_SHIFT 21
 
-/* Fills w->slot from the frequencies in w->freq (they sum to 2^P: exactly 2^P slots are written).
+/* Fills w->slot from the frequencies in w->freq (they sum to m = 2^P: exactly m slots are written).
  * The output byte is lo + s, intra lossy (lossy_step > 0): the dequantised weight. A symbol's
  * entry is one value, stored four slots at a time, which may run up to three slots into the next
  * symbols' (rewritten by them) while 4 or more slots follow; the last few are stored exactly. */
@@ -292,17 +309,13 @@ ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, in
     const uint16_t *fp = w->freq, *const fend = w->freq + n_sym;
     uint32_t *q = w->slot, *qe, *const lim = w->slot + (m > 3u ? m - 3u : 0u); /* qe < lim: 4 slots follow */
     uint32_t base = (uint32_t)lo & 0xFFu, e, f;
-    int32_t v;
-    while (fp != fend) {
+    if (fp == fend) return;
+    do {
         f = *fp++;
-        ILWP_KEEP_STEP(fp);
         e = base + (f << SLOT_F_SHIFT);
         base += (f << SLOT_CUM_SHIFT) + 1u;
-        if (lossy_step) {
-            v = ((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step;
-            v = v > 127 ? 127 : (v < -127 ? -127 : v);
-            e = (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
-        }
+        if (lossy_step) /* the dequantised weight */
+            e = (e & ~0x1FFu) | ((uint32_t)clamp127(((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step) & 0xFFu);
         qe = q + f;
         if (qe < lim) {
             do {
@@ -312,19 +325,19 @@ ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, in
                 q[3] = e;
                 q += 4;
             } while (q < qe);
-            q = qe;
         } else {
             for (; q != qe; q++) *q = e;
         }
-    }
+        q = qe;
+    } while (fp != fend);
 }
 
+/* clamp(floor((ref * mult + 2048) / 4096), -127, 127). |ref * mult| < 2^23: biased by 2^24 the sum is
+ * positive, so an unsigned shift floors it (no right shift of a negative value). */
 static int32_t scale_pred(int32_t ref, uint32_t mult)
 {
-    int32_t t = ref * (int32_t)mult + (1 << (MULT_SHIFT - 1));
-    /* floor division by 2^12 without right-shifting a negative value (implementation-defined) */
-    t = t >= 0 ? t / (1 << MULT_SHIFT) : -((-t + (1 << MULT_SHIFT) - 1) / (1 << MULT_SHIFT));
-    return t > 127 ? 127 : (t < -127 ? -127 : t);
+    uint32_t t = (uint32_t)(ref * (int32_t)mult) + (1u << 24) + (1u << (MULT_SHIFT - 1));
+    return clamp127((int32_t)(t >> MULT_SHIFT) - (1 << (24 - MULT_SHIFT)));
 }
 
 
@@ -404,8 +417,9 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
     const uint8_t *pay = r->blob + t->payload_off;
     const uint8_t *const pay_end = pay + t->payload_len;
     const uint8_t *side = r->blob + t->side_off;
+    uint8_t *const o = (uint8_t *)out; /* stores mod 256 */
     uint32_t x, n_sym, i, kern, ch, k, rch, mult, sc, sk, rsc, rsk;
-    int32_t lo, v, pred;
+    int32_t lo, v;
     int prec, intra;
 
     if (out_len != t->n_elems || !out) return ILWP_ERR_BUFFER;
@@ -419,12 +433,8 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         /* stored (format v3): one int8 symbol per payload byte, no table and no rANS */
         if (t->payload_len != t->n_elems) return ILWP_ERR_STREAM;
         for (i = 0; i < t->n_elems; i++) {
-            v = (int32_t)(int8_t)pay[i];
-            if (intra && t->step > 1u) {
-                v *= (int32_t)t->step;
-                v = v > 127 ? 127 : (v < -127 ? -127 : v);
-            }
-            out[i] = (int8_t)v;
+            v = (int8_t)pay[i];
+            o[i] = (uint8_t)(intra && t->step > 1u ? clamp127(v * (int32_t)t->step) : v);
         }
         x = RANS_L; /* the end checks below then hold */
         pay = pay_end;
@@ -452,15 +462,8 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
             mult = rd_le(side + 2u * ch, 2);
             for (k = 0; k < kern; k++) {
                 i = ch * sc + k * sk;
-                pred = scale_pred(ref[rch * rsc + k * rsk], mult);
-                v = out[i];
-                if (t->step == 1u) {
-                    v = ((pred + v + 128) & 0xFF) - 128;
-                } else {
-                    v = pred + v * (int32_t)t->step;
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
-                }
-                out[i] = (int8_t)v;
+                v = scale_pred(ref[rch * rsc + k * rsk], mult) + out[i] * (int32_t)t->step;
+                o[i] = (uint8_t)(t->step > 1u ? clamp127(v) : v); /* lossless: mod 256 */
             }
         }
     }
