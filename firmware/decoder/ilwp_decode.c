@@ -178,20 +178,27 @@ ILWP_SMALL static int get_bits(bits *b, uint32_t n, uint32_t *v)
     return ILWP_OK;
 }
 
-/* exp-Golomb-k: z <= 16 zero bits, a one, then z + k bits */
+/* exp-Golomb-k: z <= 16 zero bits, then the z + k + 1 bits of u + 2^k (a 1 first) */
 ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
-    uint32_t z = 0, x = peek32(b);
+    uint32_t z = 0, n, x = peek32(b);
     if (x < 0x8000u) return ILWP_ERR_TABLE; /* 17 or more zeros */
 #if defined(__GNUC__)
     z = (uint32_t)__builtin_clz(x);
 #else
-    for (; !(x & 0x80000000u); x <<= 1) z++;
+    while (!(x << z & 0x80000000u)) z++;
 #endif
-    if (z + 1u > b->nbits - b->bit) return ILWP_ERR_TABLE;
-    b->bit += z + 1u;
-    if (get_bits(b, z + k, &x)) return ILWP_ERR_TABLE;
-    *v = ((1u << (z + k)) | x) - (1u << k);
+    n = 2u * z + k + 1u; /* the whole code, up to 40 bits */
+    if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
+    if (n > 32u) { /* the z + k >= 16 bits after the prefix, and its 1 */
+        b->bit += z + 1u;
+        n = z + k;
+        x = (1u << n) | (peek32(b) >> (32u - n));
+    } else {
+        x >>= 32u - n;
+    }
+    b->bit += n;
+    *v = x - (1u << k);
     return ILWP_OK;
 }
 
@@ -202,7 +209,7 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
  * V[j+1] - V[j] per symbol, so a run's largest frequency is at one of its ends. With edges, the
  * first and last symbols are runs of their own (e[0], e[1]). Returns the sum; the largest frequency
  * in *mx and in *best the first run that has it. */
-ILWP_SMALL static ILWP_NOINLINE uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
+ILWP_SMALL static uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
                                                       const uint32_t *e, uint32_t edges, uint32_t *mx,
                                                       uint16_t **best)
 {
