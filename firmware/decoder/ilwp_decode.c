@@ -93,7 +93,7 @@ ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint
 {
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
-    if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
+    if (rd_le(blob, 4) != 0x50574C49u) return ILWP_ERR_MAGIC; /* "ILWP" */
     if (blob[4] != 4u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);

@@ -266,10 +266,15 @@ def code_bits(counts: np.ndarray, freqs: list[int], precision: int) -> float:
 
 
 MAX_WIDTH_LOG2 = 7  # 3 bits: bins or knot spacing up to 128 symbols
+# The decoder fills 2^P table slots per tensor (about 1.25 Cortex-M4 instructions each, 2.5 K at P = 11):
+# on a small tensor that set-up outweighs its rANS loop, while a lower P costs it only a few bits.
+# The encoder charges each slot this many bits when it chooses P (1 byte per 1024 slots): issue #15.
+SLOT_BITS = 1 / 128
 
 
-def best_table(symbols: np.ndarray, knots: bool = True) -> tuple[FreqTable, float]:
-    """The table (shape, precision, width, coding) minimising table bits + code bits, and that sum.
+def best_table(symbols: np.ndarray, knots: bool = True, slot_bits: float = SLOT_BITS) -> tuple[FreqTable, float]:
+    """The table (shape, precision, width, coding) minimising table bits + code bits + slot_bits * 2^P,
+    and its table bits + code bits.
 
     knots=False: bin tables only (quick: for ranking candidates, not for the record written)."""
     lo, counts = histogram(symbols)
@@ -290,22 +295,22 @@ def best_table(symbols: np.ndarray, knots: bool = True) -> tuple[FreqTable, floa
                 cb = code_bits(counts, expand(bins, wl, len(counts), p), p)
                 tb, delta, k = _cheapest_coding(bins)
                 bits = HEADER_BITS + tb + cb
-                if best is None or bits < best[0]:
-                    best = (bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
+                if best is None or bits + slot_bits * (1 << p) < best[0]:
+                    best = (bits + slot_bits * (1 << p), bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
             if knots and len(counts) > 1 and p >= MAX_PRECISION - 2:  # coarser knots never won
                 for edges in (False, True):
                     r = fit_knots(counts, p, wl, edges, refine=False)
                     if r is not None:
-                        fits.append((r[0], p, wl, edges))
+                        fits.append((r[0] + slot_bits * (1 << p), p, wl, edges))
     fits.sort()
     for _, p, wl, edges in fits[:3]:  # the best few fits, refined
         r = fit_knots(counts, p, wl, edges, True)
-        if best is None or r[0] < best[0]:
-            best = r
-    t = best[1]
+        if best is None or r[0] + slot_bits * (1 << p) < best[0]:
+            best = (r[0] + slot_bits * (1 << p), r[0], r[1])
+    t = best[2]
     if t.lo != lo:
         t = FreqTable(t.precision, lo, t.n_sym, t.width_log2, t.delta, t.k, t.bins, t.interp, t.edges)
-    return t, best[0]
+    return t, best[1]
 
 
 def write_table(t: FreqTable) -> bytes:
