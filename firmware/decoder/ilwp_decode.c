@@ -308,35 +308,38 @@ static int32_t clamp127(int32_t v)
 
 /* Fills w->slot from the frequencies in w->freq (they sum to m = 2^P: exactly m slots are written).
  * The output byte is lo + s, intra lossy (lossy_step > 0): the dequantised weight. A symbol's
- * entry is one value, stored four slots at a time, which may run up to three slots into the next
- * symbols' (rewritten by them) while 4 or more slots follow; the last few are stored exactly. */
-ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step,
-                                                uint32_t m)
+ * entry is one value, stored eight slots at a time, which may run up to seven slots into the next
+ * symbols' (rewritten by them) while 8 or more slots follow; the last few are stored exactly. */
+ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step)
 {
-    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym;
-    uint32_t *q = w->slot, *qe, *const lim = w->slot + (m > 3u ? m - 3u : 0u); /* qe < lim: 4 slots follow */
-    uint32_t base = (uint32_t)lo & 0xFFu, e, f;
-    if (fp == fend) return;
-    do {
+    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym, *fcut = fend;
+    uint32_t *p, *q = w->slot, base = (uint32_t)lo & 0xFFu, e, f, tail = 0;
+    while (fcut != fp && tail < 8u) tail += *--fcut; /* symbols from fcut on have < 8 slots after them */
+    for (;;) {
+        if (fp == fend) return;
         f = *fp++;
         e = base + (f << SLOT_F_SHIFT);
         base += (f << SLOT_CUM_SHIFT) + 1u;
         if (lossy_step) /* the dequantised weight */
             e = (e & ~0x1FFu) | ((uint32_t)clamp127(((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step) & 0xFFu);
-        qe = q + f;
-        if (qe < lim) {
+        p = q;
+        q += f;
+        if (fp <= fcut) {
             do {
-                q[0] = e;
-                q[1] = e;
-                q[2] = e;
-                q[3] = e;
-                q += 4;
-            } while (q < qe);
+                p[0] = e;
+                p[1] = e;
+                p[2] = e;
+                p[3] = e;
+                p[4] = e;
+                p[5] = e;
+                p[6] = e;
+                p[7] = e;
+                p += 8;
+            } while (p < q);
         } else {
-            for (; q != qe; q++) *q = e;
+            for (; p != q; p++) *p = e;
         }
-        q = qe;
-    } while (fp != fend);
+    }
 }
 
 /* clamp(floor((ref * mult + 2048) / 4096), -127, 127). |ref * mult| < 2^23: biased by 2^24 the sum is
@@ -431,7 +434,7 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
 
     if (out_len != t->n_elems || !out) return ILWP_ERR_BUFFER;
     kern = t->n_elems / t->n_channels;
-    if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
+    if (t->mode != ILWP_MODE_INTRA && (!ref || (uint64_t)t->ref_channels * kern != ref_len))
         return ILWP_ERR_REF;
     /* pass 1: symbols to bytes. Intra: the weight itself (lossy: dequantised). Inter: the
      * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
@@ -452,7 +455,7 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         x = rd_le(pay, 4);
         pay += 4;
         if (x < RANS_L) return ILWP_ERR_STREAM;
-        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u, 1u << prec);
+        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u);
         if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
             return ILWP_ERR_TRUNCATED;
     }
