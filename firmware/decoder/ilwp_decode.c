@@ -165,8 +165,15 @@ static uint32_t peek32(const bits *b)
 {
     const uint8_t *q = b->p + (b->bit >> 3);
     uint32_t sh = b->bit & 7u;
-    uint32_t v = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
-    return sh ? (v << sh) | (q[4] >> (8u - sh)) : v;
+    uint32_t v;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__ARM_FEATURE_UNALIGNED) || defined(__x86_64__) || defined(__i386__))
+    __builtin_memcpy(&v, q, 4); /* one unaligned load and a byte reversal */
+    v = __builtin_bswap32(v);
+#else
+    v = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+#endif
+    return (v << sh) | (((uint32_t)q[4] << sh) >> 8);
 }
 
 /* n <= 32 bits */
