@@ -217,8 +217,7 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
  * first and last symbols are runs of their own (e[0], e[1]). Returns the sum; the largest frequency
  * in *mx and in *best the first run that has it. */
 ILWP_SMALL static uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
-                                                      const uint32_t *e, uint32_t edges, uint32_t *mx,
-                                                      uint16_t **best)
+                                        const uint32_t *e, uint32_t edges, uint32_t *mx, uint16_t **best)
 {
     uint16_t *p = freq + n, *p0, *pb = freq;
     uint32_t s, j, v, acc, d, f, sum = 0, m = 0;
@@ -316,19 +315,22 @@ static int32_t clamp127(int32_t v)
 /* Fills w->slot from the frequencies in w->freq (they sum to m = 2^P: exactly m slots are written).
  * The output byte is lo + s, intra lossy (lossy_step > 0): the dequantised weight. A symbol's
  * entry is one value, stored eight slots at a time, which may run up to seven slots into the next
- * symbols' (rewritten by them) while 8 or more slots follow; the last few are stored exactly. */
+ * symbols' (rewritten by them) while 8 or more slots follow it; the last few are stored exactly. */
 ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step)
 {
     const uint16_t *fp = w->freq, *const fend = w->freq + n_sym, *fcut = fend;
     uint32_t *p, *q = w->slot, base = (uint32_t)lo & 0xFFu, e, f, tail = 0;
+    int32_t v;
     while (fcut != fp && tail < 8u) tail += *--fcut; /* symbols from fcut on have < 8 slots after them */
     for (;;) {
         if (fp == fend) return;
         f = *fp++;
         e = base + (f << SLOT_F_SHIFT);
         base += (f << SLOT_CUM_SHIFT) + 1u;
-        if (lossy_step) /* the dequantised weight */
-            e = (e & ~0x1FFu) | ((uint32_t)clamp127(((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step) & 0xFFu);
+        if (lossy_step) { /* the dequantised weight */
+            v = clamp127(((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step);
+            e = (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
+        }
         p = q;
         q += f;
         if (fp <= fcut) {
@@ -413,7 +415,8 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
             continue;
         }
 #endif
-        /* one symbol, its refill checked (the last symbols of a tensor; the head of each run) */
+        /* one symbol, its refill checked: under four left to run unchecked (a run's end, a tensor's
+         * last symbols) */
         RANS_SYMBOL();
         if (x < RANS_L) {
             if (words == 0u) return ILWP_ERR_TRUNCATED;
