@@ -59,7 +59,9 @@ def test_cross_compiles_for_cortex_m4_small(tmp_path):
                     str(DECODER_DIR / "ilwp_decode.c"), "-o", str(obj)], check=True)
     out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True, text=True).stdout
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
-    assert text <= 2440 and data == 0 and bss == 0, out  # 2400 B at format v4 (knot tables +192 B; v3 2208 B; 64 B CRC table)
+    # 2428 B (issue #15's faster set-up: +28 B at -Os); 2400 B at format v4 (knot tables +192 B; v3 2208 B;
+    # 64 B CRC table)
+    assert text <= 2440 and data == 0 and bss == 0, out
 
 
 def test_host_build_is_warning_free_c99(tmp_path):

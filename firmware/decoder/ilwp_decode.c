@@ -15,8 +15,12 @@
 #if defined(__GNUC__)
 /* Keeps a refill a branch (taken by under half the symbols) rather than a 4-instruction IT block. */
 #define ILWP_KEEP_BRANCH() __asm__ volatile("")
+/* Keeps p a register stepped by each access (a post-increment store), not offsets from one
+ * pointer moved once per unrolled block (one add more per block). */
+#define ILWP_KEEP_STEP(p) __asm__("" : "+r"(p))
 #else
 #define ILWP_KEEP_BRANCH() ((void)0)
+#define ILWP_KEEP_STEP(p) ((void)0)
 #endif
 /* Four symbols per loop test, unless the whole file is built for size (-Os). */
 #if defined(__OPTIMIZE_SIZE__)
@@ -89,7 +93,7 @@ ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint
 {
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
-    if (blob[0] != 'I' || blob[1] != 'L' || blob[2] != 'W' || blob[3] != 'P') return ILWP_ERR_MAGIC;
+    if (rd_le(blob, 4) != 0x50574C49u) return ILWP_ERR_MAGIC; /* "ILWP" */
     if (blob[4] != 4u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);
@@ -149,42 +153,108 @@ ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
     return ILWP_OK;
 }
 
-/* MSB-first bit reader over the frequency table */
+/* MSB-first bit reader over the frequency table. It looks at the next 32 bits at once, which may
+ * reach 4 bytes past the table: they are inside the blob (the payload length, at least a byte, and
+ * the CRC follow it), and a code that would use them is rejected. */
 typedef struct {
     const uint8_t *p;
     uint32_t bit, nbits;
 } bits;
 
-/* n <= 32 bits, a byte at a time */
+static uint32_t peek32(const bits *b)
+{
+    const uint8_t *q = b->p + (b->bit >> 3);
+    uint32_t sh = b->bit & 7u;
+    uint32_t v;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__ARM_FEATURE_UNALIGNED) || defined(__x86_64__) || defined(__i386__))
+    __builtin_memcpy(&v, q, 4); /* one unaligned load and a byte reversal */
+    v = __builtin_bswap32(v);
+#else
+    v = ((uint32_t)q[0] << 24) | ((uint32_t)q[1] << 16) | ((uint32_t)q[2] << 8) | q[3];
+#endif
+    return (v << sh) | (((uint32_t)q[4] << sh) >> 8);
+}
+
+/* n <= 32 bits */
 ILWP_SMALL static int get_bits(bits *b, uint32_t n, uint32_t *v)
 {
-    uint32_t x = 0, take, avail, byte;
     if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
-    while (n) {
-        avail = 8u - (b->bit & 7u);
-        take = n < avail ? n : avail;
-        byte = b->p[b->bit >> 3] & (0xFFu >> (b->bit & 7u));
-        x = (x << take) | (byte >> (avail - take));
-        b->bit += take;
-        n -= take;
-    }
-    *v = x;
+    *v = n ? peek32(b) >> (32u - n) : 0u;
+    b->bit += n;
     return ILWP_OK;
 }
 
+/* exp-Golomb-k: z <= 16 zero bits, then the z + k + 1 bits of u + 2^k (a 1 first) */
 ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 {
-    uint32_t z = 0, x;
-    for (;;) { /* unary prefix: z zero bits, then a one */
-        if (b->bit >= b->nbits) return ILWP_ERR_TABLE;
-        x = (b->p[b->bit >> 3] >> (7u - (b->bit & 7u))) & 1u;
-        b->bit++;
-        if (x) break;
-        if (++z > 16u) return ILWP_ERR_TABLE;
+    uint32_t z = 0, n, x = peek32(b);
+    if (x < 0x8000u) return ILWP_ERR_TABLE; /* 17 or more zeros */
+#if defined(__GNUC__)
+    z = (uint32_t)__builtin_clz(x);
+#else
+    while (!(x << z & 0x80000000u)) z++;
+#endif
+    n = 2u * z + k + 1u; /* the whole code, up to 40 bits */
+    if (n > b->nbits - b->bit) return ILWP_ERR_TABLE;
+    if (n > 32u) { /* the z + k >= 16 bits after the prefix, and its 1 */
+        b->bit += z + 1u;
+        n = z + k;
+        x = (1u << n) | (peek32(b) >> (32u - n));
+    } else {
+        x >>= 32u - n;
     }
-    if (get_bits(b, z + k, &x)) return ILWP_ERR_TABLE;
-    *v = ((1u << (z + k)) | x) - (1u << k);
+    b->bit += n;
+    *v = x - (1u << k);
     return ILWP_OK;
+}
+
+/* Per-symbol frequencies from the parsed values (bins or knots, docs/blob-format.md) into
+ * freq[0..n-1], back to front and in place, a run of symbols at a time: segment j (symbols j*2^wl ..)
+ * reads values j and j + 1 before it writes symbols >= j*2^wl, and only symbol j can be value j
+ * (2^wl = 1). A knot segment is a ramp, acc = V[j] * (w - r) + V[j+1] * r + w/2 changing by
+ * V[j+1] - V[j] per symbol, so a run's largest frequency is at one of its ends. With edges, the
+ * first and last symbols are runs of their own (e[0], e[1]). Returns the sum; the largest frequency
+ * in *mx and in *best the first run that has it. */
+ILWP_SMALL static uint32_t expand_freqs(uint16_t *freq, uint32_t n, uint32_t wl, uint32_t interp,
+                                        const uint32_t *e, uint32_t edges, uint32_t *mx, uint16_t **best)
+{
+    uint16_t *p = freq + n, *p0, *pb = freq;
+    uint32_t s, j, v, acc, d, f, sum = 0, m = 0;
+    while (p > freq) {
+        s = (uint32_t)(p - freq) - 1u; /* the run's last symbol */
+        j = s >> wl;
+        p0 = freq + (j << wl);
+        d = 0;
+        if (edges && (s == n - 1u || s == 0u)) {
+            v = e[s != 0u];
+            p0 = p - 1;
+        } else {
+            v = freq[j];
+            if (interp && s > j << wl) d = (uint32_t)freq[j + 1u] - v; /* r > 0: knot j + 1 exists */
+            if (edges && p0 == freq) p0++;
+        }
+        acc = (v << wl) + (1u << wl >> 1) + d * (s - (j << wl)); /* mod 2^32, as acc -= d below */
+        f = acc >> wl;
+        if (f >= m) { /* >=: going down, the first run with the largest frequency is found last */
+            m = f;
+            pb = p0;
+        }
+        do {
+            f = acc >> wl;
+            *--p = (uint16_t)f;
+            sum += f;
+            acc -= d;
+        } while (p > p0);
+        p = p0;
+        if (f >= m) {
+            m = f;
+            pb = p0;
+        }
+    }
+    *mx = m;
+    *best = pb;
+    return sum;
 }
 
 /* Parses the table: symbol s's frequency into w->freq[s]; returns P (> 0), *lo and *n_sym,
@@ -192,7 +262,8 @@ ILWP_SMALL static int get_eg(bits *b, uint32_t k, uint32_t *v)
 ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, int32_t *lo, uint32_t *n_sym)
 {
     bits b;
-    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, s, v, r, prev = 0, sum = 0, m, best, e[2] = {0u, 0u};
+    uint32_t prec, lo8, n, wl, interp, edges, delta, k, nv, i, v, prev = 0, sum, m, e[2] = {0u, 0u};
+    uint16_t *best;
     b.p = p;
     b.bit = 0;
     b.nbits = len > 0x1FFFFFFFu ? 0xFFFFFFFFu : len * 8u;
@@ -221,55 +292,71 @@ ILWP_SMALL static int build_table(const uint8_t *p, uint32_t len, ilwp_work *w, 
         else e[i - nv] = v;
         prev = v;
     }
-    /* per-symbol frequencies back to front: symbol s reads values j = s >> wl and (knots, r > 0)
-     * j + 1 <= s, none of them overwritten yet; the remainder goes to the first symbol of
-     * largest frequency */
-    best = n - 1u;
-    for (s = n; s-- > 0;) {
-        i = s >> wl;
-        r = s & ((1u << wl) - 1u);
-        v = w->freq[i];
-        if (interp && r) v = (v * ((1u << wl) - r) + w->freq[i + 1u] * r + (1u << wl >> 1)) >> wl;
-        if (edges && (!s || s == n - 1u)) v = e[s ? 1 : 0];
-        sum += v;
-        w->freq[s] = (uint16_t)v;
-        if (v >= w->freq[best]) best = s;
-    }
+    /* the remainder goes to the first symbol of largest frequency */
+    sum = expand_freqs(w->freq, n, wl, interp && wl, e, edges, &v, &best);
     if (sum > m) return ILWP_ERR_TABLE;
-    w->freq[best] = (uint16_t)(w->freq[best] + (m - sum));
+    while (*best != v) best++; /* the first symbol of its run with it */
+    *best = (uint16_t)(*best + (m - sum));
     *n_sym = n;
     return (int)prec;
 }
 
-/* Fills w->slot from the frequencies in w->freq: every slot of symbol s gets its output
- * byte, its offset from the symbol's first slot and f[s]. Intra lossy: the byte is the dequantised
- * weight; otherwise lo + s. The frequencies sum to 2^P, so exactly 2^P slots are written. */
-static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t step_intra)
+static int32_t clamp127(int32_t v)
 {
-    uint32_t s, e, f;
-    uint32_t *q = w->slot;
+    return v > 127 ? 127 : (v < -127 ? -127 : v);
+}
+
+/* Slot entry of a symbol: what one rANS step needs, the same in each of the symbol's f slots.
+ * Bits 0-7 the output byte, 8 spare (the byte's carry from 0xFF to 0x00 while filling), 9-20
+ * the frequency f (<= 2^11), 21-31 cum, the symbol's first slot (< 2^11). */
+#define SLOT_F_SHIFT 9
+#define SLOT_CUM_SHIFT 21
+
+/* Fills w->slot from the frequencies in w->freq (they sum to m = 2^P: exactly m slots are written).
+ * The output byte is lo + s, intra lossy (lossy_step > 0): the dequantised weight. A symbol's
+ * entry is one value, stored eight slots at a time, which may run up to seven slots into the next
+ * symbols' (rewritten by them) while 8 or more slots follow it; the last few are stored exactly. */
+ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, int32_t lo, uint32_t lossy_step)
+{
+    const uint16_t *fp = w->freq, *const fend = w->freq + n_sym, *fcut = fend;
+    uint32_t *p, *q = w->slot, base = (uint32_t)lo & 0xFFu, e, f, tail = 0;
     int32_t v;
-    for (s = 0; s < n_sym; s++) {
-        f = w->freq[s];
-        v = (int32_t)s + lo;
-        if (step_intra > 1u) {
-            v *= (int32_t)step_intra;
-            v = v > 127 ? 127 : (v < -127 ? -127 : v);
+    while (fcut != fp && tail < 8u) tail += *--fcut; /* symbols from fcut on have < 8 slots after them */
+    for (;;) {
+        if (fp == fend) return;
+        f = *fp++;
+        e = base + (f << SLOT_F_SHIFT);
+        base += (f << SLOT_CUM_SHIFT) + 1u;
+        if (lossy_step) { /* the dequantised weight */
+            v = clamp127(((int32_t)(fp - w->freq) - 1 + lo) * (int32_t)lossy_step);
+            e = (e & ~0x1FFu) | ((uint32_t)v & 0xFFu);
         }
-        e = ((uint32_t)v & 0xFFu) | (f << 19);
-        for (; f > 0u; f--) {
-            *q++ = e;
-            e += 1u << 8;
+        p = q;
+        q += f;
+        if (fp <= fcut) {
+            do {
+                p[0] = e;
+                p[1] = e;
+                p[2] = e;
+                p[3] = e;
+                p[4] = e;
+                p[5] = e;
+                p[6] = e;
+                p[7] = e;
+                p += 8;
+            } while (p < q);
+        } else {
+            for (; p != q; p++) *p = e;
         }
     }
 }
 
+/* clamp(floor((ref * mult + 2048) / 4096), -127, 127). |ref * mult| < 2^23: biased by 2^24 the sum is
+ * positive, so an unsigned shift floors it (no right shift of a negative value). */
 static int32_t scale_pred(int32_t ref, uint32_t mult)
 {
-    int32_t t = ref * (int32_t)mult + (1 << (MULT_SHIFT - 1));
-    /* floor division by 2^12 without right-shifting a negative value (implementation-defined) */
-    t = t >= 0 ? t / (1 << MULT_SHIFT) : -((-t + (1 << MULT_SHIFT) - 1) / (1 << MULT_SHIFT));
-    return t > 127 ? 127 : (t < -127 ? -127 : t);
+    uint32_t t = (uint32_t)(ref * (int32_t)mult) + (1u << 24) + (1u << (MULT_SHIFT - 1));
+    return clamp127((int32_t)(t >> MULT_SHIFT) - (1 << (24 - MULT_SHIFT)));
 }
 
 
@@ -295,12 +382,14 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
 {
     const uint32_t mask = (1u << prec) - 1u;
     const uint8_t *pay = *ppay;
-    uint32_t x = *px, e, n, words;
+    uint32_t x = *px, e, j, n, words;
 #define RANS_SYMBOL()                                                \
     do {                                                             \
-        e = tab[x & mask];                                           \
+        j = x & mask;                                                \
+        e = tab[j];                                                  \
         *out++ = (uint8_t)e;                                         \
-        x = (e >> 19) * (x >> prec) + ((e >> 8) & 0x7FFu);           \
+        ILWP_KEEP_STEP(out);                                         \
+        x = ((e >> SLOT_F_SHIFT) & 0xFFFu) * (x >> prec) + j - (e >> SLOT_CUM_SHIFT); \
     } while (0)
 #define RANS_STEP()                                                  \
     do {                                                             \
@@ -314,23 +403,26 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
     while (out != out_end) {
         words = (uint32_t)(pay_end - pay) >> 1;
         n = (uint32_t)(out_end - out);
-        if (words == 0u) { /* no word left: this symbol must not need one */
-            RANS_SYMBOL();
-            if (x < RANS_L) return ILWP_ERR_TRUNCATED;
+        n = n < words ? n : words; /* symbols that cannot run out of payload */
+#if ILWP_UNROLL
+        if (n >= 4u) {
+            for (n >>= 2; n > 0u; n--) {
+                RANS_STEP();
+                RANS_STEP();
+                RANS_STEP();
+                RANS_STEP();
+            }
             continue;
         }
-        n = n < words ? n : words;
-#if ILWP_UNROLL
-        for (; n & 3u; n--) RANS_STEP();
-        for (n >>= 2; n > 0u; n--) {
-            RANS_STEP();
-            RANS_STEP();
-            RANS_STEP();
-            RANS_STEP();
-        }
-#else
-        for (; n > 0u; n--) RANS_STEP();
 #endif
+        /* one symbol, its refill checked: under four left to run unchecked (a run's end, a tensor's
+         * last symbols) */
+        RANS_SYMBOL();
+        if (x < RANS_L) {
+            if (words == 0u) return ILWP_ERR_TRUNCATED;
+            x = (x << 16) | rd16(pay);
+            pay += 2;
+        }
     }
 #undef RANS_STEP
 #undef RANS_SYMBOL
@@ -345,13 +437,14 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
     const uint8_t *pay = r->blob + t->payload_off;
     const uint8_t *const pay_end = pay + t->payload_len;
     const uint8_t *side = r->blob + t->side_off;
-    uint32_t x, n_sym, o, i, n_out, n_in, kern, ch, k, kk, rch;
-    int32_t lo, v, pred;
+    uint8_t *const o = (uint8_t *)out; /* stores mod 256 */
+    uint32_t x, n_sym, i, kern, ch, k, rch, mult, sc, sk, rsc, rsk;
+    int32_t lo, v;
     int prec, intra;
 
     if (out_len != t->n_elems || !out) return ILWP_ERR_BUFFER;
     kern = t->n_elems / t->n_channels;
-    if (t->mode != ILWP_MODE_INTRA && (!ref || ref_len / t->ref_channels != kern || ref_len % t->ref_channels))
+    if (t->mode != ILWP_MODE_INTRA && (!ref || (uint64_t)t->ref_channels * kern != ref_len))
         return ILWP_ERR_REF;
     /* pass 1: symbols to bytes. Intra: the weight itself (lossy: dequantised). Inter: the
      * residual symbol, an int8 too (lo + n_sym <= 128), combined with the prediction below. */
@@ -360,12 +453,8 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         /* stored (format v3): one int8 symbol per payload byte, no table and no rANS */
         if (t->payload_len != t->n_elems) return ILWP_ERR_STREAM;
         for (i = 0; i < t->n_elems; i++) {
-            v = (int32_t)(int8_t)pay[i];
-            if (intra && t->step > 1u) {
-                v *= (int32_t)t->step;
-                v = v > 127 ? 127 : (v < -127 ? -127 : v);
-            }
-            out[i] = (int8_t)v;
+            v = (int8_t)pay[i];
+            o[i] = (uint8_t)(intra && t->step > 1u ? clamp127(v * (int32_t)t->step) : v);
         }
         x = RANS_L; /* the end checks below then hold */
         pay = pay_end;
@@ -376,32 +465,25 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         x = rd_le(pay, 4);
         pay += 4;
         if (x < RANS_L) return ILWP_ERR_STREAM;
-        fill_slots(w, n_sym, lo, intra ? t->step : 1u);
+        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u);
         if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
             return ILWP_ERR_TRUNCATED;
     }
     if (!intra) {
-        /* pass 2, in place: add the prediction. Storage order is channel-major (c, k) or
-         * channel-minor (k, c). */
-        n_out = t->channel_minor ? kern : t->n_channels;
-        n_in = t->channel_minor ? t->n_channels : kern;
-        i = 0;
-        for (o = 0; o < n_out; o++) {
-            for (k = 0; k < n_in; k++, i++) {
-                ch = t->channel_minor ? k : o;
-                kk = t->channel_minor ? o : k;
-                rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
-                if (rch >= t->ref_channels) return ILWP_ERR_REF;
-                pred = scale_pred(ref[t->ref_channel_minor ? kk * t->ref_channels + rch : rch * kern + kk],
-                                  rd_le(side + 2u * ch, 2));
-                v = out[i];
-                if (t->step == 1u) {
-                    v = ((pred + v + 128) & 0xFF) - 128;
-                } else {
-                    v = pred + v * (int32_t)t->step;
-                    v = v > 127 ? 127 : (v < -127 ? -127 : v);
-                }
-                out[i] = (int8_t)v;
+        /* pass 2, in place: add the prediction. Element (c, k) is at c * sc + k * sk: channel-major
+         * (c, k) or channel-minor (k, c) storage; its reference (j, k) likewise at j * rsc + k * rsk. */
+        sc = t->channel_minor ? 1u : kern;
+        sk = t->channel_minor ? t->n_channels : 1u;
+        rsc = t->ref_channel_minor ? 1u : kern;
+        rsk = t->ref_channel_minor ? t->ref_channels : 1u;
+        for (ch = 0; ch < t->n_channels; ch++) {
+            rch = t->mode == ILWP_MODE_SEARCHED ? rd_le(side + 2u * (t->n_channels + ch), 2) : ch;
+            if (rch >= t->ref_channels) return ILWP_ERR_REF;
+            mult = rd_le(side + 2u * ch, 2);
+            for (k = 0; k < kern; k++) {
+                i = ch * sc + k * sk;
+                v = scale_pred(ref[rch * rsc + k * rsk], mult) + out[i] * (int32_t)t->step;
+                o[i] = (uint8_t)(t->step > 1u ? clamp127(v) : v); /* lossless: mod 256 */
             }
         }
     }

@@ -58,8 +58,9 @@ typedef struct {
  * 2^slot_log2 uint32_t (8 KB for slot_log2 = ILWP_MAX_PRECISION; the generator sizes it to the
  * blob's largest P, and may lend it memory that is idle while decoding); a table with a larger
  * P is rejected with ILWP_ERR_TABLE. slot[j] is everything one rANS step needs for state slot j,
- * so a symbol costs one table load: bits 0-7 the output byte (weight or residual), 8-18 j minus
- * the symbol's first slot, 19-30 the symbol's frequency. */
+ * so a symbol costs one table load: bits 0-7 the output byte (weight or residual), 9-20 the
+ * symbol's frequency, 21-31 its first slot (bit 8 unused). The entry is the same in all slots of a
+ * symbol, so the table fills with block stores. */
 typedef struct {
     uint32_t *slot;
     uint32_t slot_log2;

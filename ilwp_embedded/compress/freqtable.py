@@ -266,10 +266,24 @@ def code_bits(counts: np.ndarray, freqs: list[int], precision: int) -> float:
 
 
 MAX_WIDTH_LOG2 = 7  # 3 bits: bins or knot spacing up to 128 symbols
+# Decoder set-up per coded tensor (firmware/decoder, Cortex-M4): about 1.25 instructions per table slot
+# (2^P of them) and 60 per table value (parsed, then expanded over its run of symbols). On a small tensor
+# that outweighs its rANS loop (10.5 instructions a weight), while a lower P or fewer values cost it only
+# a few bits: the encoder counts BITS_PER_SETUP_INSTRUCTION bits for each such instruction (issue #15).
+SLOT_INSTRUCTIONS = 1.25
+VALUE_INSTRUCTIONS = 60
+BITS_PER_SETUP_INSTRUCTION = 1 / 80  # KWS: lower P on its two smallest tables, +0 B (1 / 64: +6 B)
 
 
-def best_table(symbols: np.ndarray, knots: bool = True) -> tuple[FreqTable, float]:
-    """The table (shape, precision, width, coding) minimising table bits + code bits, and that sum.
+def setup_bits(precision: int, n_vals: int, bits_per_instruction: float = BITS_PER_SETUP_INSTRUCTION) -> float:
+    """The decoder's table set-up for a table of 2^precision slots and n_vals coded values, in bits."""
+    return bits_per_instruction * (SLOT_INSTRUCTIONS * (1 << precision) + VALUE_INSTRUCTIONS * n_vals)
+
+
+def best_table(symbols: np.ndarray, knots: bool = True,
+               bits_per_instruction: float = BITS_PER_SETUP_INSTRUCTION) -> tuple[FreqTable, float]:
+    """The table (shape, precision, width, coding) minimising table bits + code bits + the decoder's
+    set-up (`setup_bits`), and its table bits + code bits.
 
     knots=False: bin tables only (quick: for ranking candidates, not for the record written)."""
     lo, counts = histogram(symbols)
@@ -290,22 +304,25 @@ def best_table(symbols: np.ndarray, knots: bool = True) -> tuple[FreqTable, floa
                 cb = code_bits(counts, expand(bins, wl, len(counts), p), p)
                 tb, delta, k = _cheapest_coding(bins)
                 bits = HEADER_BITS + tb + cb
-                if best is None or bits < best[0]:
-                    best = (bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
+                pen = setup_bits(p, len(bins), bits_per_instruction)
+                if best is None or bits + pen < best[0]:
+                    best = (bits + pen, bits, FreqTable(p, lo, len(counts), wl, delta, k, tuple(bins)))
             if knots and len(counts) > 1 and p >= MAX_PRECISION - 2:  # coarser knots never won
                 for edges in (False, True):
                     r = fit_knots(counts, p, wl, edges, refine=False)
                     if r is not None:
-                        fits.append((r[0], p, wl, edges))
+                        n_vals = n_values(len(counts), wl, True) + 2 * edges
+                        fits.append((r[0] + setup_bits(p, n_vals, bits_per_instruction), p, wl, edges))
     fits.sort()
     for _, p, wl, edges in fits[:3]:  # the best few fits, refined
         r = fit_knots(counts, p, wl, edges, True)
-        if best is None or r[0] < best[0]:
-            best = r
-    t = best[1]
+        pen = setup_bits(p, n_values(len(counts), wl, True) + 2 * edges, bits_per_instruction)
+        if best is None or r[0] + pen < best[0]:
+            best = (r[0] + pen, r[0], r[1])
+    t = best[2]
     if t.lo != lo:
         t = FreqTable(t.precision, lo, t.n_sym, t.width_log2, t.delta, t.k, t.bins, t.interp, t.edges)
-    return t, best[0]
+    return t, best[1]
 
 
 def write_table(t: FreqTable) -> bytes:
