@@ -15,6 +15,9 @@
  * ILWP_PROTO_TEST_COMMANDS=1 adds the TEST message (hang, fault, exit, receive-handler cost)
  * for harness tests.
  */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__OPTIMIZE__)
+#pragma GCC optimize("Os")
+#endif
 #include <stddef.h>
 #include <stdint.h>
 
