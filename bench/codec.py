@@ -40,6 +40,7 @@ from ilwp_embedded.target.qemu import run_to_exit  # noqa: E402
 
 DATA = Path(os.environ.get("ILWP_DATA_DIR", REPO.parent / "shared" / "data"))
 STEPS = (2, 3, 4)
+M4_STEPS = (1, 3, 32, 48)  # decoder cost: lossless, high rate, and low rates (48: pair symbols, format v5)
 
 
 def top1(model: bytes, x: np.ndarray, y: np.ndarray) -> float:
@@ -178,20 +179,19 @@ def main() -> int:
         row("ilwp lossless", res.coded_bytes, acc(res.graph),
             f"{100 * (8 * res.coded_bytes / res.entropy_bound_bits - 1):.2f}% over bound; modes {','.join(modes)}; "
             f"skeleton {res.skeleton_bytes} B")
-        blobs = {"lossless": (res.blob, res)}
         for step in STEPS:
             r = encode_graph(g, step)
             row(f"ilwp lossy step {step}", r.coded_bytes, acc(r.graph),
                 f"{100 * (8 * r.coded_bytes / r.entropy_bound_bits - 1):.2f}% over its bound; "
                 f"max |dw| {max(int(np.abs(r.recon[t.index].astype(int) - t.data).max()) for t in ts)}")
-            blobs[f"step {step}"] = (r.blob, r)
         if not args.no_m4 and shutil.which("qemu-system-arm"):
-            for label in ("lossless", "step 3"):
-                blob, r = blobs[label]
-                wonly = encode_graph(g, 1 if label == "lossless" else 3, skeleton=False).blob
-                c = m4_cost(wonly, r.weights, tmp / f"{name}_{label.replace(' ', '')}", cycles=True)
-                m4rows.append((name, label, r.weights, c["instr_decode"], c["instr_decode"] / r.weights,
-                               c["instr_open_crc"] / len(wonly), c["cycles_decode"]["nominal"] / r.weights))
+            for step in M4_STEPS:
+                label = "lossless" if step == 1 else f"step {step}"
+                r = encode_graph(g, step, skeleton=False)
+                c = m4_cost(r.blob, r.weights, tmp / f"{name}_{label.replace(' ', '')}", cycles=True)
+                m4rows.append((name, label, r.weights, 8 * r.coded_bytes / r.weights, c["instr_decode"],
+                               c["instr_decode"] / r.weights, c["instr_open_crc"] / len(r.blob),
+                               c["cycles_decode"]["nominal"] / r.weights))
     print("| model | method | bytes | bits/weight | ratio vs int8 | top-1 (cifar10_raw200) | notes |")
     print("|---|---|---:|---:|---:|---:|---|")
     for name, method, nbytes, bpw, ratio, a, note in rows:
@@ -204,11 +204,11 @@ def main() -> int:
         print("\nC decoder on Cortex-M4 (qemu-m4: QEMU mps2-an386, -icount shift=0, SysTick 40 instructions/tick; "
               "decode_all without CRC, tables included; cycles: the TRM table over the QEMU plugin's counts, "
               "nominal, zero-wait memory):")
-        print("| model | blob | weights | instructions | instructions/weight | CRC32 check, instructions/byte "
-              "| cycles/weight |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for name, label, w, ins, ipw, crc, cpw in m4rows:
-            print(f"| {name} | {label} | {w} | {ins} | {ipw:.1f} | {crc:.1f} | {cpw:.1f} |")
+        print("| model | blob | weights | bits/weight | instructions | instructions/weight | CRC32 check, "
+              "instructions/byte | cycles/weight |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|")
+        for name, label, w, bpw, ins, ipw, crc, cpw in m4rows:
+            print(f"| {name} | {label} | {w} | {bpw:.2f} | {ins} | {ipw:.2f} | {crc:.1f} | {cpw:.1f} |")
         print(f"\ndecoder code (arm-none-eabi-gcc -Os, ilwp_decode.o): text {fp['text']} B, data {fp['data']} B, "
               f"bss {fp['bss']} B; RAM: ilwp_work {fp['work']} B + its slot table, 4 * 2^P <= 8192 B (both caller-provided) + stack <= {fp['stack']} B "
               f"(-fstack-usage, deepest chain)")

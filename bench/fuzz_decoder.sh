@@ -21,7 +21,7 @@ from helpers import int8_models, load_graph
 from ilwp_embedded.compress import encode_graph
 out = Path(sys.argv[1])
 for p in int8_models():
-    for step in (1, 3):
+    for step in (1, 3, 48):  # 48: pair symbols (format v5)
         (out / f"{p.stem}_s{step}.ilwp").write_bytes(encode_graph(load_graph(str(p)), step, skeleton=False).blob)
 PY
 "$work/ilwp_fuzz" 4000000000 "$secs" "$seed" tests/data/codec_example.ilwp "$work"/*.ilwp

@@ -16,7 +16,9 @@ from helpers import synthetic_graph
 from ilwp_embedded.compress import encode_graph
 
 DATA = Path(__file__).resolve().parent / "data"
-EXAMPLE_STEPS = {3: 2, 9: 3}  # lossy: an inter-collocated conv and depthwise; the rest lossless
+# lossy: an inter-collocated conv and depthwise, and pair symbols (format v5) in an inter-searched conv (5)
+# and the intra FC (11); the rest lossless
+EXAMPLE_STEPS = {3: 2, 5: 16, 9: 3, 11: 48}
 
 
 def example():

@@ -44,6 +44,10 @@ def test_stored_example_decodes_to_expected_hashes(cdec):
     assert hashlib.sha256(b"".join(w.tobytes() for _, w in c_out)).hexdigest() == meta["all"]
     assert set(meta["modes"]) == {"intra", "inter-collocated", "inter-searched"}
     assert max(meta["steps"]) > 1  # lossy records included
+    from ilwp_embedded.compress import container as ctn
+
+    pairs = [r for r in ctn.unpack(blob).records if r.pair_log2]  # format v5: intra and inter pair records
+    assert {r.mode for r in pairs} == {0, 2}
 
 
 def test_encoder_still_writes_the_stored_example():
@@ -53,15 +57,17 @@ def test_encoder_still_writes_the_stored_example():
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-def test_cross_compiles_for_cortex_m4_small(tmp_path):
+@pytest.mark.parametrize("pairs", [1, 0])
+def test_cross_compiles_for_cortex_m4_small(tmp_path, pairs):
     obj = tmp_path / "ilwp_decode.o"
-    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-Os", *C_FLAGS, "-c",
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-Os", *C_FLAGS, f"-DILWP_PAIRS={pairs}", "-c",
                     str(DECODER_DIR / "ilwp_decode.c"), "-o", str(obj)], check=True)
     out = subprocess.run(["arm-none-eabi-size", str(obj)], check=True, capture_output=True, text=True).stdout
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
-    # 2428 B (issue #15's faster set-up: +28 B at -Os); 2400 B at format v4 (knot tables +192 B; v3 2208 B;
-    # 64 B CRC table)
-    assert text <= 2440 and data == 0 and bss == 0, out
+    # Without pair symbols (ILWP_PAIRS 0, what the generator builds for a blob without them): 2428 B (issue
+    # #15's faster set-up: +28 B at -Os); 2400 B at format v4 (knot tables +192 B; v3 2208 B; 64 B CRC
+    # table). Format v5's pair symbols: +532 B (their table set-up 330 B, their loop 128 B).
+    assert text <= (2970 if pairs else 2440) and data == 0 and bss == 0, out
 
 
 def test_host_build_is_warning_free_c99(tmp_path):
@@ -175,7 +181,7 @@ def test_bounded_fuzz_run_asan_ubsan(tmp_path):
     kws = [p for p in int8_models() if "ww" in p.stem][:1] or int8_models()[:1]
     g = load_graph(str(kws[0]))
     seeds = [EXAMPLE]
-    for step in (1, 3):
+    for step in (1, 3, 48):  # 48: pair symbols (format v5)
         p = tmp_path / f"seed{step}.ilwp"
         p.write_bytes(encode_graph(g, step, skeleton=False).blob)
         seeds.append(p)
@@ -230,3 +236,50 @@ def test_stored_records_decode_in_c_and_python_and_never_cost_more_than_int8(cde
     with pytest.raises(IlwpError, match="stored record"):
         decode_blob(bad)
     assert cdec.decode_all(bad)[0] == ERR["STREAM"]
+
+
+def _pair_blob(n: int, step: int, pair_log2: int):
+    """An intra record of n (odd or even) symbols coded as pairs, packed with the encoder's own parts."""
+    from ilwp_embedded.compress import container as ctn
+    from ilwp_embedded.compress import rans
+    from ilwp_embedded.compress.freqtable import best_table, pair_table, write_table
+    from ilwp_embedded.compress.streams import Container, TensorRecord
+
+    rng = np.random.default_rng(n)
+    sym = rng.choice(np.arange(-3, 4), n, p=[0.03, 0.07, 0.15, 0.5, 0.15, 0.07, 0.03])
+    t, _ = best_table(sym)
+    u = np.append(sym - t.lo, [0] * (n % 2))
+    pay = rans.encode(u[0::2] * t.n_sym + u[1::2], pair_table(t, pair_log2))
+    rec = TensorRecord(0, 0, False, n, 1, step, table=write_table(t), payload=pay, pair_log2=pair_log2)
+    return ctn.pack(Container(step > 1, (rec,))), np.clip(sym * step, -127, 127).astype(np.int8)
+
+
+@pytest.mark.parametrize("n,pair_log2", [(999, 9), (1000, 11), (3, 10)])
+def test_pair_symbols_odd_and_even_decode_alike_in_c_and_python(cdec, n, pair_log2):
+    """Format v5: one rANS symbol per two weights; an odd record's last pair gives one weight."""
+    blob, want = _pair_blob(n, 40, pair_log2)
+    assert np.array_equal(decode_blob(blob)[0], want)
+    rc, out = cdec.decode_all(blob)
+    assert rc == 1 and np.array_equal(out[0][1], want)
+    if pair_log2 > 9:  # the slot table must hold 2^P2 entries
+        assert cdec.decode_all(blob, slot_log2=pair_log2 - 1)[0] == ERR["TABLE"]
+
+
+def test_build_without_pair_symbols_refuses_them(tmp_path):
+    """ILWP_PAIRS 0 (firmware whose blob has none) rejects a pair record instead of misreading it."""
+    blob, _ = _pair_blob(64, 40, 9)
+    lossless = encode_graph(load_graph(str(int8_models()[0])), 1, skeleton=False).blob
+    exe = tmp_path / "nopairs"
+    src = tmp_path / "main.c"
+    src.write_text(
+        "#include <stdio.h>\n#include <stdlib.h>\n#include \"ilwp_decode.h\"\n"
+        "static uint32_t slots[2048]; static int8_t out[1 << 20]; static uint32_t offs[257];\n"
+        "int main(int argc, char **argv) { static uint8_t b[1 << 20]; FILE *f = fopen(argv[argc - 1], \"rb\");\n"
+        "  size_t n = fread(b, 1, sizeof b, f); ilwp_work w = {slots, 11, {0}}; fclose(f);\n"
+        "  printf(\"%d\\n\", (int)ilwp_decode_all(b, (uint32_t)n, 0, out, sizeof out, offs, 0, 256, &w)); return 0; }\n")
+    subprocess.run(["gcc", *C_FLAGS, "-DILWP_PAIRS=0", f"-I{DECODER_DIR}", str(src), str(DECODER_DIR / "ilwp_decode.c"),
+                    "-o", str(exe)], check=True)
+    for data, want in ((blob, ERR["FORMAT"]), (lossless, None)):
+        (tmp_path / "b.ilwp").write_bytes(data)
+        rc = int(subprocess.run([str(exe), str(tmp_path / "b.ilwp")], capture_output=True, text=True, check=True).stdout)
+        assert rc == want if want is not None else rc > 0, rc

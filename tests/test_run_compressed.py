@@ -50,6 +50,20 @@ def test_compressed_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
         assert res.decode_ticks_median < res.latency.median
 
 
+@pytest.mark.parametrize("mode", ["once", "layer"])
+def test_pair_symbols_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
+    """Format v5's pair symbols on the device: KWS at step 48 (most records are pairs), the firmware
+    built with them (ILWP_PAIRS), bit-exact with the golden interpreter on the lossy model."""
+    _, ds = kws
+    model = pipeline.load(KWS_INT8, step=48)
+    assert sum(1 for r in model.coded.records if r.pair_log2) >= 5
+    board = resolve_board("qemu-m4")
+    fw = pipeline.build(board, model, tmp_path, decode=mode)
+    assert fw.decode_mode == mode
+    res = pipeline.validate(board, model, ds, elf=fw.elf)
+    assert res.bit_exact and res.count == 4 and res.decode_mode == mode
+
+
 def test_corrupt_blob_is_refused_before_inference(tmp_path, kws):
     """A blob corrupted after coding: below the pipeline, which only builds what it coded itself."""
     model, ds = kws

@@ -22,6 +22,11 @@
 #define ILWP_KEEP_BRANCH() ((void)0)
 #define ILWP_KEEP_STEP(p) ((void)0)
 #endif
+/* Pair symbols (format v5) decode unless a firmware built for blobs without them sets ILWP_PAIRS 0
+ * (the generator does: their set-up and loop cost flash). */
+#ifndef ILWP_PAIRS
+#define ILWP_PAIRS 1
+#endif
 /* Four symbols per loop test, unless the whole file is built for size (-Os). */
 #if defined(__OPTIMIZE_SIZE__)
 #define ILWP_UNROLL 0
@@ -94,7 +99,7 @@ ILWP_SMALL int ilwp_open(ilwp_reader *r, const uint8_t *blob, uint32_t len, uint
     uint32_t rlen, slen;
     if (!blob || len < HEADER_LEN + 4u) return ILWP_ERR_TRUNCATED;
     if (rd_le(blob, 4) != 0x50574C49u) return ILWP_ERR_MAGIC; /* "ILWP" */
-    if (blob[4] != 4u) return ILWP_ERR_VERSION;
+    if (blob[4] != 5u) return ILWP_ERR_VERSION;
     if (blob[5] > 1u) return ILWP_ERR_FORMAT;
     rlen = rd_le(blob + 8, 4);
     slen = rd_le(blob + 12, 4);
@@ -120,7 +125,9 @@ ILWP_SMALL int ilwp_next(ilwp_reader *r, ilwp_tensor *t)
     c.end = r->records_end;
     if (rd_byte(&c, &mf)) return ILWP_ERR_TRUNCATED;
     t->mode = mf & 3u;
-    if ((mf >> 5) || t->mode == 3u) return ILWP_ERR_FORMAT;
+    /* bits 5-6: pair symbols (format v5), refused by a build without them; bit 7 must be 0 */
+    if ((mf >> (ILWP_PAIRS ? 7 : 5)) || t->mode == 3u) return ILWP_ERR_FORMAT;
+    t->pairs = (uint8_t)(mf >> 5);
     t->channel_minor = (uint8_t)((mf >> 2) & 1u);
     t->ref_channel_minor = (uint8_t)((mf >> 3) & 1u);
     t->step = 1u; /* bit 4: a lossy record, whose step follows (format v4) */
@@ -351,6 +358,14 @@ ILWP_SMALL static ILWP_NOINLINE void fill_slots(ilwp_work *w, uint32_t n_sym, in
     }
 }
 
+#if ILWP_PAIRS
+/* The output byte of symbol value v: intra lossy (step > 0) the dequantised weight, else v itself. */
+static uint8_t byte_of(int32_t v, uint32_t step)
+{
+    return (uint8_t)(step ? clamp127(v * (int32_t)step) : v);
+}
+#endif
+
 /* clamp(floor((ref * mult + 2048) / 4096), -127, 127). |ref * mult| < 2^23: biased by 2^24 the sum is
  * positive, so an unsigned shift floors it (no right shift of a negative value). */
 static int32_t scale_pred(int32_t ref, uint32_t mult)
@@ -372,6 +387,21 @@ static uint32_t rd16(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
 #endif
 }
+
+#if ILWP_PAIRS
+/* Stores two bytes, little endian (the first weight first); one halfword store where allowed. */
+static void wr16(uint8_t *p, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && \
+    (defined(__ARM_FEATURE_UNALIGNED) || defined(__x86_64__) || defined(__i386__))
+    uint16_t h = (uint16_t)v;
+    __builtin_memcpy(p, &h, 2);
+#else
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+#endif
+}
+#endif
 
 /* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
  * one 16-bit refill. A symbol reads at most one word, so while the payload holds a word for every
@@ -431,6 +461,100 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
     return ILWP_OK;
 }
 
+#if ILWP_PAIRS
+/* Pair symbols (format v5), set up from the n symbols' frequencies in freq[] (sum 2^prec): the n^2 <= 256
+ * pairs' frequencies f2[a n + b] = 1 + floor(f[a] f[b] (2^p2 - n^2) / 2^(2 prec)), the remainder to the
+ * first largest, into the slot table (entry byte: the pair's index), then freq[a n + b] = the pair's two
+ * output bytes. f[a] f[b] < 2^22 and 2^p2 - n^2 < 2^11: the product is split at bit prec so it stays
+ * in 32 bits (a floor of a floor: exact). */
+ILWP_SMALL static ILWP_NOINLINE int pair_setup(ilwp_work *w, uint32_t n, int32_t lo, uint32_t prec, uint32_t p2,
+                                               uint32_t step)
+{
+    uint16_t f[16];
+    uint32_t a, b, i, q, v, sum = 0, mx = 0, ib = 0, k = (1u << p2) - n * n;
+    if (n < 2u || n > 16u || p2 > w->slot_log2) return ILWP_ERR_TABLE;
+    for (a = 0; a < n; a++) f[a] = w->freq[a];
+    for (i = 0; i < n * n; i++) {
+        q = (uint32_t)f[i / n] * f[i % n];
+        v = 1u + (((q >> prec) * k + (((q & ((1u << prec) - 1u)) * k) >> prec)) >> prec);
+        w->freq[i] = (uint16_t)v;
+        sum += v;
+        if (v > mx) {
+            mx = v;
+            ib = i;
+        }
+    }
+    w->freq[ib] = (uint16_t)(w->freq[ib] + ((1u << p2) - sum));
+    fill_slots(w, n * n, 0, 0u);
+    for (i = 0, a = 0; a < n; a++) {
+        for (b = 0; b < n; b++) w->freq[i++] = (uint16_t)(byte_of(lo + (int32_t)a, step) | (byte_of(lo + (int32_t)b, step) << 8));
+    }
+    return ILWP_OK;
+}
+
+/* The rANS symbols of a pair record: as rans_loop, but a slot entry's byte is the pair's index and
+ * p2[index] its two output bytes (one halfword store). An odd record's last pair stores one byte. */
+static ILWP_NOINLINE int pair_loop(uint32_t *px, const uint8_t **ppay, const uint8_t *pay_end, const uint32_t *tab,
+                                   const uint16_t *p2, uint32_t prec, uint8_t *out, const uint8_t *out_end)
+{
+    const uint32_t mask = (1u << prec) - 1u;
+    const uint8_t *pay = *ppay;
+    uint32_t x = *px, e, j, n, words, v;
+#define PAIR_SYMBOL()                                                \
+    do {                                                             \
+        j = x & mask;                                                \
+        e = tab[j];                                                  \
+        v = p2[e & 0xFFu];                                           \
+        x = ((e >> SLOT_F_SHIFT) & 0xFFFu) * (x >> prec) + j - (e >> SLOT_CUM_SHIFT); \
+    } while (0)
+#define PAIR_STEP()                                                  \
+    do {                                                             \
+        PAIR_SYMBOL();                                               \
+        wr16(out, v);                                                \
+        out += 2;                                                    \
+        ILWP_KEEP_STEP(out);                                         \
+        if (x < RANS_L) {                                            \
+            ILWP_KEEP_BRANCH();                                      \
+            x = (x << 16) | rd16(pay);                               \
+            pay += 2;                                                \
+        }                                                            \
+    } while (0)
+    while (out != out_end) {
+        words = (uint32_t)(pay_end - pay) >> 1;
+        n = (uint32_t)(out_end - out) >> 1; /* whole pairs left */
+        n = n < words ? n : words;
+#if ILWP_UNROLL
+        if (n >= 4u) {
+            for (n >>= 2; n > 0u; n--) {
+                PAIR_STEP();
+                PAIR_STEP();
+                PAIR_STEP();
+                PAIR_STEP();
+            }
+            continue;
+        }
+#endif
+        PAIR_SYMBOL();
+        if (out_end - out >= 2) {
+            wr16(out, v);
+            out += 2;
+        } else {
+            *out++ = (uint8_t)v; /* an odd record's last pair: its first symbol only */
+        }
+        if (x < RANS_L) {
+            if (words == 0u) return ILWP_ERR_TRUNCATED;
+            x = (x << 16) | rd16(pay);
+            pay += 2;
+        }
+    }
+#undef PAIR_STEP
+#undef PAIR_SYMBOL
+    *px = x;
+    *ppay = pay;
+    return ILWP_OK;
+}
+#endif
+
 ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int8_t *ref, uint32_t ref_len,
                 int8_t *out, uint32_t out_len, ilwp_work *w)
 {
@@ -451,6 +575,9 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
     intra = t->mode == ILWP_MODE_INTRA;
     if (t->table_len == 0u) {
         /* stored (format v3): one int8 symbol per payload byte, no table and no rANS */
+#if ILWP_PAIRS
+        if (t->pairs) return ILWP_ERR_STREAM; /* no pairs without a table */
+#endif
         if (t->payload_len != t->n_elems) return ILWP_ERR_STREAM;
         for (i = 0; i < t->n_elems; i++) {
             v = (int8_t)pay[i];
@@ -465,9 +592,19 @@ ILWP_SMALL int ilwp_decode(const ilwp_reader *r, const ilwp_tensor *t, const int
         x = rd_le(pay, 4);
         pay += 4;
         if (x < RANS_L) return ILWP_ERR_STREAM;
-        fill_slots(w, n_sym, lo, intra && t->step > 1u ? t->step : 0u);
-        if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
-            return ILWP_ERR_TRUNCATED;
+        sc = intra && t->step > 1u ? t->step : 0u; /* intra lossy: bytes are dequantised weights */
+#if ILWP_PAIRS
+        if (t->pairs) { /* P2 = 8 + the code */
+            if (pair_setup(w, n_sym, lo, (uint32_t)prec, t->pairs + 8u, sc)) return ILWP_ERR_TABLE;
+            if (pair_loop(&x, &pay, pay_end, w->slot, w->freq, t->pairs + 8u, (uint8_t *)out, (uint8_t *)out + t->n_elems))
+                return ILWP_ERR_TRUNCATED;
+        } else
+#endif
+        {
+            fill_slots(w, n_sym, lo, sc);
+            if (rans_loop(&x, &pay, pay_end, w->slot, (uint32_t)prec, (uint8_t *)out, (uint8_t *)out + t->n_elems))
+                return ILWP_ERR_TRUNCATED;
+        }
     }
     if (!intra) {
         /* pass 2, in place: add the prediction. Element (c, k) is at c * sc + k * sk: channel-major

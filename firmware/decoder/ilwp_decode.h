@@ -7,6 +7,8 @@
  *   streaming: ilwp_open, then per tensor ilwp_next (header) + ilwp_decode (weights);
  *              an inter-predicted tensor needs its reference's decoded weights from the caller.
  *   all at once: ilwp_decode_all into one caller buffer.
+ * Build option ILWP_PAIRS (default 1): 0 leaves out pair symbols (format v5) and rejects their records;
+ * the generator sets it for a blob without them (their set-up and loop cost flash).
  */
 #ifndef ILWP_DECODE_H
 #define ILWP_DECODE_H
@@ -46,12 +48,14 @@ typedef struct {
     uint32_t ref_channels;
     uint8_t channel_minor;
     uint8_t ref_channel_minor;
+    uint8_t pairs;         /* 0: a rANS symbol per weight; 1..3: one per two weights, 2^(8 + pairs) slots (v5) */
     /* blob offsets, filled by ilwp_next */
     uint32_t side_off;     /* u16 multipliers, then (searched) u16 reference channels */
     uint32_t table_off, table_len, payload_off, payload_len;
 } ilwp_tensor;
 
-/* Largest table precision P of format versions 2 to 4: the frequencies of a tensor sum to 2^P. */
+/* Largest table precision P of format versions 2 to 5 (pair precision P2 included): the frequencies of a
+ * tensor sum to 2^P. */
 #define ILWP_MAX_PRECISION 11u
 
 /* Decoder tables: caller-provided scratch, reused for every tensor. The caller points slot at

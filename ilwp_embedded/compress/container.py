@@ -11,10 +11,11 @@ from ilwp_embedded.compress.streams import MODE_INTRA, MODE_SEARCHED, Container,
 from ilwp_embedded.errors import IlwpError
 
 MAGIC = b"ILWP"
-VERSION = 4  # 4: knot tables, 3-bit widths, edge frequencies; 3: stored records (table_len 0); 2: table precision P <= 11 (1: P <= 15)
+VERSION = 5  # 5: pair symbols; 4: knot tables, 3-bit widths, edge frequencies; 3: stored records (table_len 0); 2: table precision P <= 11 (1: P <= 15)
 HEADER = struct.Struct("<4sBBHII")  # magic, version, flags, n_records, records_len, skeleton_len
 FLAG_LOSSY = 1
 MAX_STEP = 127
+PAIR_BASE = 8  # mode_flags bits 5-6 = P2 - 8 (pair symbols, v5)
 
 
 def put_varint(out: bytearray, v: int) -> None:
@@ -60,7 +61,8 @@ class _Cursor:
 
 def record_bytes(r: TensorRecord) -> bytes:
     lossy = r.step > 1  # the step is coded only then: lossless records save its byte
-    out = bytearray([r.mode | (r.channel_minor << 2) | (r.ref_channel_minor << 3) | (lossy << 4)])
+    pairs = r.pair_log2 - PAIR_BASE if r.pair_log2 else 0  # bits 5-6: P2 - 8, 0 = single symbols
+    out = bytearray([r.mode | (r.channel_minor << 2) | (r.ref_channel_minor << 3) | (lossy << 4) | (pairs << 5)])
     for v in (r.tensor_id, r.n_channels, r.kernel) + ((r.step,) if lossy else ()):
         put_varint(out, v)
     if r.mode != MODE_INTRA:
@@ -86,7 +88,7 @@ def pack(c: Container) -> bytes:
 def _parse_record(cur: _Cursor, index: int) -> TensorRecord:
     mf = cur.byte()
     mode = mf & 3
-    if mf >> 5 or mode == 3:
+    if mf >> 7 or mode == 3:
         raise IlwpError(f"corrupt .ilwp: record {index} has unknown mode bits {mf:#x}")
     tensor_id, ch, kernel = (cur.varint() for _ in range(3))
     step = cur.varint() if mf & 16 else 1
@@ -107,8 +109,11 @@ def _parse_record(cur: _Cursor, index: int) -> TensorRecord:
             raise IlwpError(f"corrupt .ilwp: record {index}: collocated reference has other channels")
     table = cur.take(cur.varint())
     payload = cur.take(cur.varint())
+    pairs = (mf >> 5) & 3
+    if pairs and not table:
+        raise IlwpError(f"corrupt .ilwp: record {index} is stored but flagged as pair symbols")
     return TensorRecord(tensor_id, mode, bool(mf & 4), n, ch, step, ref_channel_minor=bool(mf & 8),
-                        table=table, payload=payload, **kw)
+                        table=table, payload=payload, pair_log2=PAIR_BASE + pairs if pairs else 0, **kw)
 
 
 def unpack(data: bytes, check_crc: bool = True) -> Container:

@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 
 from ilwp_embedded.compress import container, rans
-from ilwp_embedded.compress.freqtable import read_table
+from ilwp_embedded.compress.freqtable import pair_table, read_table
 from ilwp_embedded.compress.predict import as_matrix, from_matrix, predict
 from ilwp_embedded.compress.residual import reconstruct
 from ilwp_embedded.compress.streams import MODE_INTRA, MODE_SEARCHED, Container
@@ -22,7 +22,12 @@ def record_symbols(r) -> np.ndarray:
         if len(r.payload) != r.n_elems:
             raise IlwpError(f"corrupt .ilwp: stored record of {r.n_elems} symbols has {len(r.payload)} bytes")
         return np.frombuffer(r.payload, np.int8).astype(np.int64)
-    return np.asarray(rans.decode(r.payload, read_table(r.table), r.n_elems), dtype=np.int64)
+    t = read_table(r.table)
+    if r.pair_log2:  # pair a * n_sym + b: two symbols; an odd record's last pair keeps only its first
+        idx = rans.decode(r.payload, pair_table(t, r.pair_log2), (r.n_elems + 1) // 2)
+        both = np.stack([idx // t.n_sym, idx % t.n_sym], 1).reshape(-1)[:r.n_elems]
+        return both.astype(np.int64) + t.lo
+    return np.asarray(rans.decode(r.payload, t, r.n_elems), dtype=np.int64)
 
 
 def decode_records(cont: Container) -> list[np.ndarray]:

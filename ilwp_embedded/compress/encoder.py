@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ilwp_embedded.compress import container, rans
-from ilwp_embedded.compress.freqtable import best_table, histogram, write_table
+from ilwp_embedded.compress.freqtable import (BITS_PER_SETUP_INSTRUCTION, MAX_PAIR_SYMBOLS, PAIR_MAX_LOG2,
+                                              PAIR_MIN_LOG2, SLOT_INSTRUCTIONS, best_table, histogram, pair_table,
+                                              write_table)
 from ilwp_embedded.compress.predict import align_channels, as_matrix, from_matrix, multipliers, predict, scale_kernel
 from ilwp_embedded.compress.residual import quantize, reconstruct
 from ilwp_embedded.compress.streams import (MODE_COLLOCATED, MODE_INTRA, MODE_NAMES, MODE_SEARCHED, MULT_SHIFT,
@@ -22,6 +24,9 @@ from ilwp_embedded.ingest.graph import Graph, Tensor
 from ilwp_embedded.ingest.tflite_io import write_tflite
 
 MAX_REFS = 8  # earlier tensors searched as references (bounds encode time)
+# Cortex-M4 decoder (qemu-m4, measured): the rANS loop per single symbol and per pair symbol, and the
+# pair table's set-up per pair (its frequency, index and two output bytes), beside the slots' set-up.
+LOOP_INSTRUCTIONS, PAIR_LOOP_INSTRUCTIONS, PAIR_SETUP_INSTRUCTIONS = 9.9, 12.1, 40
 # Channel alignment is coded as MODE_SEARCHED whose map is a permutation; a separate label only
 # for the encoder's statistics.
 MODE_ALIGNED = -1
@@ -216,11 +221,35 @@ def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> Tenso
         if cand.mode == MODE_SEARCHED:
             kw["ref_map"] = cand.ref_map
     table_bytes, payload = write_table(table), rans.encode(cand.symbols, table)
+    payload, pair_log2 = _pairs(cand.symbols, table, payload)
     if len(table_bytes) + len(payload) + _varint_len(len(payload)) >= cand.symbols.size + _varint_len(cand.symbols.size):
         # stored: a small or flat tensor whose table costs more than it saves (never above int8 + header)
-        table_bytes, payload = b"", cand.symbols.astype(np.int8).tobytes()
+        table_bytes, payload, pair_log2 = b"", cand.symbols.astype(np.int8).tobytes(), 0
     return TensorRecord(tid, cand.mode, minor, int(cand.symbols.size), C, step,
-                        table=table_bytes, payload=payload, **kw)
+                        table=table_bytes, payload=payload, pair_log2=pair_log2, **kw)
+
+
+def _pairs(symbols: np.ndarray, table, payload: bytes) -> tuple[bytes, int]:
+    """The payload as pair symbols (format v5) where that is measured no larger and decodes in fewer
+    instructions, set-up included (a small tensor's pair set-up outweighs its halved rANS steps).
+    Among the pair precisions, the fewest bits with the set-up charged (freqtable.setup_bits), as for
+    the table's own precision. Returns (payload, P2) or (payload, 0): single symbols."""
+    n = table.n_sym
+    if n < 2 or n * n > MAX_PAIR_SYMBOLS:
+        return payload, 0
+    u = symbols.astype(np.int64) - table.lo
+    if u.size % 2:
+        u = np.append(u, u[-1])  # an odd record's last pair: its second symbol is not decoded
+    idx = u[0::2] * n + u[1::2]
+    single = LOOP_INSTRUCTIONS * symbols.size + SLOT_INSTRUCTIONS * (1 << table.precision)
+    best = None
+    for p2 in range(PAIR_MIN_LOG2, PAIR_MAX_LOG2 + 1):
+        pay = rans.encode(idx, pair_table(table, p2))
+        instr = PAIR_LOOP_INSTRUCTIONS * idx.size + SLOT_INSTRUCTIONS * (1 << p2) + PAIR_SETUP_INSTRUCTIONS * n * n
+        cost = 8 * len(pay) + BITS_PER_SETUP_INSTRUCTION * instr
+        if len(pay) <= len(payload) and instr < single and (best is None or cost < best[0]):
+            best = (cost, pay, p2)
+    return (best[1], best[2]) if best else (payload, 0)
 
 
 def _varint_len(v: int) -> int:

@@ -366,3 +366,37 @@ def read_table(data: bytes) -> FreqTable:
     t = FreqTable(p, lo, n, wl, delta, k, tuple(vals[:nv]), interp, tuple(vals[nv:]))
     t.freqs  # validates the sum
     return t
+
+
+# Pair symbols (format v5): one rANS symbol per two weights, its frequencies derived from the record's
+# table, so low-rate tensors (a few values, many zeros) decode in about half the rANS steps at the
+# same table and, as the encoder keeps pairs only where measured no larger, no more bytes.
+PAIR_MIN_LOG2, PAIR_MAX_LOG2 = 9, 11  # pair precision P2 (n_sym^2 <= 256 < 2^9: every pair gets >= 1)
+MAX_PAIR_SYMBOLS = 256  # n_sym^2: the slot entry's byte is the pair's index
+
+
+@dataclass(frozen=True)
+class PairTable:
+    """rANS table of the pairs (a, b) = index a * n_sym + b; lo 0: symbols are pair indices."""
+    precision: int
+    freqs: list[int]
+    lo: int = 0
+
+    @property
+    def cum(self) -> list[int]:
+        c = [0]
+        for f in self.freqs:
+            c.append(c[-1] + f)
+        return c
+
+
+def pair_table(t: FreqTable, pair_log2: int) -> PairTable:
+    """f2[a n + b] = 1 + floor(f[a] f[b] (M2 - n^2) / 2^(2P)), M2 = 2^pair_log2; the remainder to the
+    first largest (docs/blob-format.md). The sum is at most n^2 + (M2 - n^2) = M2."""
+    f, n = t.freqs, t.n_sym
+    m2 = 1 << pair_log2
+    if not 2 <= n or n * n > MAX_PAIR_SYMBOLS or not PAIR_MIN_LOG2 <= pair_log2 <= PAIR_MAX_LOG2:
+        raise IlwpError("corrupt .ilwp: pair symbols need 2..16 values and P2 in 9..11")
+    f2 = [1 + ((f[a] * f[b] * (m2 - n * n)) >> (2 * t.precision)) for a in range(n) for b in range(n)]
+    f2[f2.index(max(f2))] += m2 - sum(f2)
+    return PairTable(pair_log2, f2)

@@ -29,6 +29,7 @@ class TensorRecord:
     ref_map: tuple[int, ...] = ()  # reference channel per channel (searched mode)
     table: bytes = b""  # coded frequency table (freqtable.py)
     payload: bytes = b""  # rANS payload
+    pair_log2: int = 0  # 0: a rANS symbol per weight; 9..11: per two weights, P2 of the pair table (v5)
 
     @property
     def kernel(self) -> int:

@@ -52,6 +52,7 @@ class Weights:
     blob: bytes = b""
     records: tuple[WeightRecord, ...] = ()
     table_log2: int = 0  # the blob's largest table precision P: the decoder's slot table has 2^P entries
+    pairs: bool = False  # some record codes pair symbols (format v5)
 
     @property
     def slot_bytes(self) -> int:
@@ -109,6 +110,7 @@ class Generated:
     step_ops: tuple[str, ...] = ()  # the operator of each step
     ram_bytes: int = 0  # every static buffer of the model (ILWP_MODEL_RAM_BYTES)
     weights_in_arena: bool = False  # layer mode: decoded weights (and decoder tables) in idle arena bytes
+    decoder_pairs: bool = False  # the blob has pair-symbol records: the decoder is built with their code
 
 
 def _c_float(v: float) -> str:
@@ -298,7 +300,8 @@ def generate(graph: Graph, weights: Weights | None = None, kernels: str = "porta
                      weights.mode, ctx["input_bytes"], ctx["output_bytes"], kernels, decoder_ram,
                      weights.table_log2 if weights.mode != "raw" else 0,
                      api.version if cmsis else "", tuple(layer_kernels), frozenset(features),
-                     tuple(op.op for op in graph.operators), ram_total, weights_in_arena)
+                     tuple(op.op for op in graph.operators), ram_total, weights_in_arena,
+                     weights.pairs and weights.mode != "raw")
 
 
 def _tensor_of(records, rec) -> int:

@@ -23,5 +23,7 @@ def coded_weights(cont: Container, mode: str) -> Weights:
         WeightRecord(record=i, tensor=r.tensor_id, n_elems=r.n_elems,
                      ref_record=None if r.mode == MODE_INTRA else r.ref_record)
         for i, r in enumerate(cont.records))
-    table_log2 = max((read_table(r.table).precision for r in cont.records if r.table), default=1)  # stored: none
-    return Weights(mode=mode, blob=firmware_blob(cont), records=records, table_log2=table_log2)
+    # stored records: no table; pair records: 2^P2 slots (format v5)
+    table_log2 = max((max(read_table(r.table).precision, r.pair_log2) for r in cont.records if r.table), default=1)
+    return Weights(mode=mode, blob=firmware_blob(cont), records=records, table_log2=table_log2,
+                   pairs=any(r.pair_log2 for r in cont.records))

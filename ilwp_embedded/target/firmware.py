@@ -128,6 +128,8 @@ def build_inference_firmware(board: Board | str, gen: Generated, out_dir: Path,
     write_sources(gen, gen_dir)
     srcs, incs = runtime_sources(kernels, cmsis_nn_path)
     d = {"ILWP_HAVE_TICKS": 1, **dict(defines or {})}
+    if not gen.decoder_pairs:
+        d.setdefault("ILWP_PAIRS", 0)  # no pair-symbol records: leave their set-up and loop out of flash
     if test_commands:
         d["ILWP_PROTO_TEST_COMMANDS"] = 1
     return build_firmware(board, [*srcs, gen_dir / "ilwp_model.c", *extra_sources],
