@@ -66,8 +66,8 @@ def test_cross_compiles_for_cortex_m4_small(tmp_path, pairs):
     text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
     # Without pair symbols (ILWP_PAIRS 0, what the generator builds for a blob without them): 2428 B (issue
     # #15's faster set-up: +28 B at -Os); 2400 B at format v4 (knot tables +192 B; v3 2208 B; 64 B CRC
-    # table). Format v5's pair symbols: +532 B (their table set-up 330 B, their loop 128 B).
-    assert text <= (2970 if pairs else 2440) and data == 0 and bss == 0, out
+    # table). Format v5's pair symbols: +492 B (their table set-up 290 B, their loop 126 B).
+    assert text <= (2930 if pairs else 2440) and data == 0 and bss == 0, out
 
 
 def test_host_build_is_warning_free_c99(tmp_path):

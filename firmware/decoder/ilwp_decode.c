@@ -465,21 +465,20 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
 /* Pair symbols (format v5), set up from the n symbols' frequencies in freq[] (sum 2^prec): the n^2 <= 256
  * pairs' frequencies f2[a n + b] = 1 + floor(f[a] f[b] (2^p2 - n^2) / 2^(2 prec)), the remainder to the
  * first largest, into the slot table (entry byte: the pair's index), then freq[a n + b] = the pair's two
- * output bytes. f[a] f[b] < 2^22 and 2^p2 - n^2 < 2^11: the product is split at bit prec so it stays
- * in 32 bits (a floor of a floor: exact). */
+ * output bytes. In place, last pair first: pair i reads f[i / n] and f[i % n], both at or below i, not
+ * yet overwritten (no copy, no memcpy). f[a] f[b] < 2^22 and 2^p2 - n^2 < 2^11: the product is split at
+ * bit prec so it stays in 32 bits (a floor of a floor: exact). */
 ILWP_SMALL static ILWP_NOINLINE int pair_setup(ilwp_work *w, uint32_t n, int32_t lo, uint32_t prec, uint32_t p2,
                                                uint32_t step)
 {
-    uint16_t f[16];
-    uint32_t a, b, i, q, v, sum = 0, mx = 0, ib = 0, k = (1u << p2) - n * n;
+    uint32_t a, b, i = n * n, q, v, sum = 0, mx = 0, ib = 0, k = (1u << p2) - n * n;
     if (n < 2u || n > 16u || p2 > w->slot_log2) return ILWP_ERR_TABLE;
-    for (a = 0; a < n; a++) f[a] = w->freq[a];
-    for (i = 0; i < n * n; i++) {
-        q = (uint32_t)f[i / n] * f[i % n];
+    while (i--) {
+        q = (uint32_t)w->freq[i / n] * w->freq[i % n];
         v = 1u + (((q >> prec) * k + (((q & ((1u << prec) - 1u)) * k) >> prec)) >> prec);
         w->freq[i] = (uint16_t)v;
         sum += v;
-        if (v > mx) {
+        if (v >= mx) { /* >=: going down, the first pair with the largest is found last */
             mx = v;
             ib = i;
         }
