@@ -132,8 +132,8 @@ def _documented_nominal(model: str) -> float:
 
 def test_validate_profile_resnet8_cycles_per_inference_and_layer():
     """validate --profile on ResNet-8 (qemu-m4): the plugin's region is the call of ilwp_model_run,
-    inside SysTick's t0..t1 (which adds only the two timer reads: fewer than 200 instructions, one
-    tick of 40 included); the per-layer segments add up to the inference; ms come from cycles."""
+    inside SysTick's t0..t1 (which adds only the two timer reads, give or take one tick of 40
+    instructions); the per-layer segments add up to the inference; ms come from cycles."""
     import json
 
     from helpers import firmware
@@ -149,7 +149,10 @@ def test_validate_profile_resnet8_cycles_per_inference_and_layer():
     assert lat["unit"] == "instructions" and lat["median_ms"] is None  # never ms from instructions
     assert 0 < c["low"] <= c["nominal"] <= c["high"]
     assert c["nominal"] > c["instructions"]  # loads, multi-cycle LDM, taken branches
-    assert 0 <= lat["median"] - c["instructions"] < 200, (lat["median"], c["instructions"])
+    # SysTick reads t0 and t1 to 40 instructions, at a phase the host sets (the core idles while
+    # bytes arrive over the link): t1 - t0 is the region plus the timer reads, rounded down or up to a
+    # tick. So it lies within one tick below the plugin's count, or up to the reads plus a tick above.
+    assert -40 < lat["median"] - c["instructions"] < 200, (lat["median"], c["instructions"])
     assert c["ms"]["nominal"] == pytest.approx(c["nominal"] / 25e6 * 1e3)
     layers = c["layers"]
     kernels = [l for l in layers if l["step"] >= 0]
