@@ -53,7 +53,7 @@ class Model:
     encoded: EncodeResult | None = None  # the encoder's figures, when compressed here
 
 
-def load(path: Path, step: int = 1, compress: bool = True) -> Model:
+def load(path: Path, step: int = 1, compress: bool = True, pairs: bool = False) -> Model:
     """An int8 .tflite (compressed here with residual `step` unless `compress` is False) or an .ilwp;
     refuses (IlwpError) a model that is not full-integer int8 or has ops the firmware lacks."""
     path = Path(path)
@@ -68,12 +68,12 @@ def load(path: Path, step: int = 1, compress: bool = True) -> Model:
     require_firmware_ops(graph, str(path))
     model = Model(path, graph, cont)
     # (no weights, e.g. pooling only: nothing to code, the firmware keeps it raw)
-    return encode(model, step) if cont is None and compress and graph.coded_weights() else model
+    return encode(model, step, pairs) if cont is None and compress and graph.coded_weights() else model
 
 
-def encode(model: Model, step: int = 1) -> Model:
-    """ILWP-code the model's weights (residual `step`; 1 = lossless)."""
-    enc = encode_graph(model.graph, step)
+def encode(model: Model, step: int = 1, pairs: bool = False) -> Model:
+    """ILWP-code the model's weights (residual `step`; 1 = lossless; pairs: see encode_graph)."""
+    enc = encode_graph(model.graph, step, pairs=pairs)
     return Model(model.path, enc.graph if step > 1 else model.graph, enc.container, enc)
 
 

@@ -22,7 +22,7 @@ EXAMPLE_STEPS = {3: 2, 5: 16, 9: 3, 11: 48}
 
 
 def example():
-    return encode_graph(synthetic_graph(seed=1), EXAMPLE_STEPS, skeleton=False)
+    return encode_graph(synthetic_graph(seed=1), EXAMPLE_STEPS, skeleton=False, pairs=True)
 
 
 def expected_hashes(recon) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import KWS_INT8
 from helpers import build_c_decoder, int8_models, load_graph, synthetic_graph
 from ilwp_embedded.compress import decode_blob, encode_graph
 
@@ -129,3 +130,18 @@ def test_ref_window_limits_references():
             assert r.ref_record == i - 1
     assert res.stats[1].mode == "inter-collocated"
     assert all(s.mode == "intra" for s in encode_graph(g, 1, skeleton=False, ref_window=0).stats)
+
+
+def test_pair_symbols_only_when_asked_and_never_larger():
+    """Pair symbols (format v5) cost ~0.8 KB of decoder code and never save bytes, so the default
+    (a flash-first build) codes none; asked for (`compress --pairs`, `build --optimize speed`), the
+    keyword model at step 48 takes them on most tensors at no more bytes."""
+    from ilwp_embedded.compress import encode_graph
+    from ilwp_embedded.compress import container as ctn
+
+    g = load_graph(str(KWS_INT8))
+    plain, fast = encode_graph(g, 48, skeleton=False), encode_graph(g, 48, skeleton=False, pairs=True)
+    assert not any(r.pair_log2 for r in ctn.unpack(plain.blob).records)
+    assert sum(1 for r in ctn.unpack(fast.blob).records if r.pair_log2) >= 5
+    assert fast.coded_bytes <= plain.coded_bytes
+    assert all(np.array_equal(plain.recon[k], fast.recon[k]) for k in plain.recon)  # same weights

@@ -183,7 +183,7 @@ def test_bounded_fuzz_run_asan_ubsan(tmp_path):
     seeds = [EXAMPLE]
     for step in (1, 3, 48):  # 48: pair symbols (format v5)
         p = tmp_path / f"seed{step}.ilwp"
-        p.write_bytes(encode_graph(g, step, skeleton=False).blob)
+        p.write_bytes(encode_graph(g, step, skeleton=False, pairs=True).blob)
         seeds.append(p)
     run = subprocess.run([str(exe), "6000", "40", "1", *map(str, seeds)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]

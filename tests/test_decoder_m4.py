@@ -49,7 +49,7 @@ def test_m4_decodes_a_real_lossy_model_as_fast_as_documented(tmp_path, step):
     symbols (format v5), issue #15's target of at most 8 instructions a weight at 2 bits or less."""
     path = next((p for p in int8_models() if "ww" in p.stem), None)
     assert path is not None, "the MLPerf Tiny keyword model is missing from the data dir"
-    res = encode_graph(load_graph(str(path)), step, skeleton=False)
+    res = encode_graph(load_graph(str(path)), step, skeleton=False, pairs=True)
     vals = _bench().m4_cost(res.blob, res.weights, tmp_path)
     assert vals["records"] == len(res.recon)
     per_weight, crc_per_byte = _documented(path.stem, f"step {step}")

@@ -55,7 +55,7 @@ def test_pair_symbols_kws_is_bit_exact_in_qemu(tmp_path, kws, mode):
     """Format v5's pair symbols on the device: KWS at step 48 (most records are pairs), the firmware
     built with them (ILWP_PAIRS), bit-exact with the golden interpreter on the lossy model."""
     _, ds = kws
-    model = pipeline.load(KWS_INT8, step=48)
+    model = pipeline.load(KWS_INT8, step=48, pairs=True)  # as `build --optimize speed`
     assert sum(1 for r in model.coded.records if r.pair_log2) >= 5
     board = resolve_board("qemu-m4")
     fw = pipeline.build(board, model, tmp_path, decode=mode)

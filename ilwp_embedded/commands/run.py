@@ -26,7 +26,7 @@ def _firmware(args, board):
     farm_flashed = getattr(args, "reserve", None) and not args.flash  # the places run the model already
     if args.elf or getattr(args, "port", None) or farm_flashed:  # the firmware exists: only its model is needed
         return pipeline.load(path, args.step, compress=False), None
-    model = pipeline.load(path, args.step)
+    model = pipeline.load(path, args.step, pairs=args.optimize == "speed")
     out = Path(args.build_dir or Path("build") / args.command / board.id)
     return model, pipeline.build(board, model, out, args.decode, optimize=args.optimize)
 

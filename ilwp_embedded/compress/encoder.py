@@ -212,7 +212,7 @@ def _candidate(W, step, minor, mode, ref=None, mult=None, ref_map=None) -> _Cand
                       int(np.count_nonzero(mult)) if mult is not None else 0, label)
 
 
-def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> TensorRecord:
+def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int, pairs: bool = False) -> TensorRecord:
     table, _ = best_table(cand.symbols)
     kw = {}
     if cand.mode != MODE_INTRA:
@@ -221,7 +221,7 @@ def _record(cand: _Candidate, tid: int, C: int, minor: bool, step: int) -> Tenso
         if cand.mode == MODE_SEARCHED:
             kw["ref_map"] = cand.ref_map
     table_bytes, payload = write_table(table), rans.encode(cand.symbols, table)
-    payload, pair_log2 = _pairs(cand.symbols, table, payload)
+    payload, pair_log2 = _pairs(cand.symbols, table, payload) if pairs else (payload, 0)
     if len(table_bytes) + len(payload) + _varint_len(len(payload)) >= cand.symbols.size + _varint_len(cand.symbols.size):
         # stored: a small or flat tensor whose table costs more than it saves (never above int8 + header)
         table_bytes, payload, pair_log2 = b"", cand.symbols.astype(np.int8).tobytes(), 0
@@ -262,13 +262,16 @@ def _estimate(cand: _Candidate, C: int) -> float:
 
 
 def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool = True,
-                 skeleton: bool = True, ref_window: int = MAX_REFS) -> EncodeResult:
+                 skeleton: bool = True, ref_window: int = MAX_REFS, pairs: bool = False) -> EncodeResult:
     """Code every int8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED weight tensor of `graph`.
 
     steps: one residual step for all tensors, or {tensor index: step} (missing -> 1 = lossless).
     inter=False forces intra-only coding (the baseline inter must beat).
     ref_window: how many of the previously coded tensors may be references; a firmware that
     decodes layer by layer must keep that many decoded tensors (1: only the previous one).
+    pairs: allow pair symbols (format v5) where they decode faster at no more bytes. Off by default:
+    they never make the blob smaller and their decoder code costs about 0.8 KB of flash, so they are
+    for builds that want speed (`--optimize speed`, `compress --pairs`).
     """
     todo = graph.coded_weights()
     if not todo:
@@ -294,11 +297,11 @@ def encode_graph(graph: Graph, steps: int | dict[int, int] = 1, *, inter: bool =
                     if best is None or est < best[0]:
                         best = (est, cand)
         chosen = intra
-        rec = _record(intra, t.index, C, minor, step)
+        rec = _record(intra, t.index, C, minor, step, pairs)
         intra_bytes = len(container.record_bytes(rec))
         inter_bytes = None
         if best is not None:  # measure the best inter candidate for real; keep it only if smaller
-            rec_inter = _record(best[1], t.index, C, minor, step)
+            rec_inter = _record(best[1], t.index, C, minor, step, pairs)
             inter_bytes = len(container.record_bytes(rec_inter))
             if inter_bytes < intra_bytes:
                 chosen, rec = best[1], rec_inter
