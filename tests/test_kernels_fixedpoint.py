@@ -8,12 +8,9 @@ import subprocess
 
 from devtools.host_runner import KERNEL_DIR
 
-_PROG = r"""
-#include <stdio.h>
-#include <stdint.h>
-#include "ilwp_fixedpoint.h"
-#include "ilwp_dsp.h"
-/* Reference forms, written as TFLM/gemmlowp state them. */
+# gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT, as TFLM states them: the
+# reference both C programs below check against.
+_REF_FORMS = r"""
 static int32_t ref_srdhm(int32_t a, int32_t b) {
     int64_t ab, nudge;
     if (a == b && a == INT32_MIN) return INT32_MAX;
@@ -25,7 +22,15 @@ static int32_t ref_rdpot(int32_t x, int e) {
     int64_t mask = ((int64_t)1 << e) - 1, rem = x & mask, thr = (mask >> 1) + (x < 0);
     return (int32_t)((x >> e) + (rem > thr));
 }
-static int32_t ref_mbqm(int32_t x, int32_t m, int shift) {
+"""
+
+_PROG = r"""
+#include <stdio.h>
+#include <stdint.h>
+#include "ilwp_fixedpoint.h"
+#include "ilwp_dsp.h"
+/* Reference forms, written as TFLM/gemmlowp state them. */
+""" + _REF_FORMS + r"""static int32_t ref_mbqm(int32_t x, int32_t m, int shift) {
     int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
     return ref_rdpot(ref_srdhm((int32_t)((uint32_t)x << left), m), right);
 }
@@ -113,18 +118,7 @@ _ADD_PROG = r"""
 #include <string.h>
 #include "ilwp_kernels.h"
 /* TFLM's int8 add (AddElementwise), written as TFLM states it. */
-static int32_t ref_srdhm(int32_t a, int32_t b) {
-    int64_t ab, nudge;
-    if (a == b && a == INT32_MIN) return INT32_MAX;
-    ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
-}
-static int32_t ref_rdpot(int32_t x, int e) {
-    int64_t mask = ((int64_t)1 << e) - 1, rem = x & mask, thr = (mask >> 1) + (x < 0);
-    return (int32_t)((x >> e) + (rem > thr));
-}
-static int8_t ref_add(const ilwp_add_params_t *p, int8_t a, int8_t b) {
+""" + _REF_FORMS + r"""static int8_t ref_add(const ilwp_add_params_t *p, int8_t a, int8_t b) {
     int32_t x = (a + p->input1_offset) * (1 << p->left_shift), y = (b + p->input2_offset) * (1 << p->left_shift);
     int32_t sa = ref_rdpot(ref_srdhm(x, p->input1_multiplier), -p->input1_shift);
     int32_t sb = ref_rdpot(ref_srdhm(y, p->input2_multiplier), -p->input2_shift);

@@ -403,6 +403,26 @@ static void wr16(uint8_t *p, uint32_t v)
 }
 #endif
 
+/* The renormalisation after a symbol (rANS and pair loops, on their locals x, pay, words): a 16-bit
+ * word in when the state fell below RANS_L. Unchecked inside the runs that hold a word for every
+ * symbol; checked (no word left: the payload is cut short) for a run's last symbols. */
+#define RANS_REFILL()                                                \
+    do {                                                             \
+        if (x < RANS_L) {                                            \
+            ILWP_KEEP_BRANCH();                                      \
+            x = (x << 16) | rd16(pay);                               \
+            pay += 2;                                                \
+        }                                                            \
+    } while (0)
+#define RANS_REFILL_CHECKED()                                        \
+    do {                                                             \
+        if (x < RANS_L) {                                            \
+            if (words == 0u) return ILWP_ERR_TRUNCATED;              \
+            x = (x << 16) | rd16(pay);                               \
+            pay += 2;                                                \
+        }                                                            \
+    } while (0)
+
 /* The rANS symbols of one tensor: per symbol one slot-table load, one multiply-add, and at most
  * one 16-bit refill. A symbol reads at most one word, so while the payload holds a word for every
  * symbol left in a run, the run needs no end checks: runs of min(symbols, words) go unchecked, four
@@ -424,11 +444,7 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
 #define RANS_STEP()                                                  \
     do {                                                             \
         RANS_SYMBOL();                                               \
-        if (x < RANS_L) {                                            \
-            ILWP_KEEP_BRANCH();                                      \
-            x = (x << 16) | rd16(pay);                               \
-            pay += 2;                                                \
-        }                                                            \
+        RANS_REFILL();                                               \
     } while (0)
     while (out != out_end) {
         words = (uint32_t)(pay_end - pay) >> 1;
@@ -448,11 +464,7 @@ static ILWP_NOINLINE int rans_loop(uint32_t *px, const uint8_t **ppay, const uin
         /* one symbol, its refill checked: under four left to run unchecked (a run's end, a tensor's
          * last symbols) */
         RANS_SYMBOL();
-        if (x < RANS_L) {
-            if (words == 0u) return ILWP_ERR_TRUNCATED;
-            x = (x << 16) | rd16(pay);
-            pay += 2;
-        }
+        RANS_REFILL_CHECKED();
     }
 #undef RANS_STEP
 #undef RANS_SYMBOL
@@ -512,11 +524,7 @@ static ILWP_NOINLINE int pair_loop(uint32_t *px, const uint8_t **ppay, const uin
         wr16(out, v);                                                \
         out += 2;                                                    \
         ILWP_KEEP_STEP(out);                                         \
-        if (x < RANS_L) {                                            \
-            ILWP_KEEP_BRANCH();                                      \
-            x = (x << 16) | rd16(pay);                               \
-            pay += 2;                                                \
-        }                                                            \
+        RANS_REFILL();                                               \
     } while (0)
     while (out != out_end) {
         words = (uint32_t)(pay_end - pay) >> 1;
@@ -540,11 +548,7 @@ static ILWP_NOINLINE int pair_loop(uint32_t *px, const uint8_t **ppay, const uin
         } else {
             *out++ = (uint8_t)v; /* an odd record's last pair: its first symbol only */
         }
-        if (x < RANS_L) {
-            if (words == 0u) return ILWP_ERR_TRUNCATED;
-            x = (x << 16) | rd16(pay);
-            pay += 2;
-        }
+        RANS_REFILL_CHECKED();
     }
 #undef PAIR_STEP
 #undef PAIR_SYMBOL

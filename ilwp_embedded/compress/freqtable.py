@@ -12,6 +12,7 @@ extreme at +-127: a spike at both ends of a smooth histogram).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ from ilwp_embedded.compress.bitio import BitReader, BitWriter, eg_len
 from ilwp_embedded.errors import IlwpError
 
 MAX_PRECISION = 11  # format v2: the C decoder's slot table has 2^P entries (8 KB at 11)
+
+
+def cumulative(freqs: list[int]) -> list[int]:
+    """[0, f0, f0 + f1, ...]: each symbol's first slot, and the total."""
+    return list(itertools.accumulate(freqs, initial=0))
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,7 @@ class FreqTable:
 
     @property
     def cum(self) -> list[int]:
-        c = [0]
-        for f in self.freqs:
-            c.append(c[-1] + f)
-        return c
+        return cumulative(self.freqs)
 
 
 def n_values(n_sym: int, width_log2: int, interp: bool) -> int:
@@ -384,10 +387,7 @@ class PairTable:
 
     @property
     def cum(self) -> list[int]:
-        c = [0]
-        for f in self.freqs:
-            c.append(c[-1] + f)
-        return c
+        return cumulative(self.freqs)
 
 
 def pair_table(t: FreqTable, pair_log2: int) -> PairTable:
