@@ -36,6 +36,12 @@ def add_optimize(p) -> None:
                         "faster at low rates for about 0.8 KB more decoder code)")
 
 
+def wants_pairs(args) -> bool:
+    """Pair symbols (format v5) in a model coded by a building command: only for `--optimize speed`,
+    since they decode faster at low rates but never save bytes and cost decoder flash."""
+    return args.optimize == "speed"
+
+
 def cmd_build(args) -> int:
     from ilwp_embedded import pipeline
     from ilwp_embedded.bundled import bundled_model
@@ -50,8 +56,8 @@ def cmd_build(args) -> int:
         raise IlwpError("--cmsis-nn is only used with --kernels cmsis-nn")
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
-    fw = pipeline.build(board, pipeline.load(model, args.step, pairs=args.optimize == "speed"), Path(args.out), args.decode, args.kernels, cmsis_nn,
-                        args.optimize)
+    fw = pipeline.build(board, pipeline.load(model, args.step, pairs=wants_pairs(args)), Path(args.out), args.decode,
+                        args.kernels, cmsis_nn, args.optimize)
     if args.json:
         print(fw.to_json())
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ilwp_embedded.commands.build import add_optimize
+from ilwp_embedded.commands.build import add_optimize, wants_pairs
 
 
 def register(sub) -> None:
@@ -50,8 +50,8 @@ def cmd_export(args) -> int:
         raise IlwpError("--cmsis-nn is only used with --kernels cmsis-nn")
     board = resolve_board(args.board)
     model = Path(args.model) if args.model else bundled_model(args.data_dir)
-    r = pipeline.export(board, pipeline.load(model, args.step, pairs=args.optimize == "speed"), Path(args.out), args.format, args.decode,
-                        args.kernels, cmsis_nn, Path(args.input) if args.input else None, args.optimize)
+    r = pipeline.export(board, pipeline.load(model, args.step, pairs=wants_pairs(args)), Path(args.out), args.format,
+                        args.decode, args.kernels, cmsis_nn, Path(args.input) if args.input else None, args.optimize)
     if args.json:
         print(r.to_json())
         return 0

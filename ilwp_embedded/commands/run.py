@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from ilwp_embedded.commands.build import add_optimize
+from ilwp_embedded.commands.build import add_optimize, wants_pairs
 from ilwp_embedded.target.boards import resolve_board
 from ilwp_embedded.errors import IlwpError
 from ilwp_embedded.fileio import require_output_dir
@@ -26,7 +26,7 @@ def _firmware(args, board):
     farm_flashed = getattr(args, "reserve", None) and not args.flash  # the places run the model already
     if args.elf or getattr(args, "port", None) or farm_flashed:  # the firmware exists: only its model is needed
         return pipeline.load(path, args.step, compress=False), None
-    model = pipeline.load(path, args.step, pairs=args.optimize == "speed")
+    model = pipeline.load(path, args.step, pairs=wants_pairs(args))
     out = Path(args.build_dir or Path("build") / args.command / board.id)
     return model, pipeline.build(board, model, out, args.decode, optimize=args.optimize)
 
